@@ -1,0 +1,70 @@
+// CARv1 streams between the tools (codex-formats.md section 7):
+//   varint(len) DAG-CBOR{"roots": [CID...], "version": 1}
+//   then per block: varint(len(cid) + len(data)) cid data
+// This toolkit's dataset streams carry the blocks in dataset index order (one
+// entry per index, repeated blocks repeated, padding blocks as the empty
+// block) and end with the manifest block; a pipe writes empty roots.
+// See docs/car-streams.md.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "codex/bytes.hpp"
+#include "codex/cid.hpp"
+#include "codex/error.hpp"
+#include "codex/io.hpp"
+
+namespace codex {
+
+struct CarHeader {
+  std::vector<Cid> roots;
+  std::uint64_t version = 1;
+};
+
+// The largest block section accepted (CID + data), so that a hostile length
+// cannot make a reader allocate without bound.
+inline constexpr std::uint64_t kMaxCarSection = 16u << 20;
+// Bounds on the header, for the same reason.
+inline constexpr std::uint64_t kMaxCarHeader = 1u << 20;
+inline constexpr std::uint64_t kMaxCarRoots = 4096;
+
+Bytes encode_car_header(std::span<const Cid> roots);
+// Decodes the DAG-CBOR header bytes (without the length varint). Errc::corrupt
+// for malformed CBOR, missing keys, a version other than 1 (CARv2 named as such).
+Result<CarHeader> decode_car_header(ByteView bytes);
+
+class CarReader {
+ public:
+  explicit CarReader(ByteSource& source) : source_(source) {}
+  // Must be called first.
+  Result<CarHeader> read_header();
+  // Reads the next block into cid/data (data is resized, its capacity reused).
+  // Returns false at a clean end of stream; Errc::corrupt for truncation or
+  // malformed sections, naming the byte offset. Does NOT verify data against cid.
+  Result<bool> next(Cid& cid, Bytes& data);
+  std::uint64_t offset() const { return offset_; }  // bytes consumed so far
+
+ private:
+  // False at end of stream before the first byte; `what` names the field.
+  Result<bool> read_varint_or_eof(std::uint64_t& value, const char* what);
+  Status read_varint(std::uint64_t& value, const char* what);
+  Status read_exactly(MutableByteView out, const char* what);
+  Error truncated(const char* what) const;
+  ByteSource& source_;
+  std::uint64_t offset_ = 0;
+  std::uint64_t sections_ = 0;  // block sections read so far, for messages
+};
+
+class CarWriter {
+ public:
+  explicit CarWriter(ByteSink& sink) : sink_(sink) {}
+  Status write_header(std::span<const Cid> roots);
+  Status write_block(const Cid& cid, ByteView data);
+
+ private:
+  ByteSink& sink_;
+};
+
+}  // namespace codex

@@ -1,0 +1,87 @@
+// The verbs of the data path, one per tool: chunk a byte stream into a CAR
+// stream of Codex blocks, put a CAR stream into the repository, get a
+// dataset's bytes back. Each checks everything it reads and reports what it
+// did in a result struct; none prints.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "codex/bytes.hpp"
+#include "codex/car.hpp"
+#include "codex/cid.hpp"
+#include "codex/error.hpp"
+#include "codex/io.hpp"
+#include "codex/manifest.hpp"
+#include "codex/repository.hpp"
+
+namespace codex {
+
+inline constexpr std::uint64_t kDefaultBlockSize = 65536;
+inline constexpr std::uint64_t kMaxBlockSize = 8u << 20;
+
+struct ChunkOptions {
+  std::uint64_t block_size = kDefaultBlockSize;
+  std::optional<std::string> filename;
+  std::optional<std::string> mimetype;
+  ManifestFormat format = ManifestFormat::current;
+};
+
+struct ChunkResult {
+  Cid manifest_cid;
+  Manifest manifest;
+  std::uint64_t blocks = 0;
+};
+
+// Reads `input` to its end, cuts it into blocks and writes a CAR stream of
+// the blocks (index order) and the manifest (last) to `output`, or only
+// computes the manifest when output is null. An empty input is one all-zero
+// block with datasetSize 0.
+Result<ChunkResult> chunk_stream(ByteSource& input, CarWriter* output, const ChunkOptions& options);
+
+struct PutOptions {
+  // Store only these slots of a protected dataset (bit i = slot i).
+  std::optional<std::uint32_t> slots;
+};
+
+struct PutResult {
+  Cid manifest_cid;
+  Manifest manifest;
+  std::uint64_t blocks_received = 0;
+  std::uint64_t blocks_stored = 0;   // new blocks written (others were already there)
+  std::uint64_t bytes_written = 0;
+};
+
+// Reads a dataset's CAR stream into the repository: every block is checked
+// against its CID, the manifest against the tree of the blocks; all or
+// nothing. Putting a dataset already held is harmless.
+Result<PutResult> put_stream(Repository& repository, ByteSource& input, const PutOptions& options);
+
+struct GetOptions {
+  bool verify = true;  // check every block against its CID (always on in the tools)
+};
+
+struct RebuiltBlock {
+  std::uint64_t index;
+  std::string reason;  // "missing" or "corrupt"
+};
+
+struct GetResult {
+  Manifest manifest;
+  std::uint64_t bytes = 0;
+  std::vector<RebuiltBlock> rebuilt;
+};
+
+// Looks a dataset up by manifest CID (Errc::not_found when not held).
+Result<DatasetRecord> find_dataset(Repository& repository, const Cid& manifest_cid);
+
+// Writes the dataset's original bytes (cut to the original size) to `output`.
+// A protected dataset is decoded around missing or corrupt blocks; a plain one
+// fails on the first bad block. Nothing is written for an EC group that cannot
+// be rebuilt: the error names the groups and what is missing.
+Result<GetResult> get_dataset(Repository& repository, const Cid& manifest_cid, ByteSink& output,
+                              const GetOptions& options);
+
+}  // namespace codex

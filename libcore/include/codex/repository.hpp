@@ -1,0 +1,103 @@
+// The local repository: one directory holding an SQLite database (WAL) that
+// indexes everything, and append-only pack files holding block bytes.
+//
+//   DIR/codex.db             the index (schema in docs/repository.md)
+//   DIR/packs/pack-NNNNNN.dat block bytes, back to back
+//
+// Writes go through a Batch: blocks are appended past the pack's committed
+// size, fsynced, and only then indexed, with the dataset that needs them, in
+// one SQLite transaction. A crash at any moment leaves the index pointing only
+// at fsynced bytes; the uncommitted tail of a pack is cut off the next time a
+// writer takes that pack. Each writer holds an exclusive lock (flock) on its
+// pack, so concurrent writers never interleave.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "codex/bytes.hpp"
+#include "codex/cid.hpp"
+#include "codex/error.hpp"
+#include "codex/manifest.hpp"
+#include "codex/sha256.hpp"
+
+namespace codex {
+
+struct DatasetRecord {
+  Cid manifest_cid;
+  Bytes manifest_bytes;
+  Manifest manifest;
+  // Slots of a protected dataset this repository holds (bit i = slot i);
+  // nullopt: every block of the dataset (plain datasets, or all slots).
+  std::optional<std::uint32_t> held_slots;
+  std::int64_t added_at = 0;  // unix seconds
+
+  bool holds_slot(std::uint32_t slot) const { return !held_slots || (*held_slots >> slot & 1u); }
+};
+
+struct BlockLocation {
+  std::int64_t pack = 0;
+  std::uint64_t offset = 0;
+  std::uint32_t size = 0;
+};
+
+class Repository {
+ public:
+  // Opens (creating when missing) the repository in `dir`.
+  static Result<std::unique_ptr<Repository>> open(const std::string& dir);
+  ~Repository();
+  const std::string& dir() const { return dir_; }
+
+  Result<std::optional<DatasetRecord>> find_dataset(const Cid& manifest_cid);
+  Result<std::vector<DatasetRecord>> datasets();
+  // Leaves (block digests, in index order) of a tree the repository knows.
+  Result<std::vector<Digest>> tree_leaves(const Cid& tree);
+
+  Result<std::optional<BlockLocation>> locate_block(const Digest& digest);
+  // Reads the stored bytes at a location; thread-safe. Not verified.
+  Status read_location(const BlockLocation& location, Bytes& out) const;
+  // Reads a block and checks it against its digest: Errc::not_found when not
+  // held, Errc::corrupt when the stored bytes do not hash to it. The empty
+  // block is answered without disk.
+  Status read_block(const Digest& digest, Bytes& out);
+
+  class Batch;
+  Result<std::unique_ptr<Batch>> begin_batch();
+
+  struct Impl;
+
+ private:
+  Repository(std::string dir, std::unique_ptr<Impl> impl);
+  std::string dir_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Blocks and datasets to add, all or nothing. Dropping a Batch without commit
+// discards everything it wrote.
+class Repository::Batch {
+ public:
+  ~Batch();
+  // Queues a block the caller has verified against `digest`. Blocks already
+  // stored are skipped unless `replace` (repair of a corrupt copy).
+  Status add_block(const Digest& digest, ByteView data, bool replace = false);
+  void add_tree(const Cid& tree, std::vector<Digest> leaves);
+  void add_dataset(DatasetRecord record);  // held_slots are merged with any already recorded
+  std::uint64_t bytes_written() const;
+  std::uint64_t blocks_written() const;
+  // Makes everything durable and visible. With `keep`, only queued blocks for
+  // which keep(digest) is true are kept (the others' bytes are dropped).
+  Status commit(const std::function<bool(const Digest&)>& keep = {});
+
+  struct State;
+
+ private:
+  friend class Repository;
+  explicit Batch(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace codex

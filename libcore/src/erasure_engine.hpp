@@ -1,0 +1,110 @@
+// The liberasurecode plumbing behind ErasureCoder (internal to libcore and its
+// tests). Two engines code a group:
+//
+//  - backend_calls: calls the backend's encode/decode stubs straight on the
+//    caller's blocks, the way liberasurecode_encode itself does after copying
+//    them. No copies, no headers, no per-call buffers: ISA-L reaches 15-30 GB/s
+//    here. It reads `struct ec_backend` from erasurecode_backend.h, so it is
+//    used only when the library at run time is the version we compiled against.
+//  - fragments: the documented API (liberasurecode_encode and
+//    liberasurecode_reconstruct_fragment on header-prefixed copies). Slower,
+//    used when the versions differ; also the reference the tests compare with.
+//
+// Both produce the same bytes as liberasurecode_encode (tested).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <erasurecode.h>
+
+#include "codex/error.hpp"
+
+namespace codex::erasure_internal {
+
+struct Backend {
+  const char* name;
+  ec_backend_id_t id;
+};
+
+// Fastest first.
+std::span<const Backend> backend_table();
+const Backend* find_backend(std::string_view name);
+// liberasurecode_backend_available, asked once per process.
+bool backend_loads(const Backend& backend);
+
+// "-206 EINVALIDPARAMS (invalid parameters)".
+std::string describe_liberasurecode_error(int rc);
+
+// Serialises what liberasurecode 1.6.2 does not make thread-safe: creating and
+// destroying instances (a shared registry; liberasurecode_rs_vand rebuilds
+// global Galois tables in place) and every coding call on a shared instance.
+std::mutex& liberasurecode_mutex();
+
+// One liberasurecode instance (ec_args: k, m, hd = m, CHKSUM_NONE).
+// liberasurecode_rs_vand instances are shared per geometry and never
+// destroyed: in 1.6.2 destroying one frees the Galois tables every other
+// instance reads (use after free, seen under valgrind), and creating one
+// rewrites them while others may be coding. So calls on a shared instance hold
+// liberasurecode_mutex() (see lock()).
+class Instance {
+ public:
+  // Errc::usage when liberasurecode refuses the geometry, with its error code.
+  static Result<Instance> create(const Backend& backend, std::uint32_t k, std::uint32_t m);
+  Instance(Instance&& other) noexcept;
+  Instance& operator=(Instance&& other) noexcept;
+  ~Instance();
+
+  int descriptor() const { return descriptor_; }
+  bool shared() const { return shared_; }
+  // Held around each coding call: locks liberasurecode_mutex() for shared
+  // instances, nothing otherwise.
+  std::unique_lock<std::mutex> lock() const;
+
+ private:
+  Instance(int descriptor, bool shared) : descriptor_(descriptor), shared_(shared) {}
+  int descriptor_ = -1;
+  bool shared_ = false;
+};
+
+struct Geometry {
+  const Backend* backend = nullptr;
+  std::uint32_t k = 0;
+  std::uint32_t m = 0;
+  std::size_t block_size = 0;
+};
+
+class CodingEngine {
+ public:
+  virtual ~CodingEngine() = default;
+  virtual const char* kind() const = 0;
+  // data: k blocks; parity: m blocks to fill. Outputs must not alias inputs.
+  virtual Status encode(const std::uint8_t* const* data, std::uint8_t* const* parity) = 0;
+  // rows: k+m pointers, nullptr for a missing row, at least k present. Each
+  // missing row r with out[r] != nullptr receives its block.
+  virtual Status rebuild(const std::uint8_t* const* rows, std::uint8_t* const* out) = 0;
+};
+
+enum class EngineKind { automatic, backend_calls, fragments };
+
+// True when the liberasurecode loaded at run time is the one whose
+// erasurecode_backend.h we compiled against.
+bool backend_calls_supported();
+
+// Creates the instance, checks that block_size suits the backend (Errc::usage
+// naming the multiple it needs) and opens the engine; automatic picks
+// backend_calls when supported.
+Result<std::unique_ptr<CodingEngine>> open_engine(const Geometry& geometry, EngineKind kind);
+
+// The engines (erasure_backend_calls.cpp, erasure_fragments.cpp).
+Result<std::unique_ptr<CodingEngine>> open_backend_calls_engine(Instance instance,
+                                                                const Geometry& geometry);
+Result<std::unique_ptr<CodingEngine>> open_fragments_engine(Instance instance,
+                                                            const Geometry& geometry);
+
+}  // namespace codex::erasure_internal

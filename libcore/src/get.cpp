@@ -1,0 +1,182 @@
+// Getting a dataset's bytes back.
+//
+// Blocks are read a batch at a time (index lookups, then reads and digest
+// checks on every core) and written in order, cut to the dataset size. For a
+// protected dataset, a bad data block is rebuilt by decoding its EC group;
+// the group's other bad data blocks, needed later in the stream, are kept in
+// a spill file so that each group is decoded once and memory stays bounded.
+// Before writing anything, every block is looked up, so a dataset with an EC
+// group short of K blocks fails without output.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <map>
+#include <optional>
+
+#include "codex/block_source.hpp"
+#include "codex/dataset.hpp"
+#include "codex/layout.hpp"
+#include "group_decoder.hpp"
+
+namespace codex {
+namespace {
+
+constexpr std::size_t kBlocksPerBatch = 64;
+
+// Rebuilt blocks waiting for their turn in the output, in an unlinked file.
+class SpillFile {
+ public:
+  explicit SpillFile(std::string dir) : dir_(std::move(dir)) {}
+  ~SpillFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status put(std::uint64_t index, ByteView block) {
+    if (fd_ < 0) {
+      fd_ = ::open(dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+      if (fd_ < 0) return errno_error("create a spill file in", dir_);
+    }
+    if (::pwrite(fd_, block.data(), block.size(), static_cast<off_t>(end_)) != static_cast<ssize_t>(block.size()))
+      return errno_error("write spill file in", dir_);
+    where_[index] = {end_, block.size()};
+    end_ += block.size();
+    return {};
+  }
+  // true when the index was spilled; the block is then in `out`.
+  Result<bool> take(std::uint64_t index, Bytes& out) {
+    auto it = where_.find(index);
+    if (it == where_.end()) return false;
+    out.resize(it->second.second);
+    if (::pread(fd_, out.data(), out.size(), static_cast<off_t>(it->second.first)) != static_cast<ssize_t>(out.size()))
+      return errno_error("read spill file in", dir_);
+    where_.erase(it);
+    return true;
+  }
+
+ private:
+  std::string dir_;
+  int fd_ = -1;
+  std::uint64_t end_ = 0;
+  std::map<std::uint64_t, std::pair<std::uint64_t, std::size_t>> where_;
+};
+
+// Every group must have K blocks the repository at least claims to hold.
+Status check_groups_present(BlockSource& source, const SteppedLayout& layout, std::span<const Digest> leaves,
+                            const Cid& cid) {
+  std::vector<std::uint32_t> present(layout.steps, 0);
+  for (std::uint64_t index = 0; index < layout.total; ++index) {
+    bool here = layout.is_padding(index);
+    if (!here) {
+      CODEX_TRY_ASSIGN(here, source.has(leaves[index]));
+    }
+    if (here) ++present[layout.group_of(index)];
+  }
+  std::string lacking;
+  std::uint64_t count = 0;
+  for (std::uint64_t group = 0; group < layout.steps; ++group) {
+    if (present[group] >= layout.k) continue;
+    if (++count <= 8) lacking += fmt::format("{}group {} has {} of {} blocks", lacking.empty() ? "" : "; ", group,
+                                             present[group], layout.slots());
+  }
+  if (count == 0) return {};
+  return make_error(Errc::unrecoverable,
+                    "dataset '{}' cannot be rebuilt: {} of {} EC groups have fewer than K={} blocks ({}{})",
+                    cid.to_string(), count, layout.steps, layout.k, lacking, count > 8 ? "; …" : "");
+}
+
+Status check_plain_present(BlockSource& source, std::span<const Digest> leaves, const Cid& cid) {
+  std::uint64_t missing = 0;
+  std::string first;
+  for (std::uint64_t index = 0; index < leaves.size(); ++index) {
+    CODEX_TRY_ASSIGN(bool here, source.has(leaves[index]));
+    if (here) continue;
+    if (++missing == 1)
+      first = fmt::format("block {} '{}'", index, Cid::from_digest(codec::block, leaves[index]).to_string());
+  }
+  if (missing == 0) return {};
+  return make_error(Errc::unrecoverable, "dataset '{}' is incomplete: {} of {} blocks are missing (first: {})",
+                    cid.to_string(), missing, leaves.size(), first);
+}
+
+}  // namespace
+
+Result<DatasetRecord> find_dataset(Repository& repository, const Cid& manifest_cid) {
+  if (manifest_cid.codec() != codec::manifest)
+    return make_error(Errc::usage, "'{}' is a {} CID, not a manifest (codex-manifest) CID", manifest_cid.to_string(),
+                      codec_name(manifest_cid.codec()));
+  CODEX_TRY_ASSIGN(auto record, repository.find_dataset(manifest_cid));
+  if (!record)
+    return make_error(Errc::not_found, "dataset '{}' is not in repository '{}'", manifest_cid.to_string(),
+                      repository.dir());
+  return std::move(*record);
+}
+
+Result<GetResult> get_dataset(Repository& repository, const Cid& manifest_cid, ByteSink& output,
+                              const GetOptions& options) {
+  (void)options;
+  CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(repository, manifest_cid));
+  const Manifest& manifest = record.manifest;
+  CODEX_TRY_ASSIGN(std::vector<Digest> leaves, repository.tree_leaves(manifest.tree));
+  auto source = repository_source(repository);
+  GetResult result;
+  result.manifest = manifest;
+
+  std::optional<SteppedLayout> layout;
+  std::uint64_t data_blocks = leaves.size();
+  std::uint64_t size = manifest.dataset_size;
+  if (manifest.is_protected()) {
+    const ErasureInfo& ec = *manifest.erasure;
+    size = ec.original_dataset_size;
+    data_blocks = std::max<std::uint64_t>(1, (size + manifest.block_size - 1) / manifest.block_size);
+    CODEX_TRY_ASSIGN(layout, SteppedLayout::make(data_blocks, ec.k, ec.m));
+    if (layout->total != leaves.size())
+      return make_error(Errc::corrupt, "tree of '{}' has {} leaves, its layout {}", manifest_cid.to_string(),
+                        leaves.size(), layout->total);
+    CODEX_TRY(check_groups_present(*source, *layout, leaves, manifest_cid));
+  } else {
+    CODEX_TRY(check_plain_present(*source, leaves, manifest_cid));
+  }
+
+  std::optional<ErasureCoder> coder;
+  SpillFile spill(repository.dir());
+  std::vector<Bytes> blocks(kBlocksPerBatch);
+  std::vector<Status> status(kBlocksPerBatch);
+  std::uint64_t written = 0;
+  for (std::uint64_t start = 0; start < data_blocks; start += kBlocksPerBatch) {
+    const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(kBlocksPerBatch, data_blocks - start));
+    source->read_many(std::span<const Digest>(leaves.data() + start, count), std::span<Bytes>(blocks.data(), count),
+                      std::span<Status>(status.data(), count));
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::uint64_t index = start + i;
+      if (!status[i].ok() && layout) {
+        CODEX_TRY_ASSIGN(bool spilled, spill.take(index, blocks[i]));
+        if (!spilled) {
+          if (!coder) {
+            CODEX_TRY_ASSIGN(coder, ErasureCoder::open(manifest.erasure->backend, layout->k, layout->m,
+                                                       manifest.block_size));
+          }
+          const std::uint64_t group = layout->group_of(index);
+          auto rebuilt = rebuild_group(*source, *layout, leaves, *coder, group, [&](std::uint32_t row) {
+            return row < layout->k && layout->index(group, row) >= index;
+          });
+          if (!rebuilt) return std::move(rebuilt).error();
+          for (auto& row : rebuilt->bad) {
+            if (row.block.empty()) continue;
+            result.rebuilt.push_back({row.index, row.why == Errc::corrupt ? "corrupt" : "missing"});
+            if (row.index == index) blocks[i] = std::move(row.block);
+            else CODEX_TRY(spill.put(row.index, row.block));
+          }
+        }
+        status[i] = Status();
+      }
+      CODEX_TRY(status[i]);
+      const std::uint64_t take = std::min<std::uint64_t>(manifest.block_size, size - written);
+      CODEX_TRY(output.write(ByteView(blocks[i].data(), static_cast<std::size_t>(take))));
+      written += take;
+    }
+  }
+  CODEX_TRY(output.flush());
+  result.bytes = written;
+  return result;
+}
+
+}  // namespace codex

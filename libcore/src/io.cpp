@@ -1,0 +1,157 @@
+// Files and pipes behind ByteSource/ByteSink. Sources and sinks on file
+// descriptors are buffered (1 MiB) so that stream parsers can read small
+// pieces cheaply; large reads and writes bypass the buffer.
+#include "codex/io.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace codex {
+
+Error errno_error(const char* operation, const std::string& subject) {
+  int saved = errno;
+  return make_error(Errc::io, "cannot {} '{}': {}", operation, subject, std::strerror(saved));
+}
+
+Result<std::size_t> ByteSource::read_full(MutableByteView out) {
+  std::size_t done = 0;
+  while (done < out.size()) {
+    CODEX_TRY_ASSIGN(std::size_t n, read_some(out.subspan(done)));
+    if (n == 0) break;
+    done += n;
+  }
+  return done;
+}
+
+Result<std::size_t> MemorySource::read_some(MutableByteView out) {
+  std::size_t n = std::min(out.size(), data_.size() - pos_);
+  if (n != 0) std::memcpy(out.data(), data_.data() + pos_, n);
+  pos_ += n;
+  return n;
+}
+
+namespace {
+
+constexpr std::size_t kBufferSize = 1 << 20;
+
+class FdSource : public ByteSource {
+ public:
+  FdSource(int fd, std::string name, bool owned) : fd_(fd), name_(std::move(name)), owned_(owned) {}
+  ~FdSource() override {
+    if (owned_) ::close(fd_);
+  }
+
+  Result<std::size_t> read_some(MutableByteView out) override {
+    if (out.empty()) return std::size_t{0};
+    if (begin_ == end_) {
+      if (out.size() >= kBufferSize / 2) return raw_read(out);  // large: skip the copy
+      CODEX_TRY_ASSIGN(std::size_t n, raw_read(MutableByteView(buffer_.data(), buffer_.size())));
+      begin_ = 0;
+      end_ = n;
+      if (n == 0) return std::size_t{0};
+    }
+    std::size_t n = std::min(out.size(), end_ - begin_);
+    std::memcpy(out.data(), buffer_.data() + begin_, n);
+    begin_ += n;
+    return n;
+  }
+
+  std::string name() const override { return name_; }
+
+ private:
+  Result<std::size_t> raw_read(MutableByteView out) {
+    for (;;) {
+      ssize_t n = ::read(fd_, out.data(), out.size());
+      if (n >= 0) return static_cast<std::size_t>(n);
+      if (errno == EINTR) continue;
+      return errno_error("read", name_);
+    }
+  }
+
+  int fd_;
+  std::string name_;
+  bool owned_;
+  Bytes buffer_ = Bytes(kBufferSize);
+  std::size_t begin_ = 0, end_ = 0;
+};
+
+class FdSink : public ByteSink {
+ public:
+  FdSink(int fd, std::string name, bool owned) : fd_(fd), name_(std::move(name)), owned_(owned) {
+    buffer_.reserve(kBufferSize);
+  }
+  ~FdSink() override {
+    if (owned_) ::close(fd_);
+  }
+
+  Status write(ByteView data) override {
+    if (buffer_.size() + data.size() > kBufferSize) {
+      CODEX_TRY(flush());
+      if (data.size() >= kBufferSize / 2) return raw_write(data);
+    }
+    buffer_.insert(buffer_.end(), data.begin(), data.end());
+    return {};
+  }
+
+  Status flush() override {
+    if (buffer_.empty()) return {};
+    Status status = raw_write(buffer_);
+    buffer_.clear();
+    return status;
+  }
+
+  std::string name() const override { return name_; }
+
+ private:
+  Status raw_write(ByteView data) {
+    while (!data.empty()) {
+      ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno_error("write", name_);
+      }
+      data = data.subspan(static_cast<std::size_t>(n));
+    }
+    return {};
+  }
+
+  int fd_;
+  std::string name_;
+  bool owned_;
+  Bytes buffer_;
+};
+
+}  // namespace
+
+std::unique_ptr<ByteSource> fd_source(int fd, std::string name) {
+  return std::make_unique<FdSource>(fd, std::move(name), false);
+}
+
+std::unique_ptr<ByteSink> fd_sink(int fd, std::string name) {
+  return std::make_unique<FdSink>(fd, std::move(name), false);
+}
+
+Result<std::unique_ptr<ByteSource>> open_input(const std::string& path) {
+  if (path == "-") return fd_source(STDIN_FILENO, "stdin");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const bool missing = errno == ENOENT;
+    Error error = errno_error("open", path);
+    if (missing) error.code = Errc::not_found;
+    return error;
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  return std::unique_ptr<ByteSource>(std::make_unique<FdSource>(fd, path, true));
+}
+
+Result<std::unique_ptr<ByteSink>> open_output(const std::string& path) {
+  if (path == "-") return fd_sink(STDOUT_FILENO, "stdout");
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) return errno_error("create", path);
+  return std::unique_ptr<ByteSink>(std::make_unique<FdSink>(fd, path, true));
+}
+
+}  // namespace codex

@@ -1,0 +1,23 @@
+// The stepped layout's arithmetic; see layout.hpp for the rules.
+#include "codex/layout.hpp"
+
+namespace codex {
+
+Result<SteppedLayout> SteppedLayout::make(std::uint64_t blocks, std::uint32_t k, std::uint32_t m) {
+  if (k < 1) return make_error(Errc::usage, "K must be at least 1 (got {})", k);
+  if (m < 1) return make_error(Errc::usage, "M must be at least 1 (got {})", m);
+  if (static_cast<std::uint64_t>(k) + m > kMaxFragments)
+    return make_error(Errc::usage, "K+M must be at most {} with liberasurecode 1.6.2 (got {}+{}={})",
+                      kMaxFragments, k, m, static_cast<std::uint64_t>(k) + m);
+  if (blocks == 0) return make_error(Errc::usage, "a dataset to encode needs at least one block");
+  SteppedLayout layout;
+  layout.blocks = blocks;
+  layout.k = k;
+  layout.m = m;
+  layout.rounded = (blocks + k - 1) / k * k;
+  layout.steps = layout.rounded / k;
+  layout.total = layout.rounded + layout.steps * m;
+  return layout;
+}
+
+}  // namespace codex

@@ -1,0 +1,64 @@
+// The worker pool; see parallel.hpp.
+#include "codex/parallel.hpp"
+
+namespace codex {
+
+WorkerPool::WorkerPool(unsigned threads) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
+}
+
+WorkerPool::~WorkerPool() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (auto& worker : workers_) worker.join();
+}
+
+void WorkerPool::drain(std::unique_lock<std::mutex>& lock) {
+  while (next_ < count_) {
+    std::size_t item = next_++;
+    const auto* job = job_;
+    lock.unlock();
+    (*job)(item);
+    lock.lock();
+    if (++finished_ == count_) done_.notify_all();
+  }
+}
+
+void WorkerPool::work() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stop_ || next_ < count_; });
+    if (stop_) return;
+    drain(lock);
+  }
+}
+
+void WorkerPool::for_each(std::size_t count, const std::function<void(std::size_t)>& fn) {
+  if (count == 0) return;
+  if (workers_.empty() || count == 1) {
+    for (std::size_t i = 0; i < count; ++i) fn(i);
+    return;
+  }
+  std::unique_lock lock(mutex_);
+  job_ = &fn;
+  next_ = 0;
+  count_ = count;
+  finished_ = 0;
+  wake_.notify_all();
+  drain(lock);
+  done_.wait(lock, [&] { return finished_ == count_; });
+  job_ = nullptr;
+  count_ = 0;
+  next_ = 0;
+}
+
+WorkerPool& default_pool() {
+  static WorkerPool pool;
+  return pool;
+}
+
+}  // namespace codex

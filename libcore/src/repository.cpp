@@ -1,0 +1,480 @@
+// The repository: SQLite index + append-only packs; see repository.hpp and
+// docs/repository.md for the schema and the crash-safety argument.
+#include "codex/repository.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <unordered_set>
+
+#include "codex/io.hpp"
+#include "sqlite.hpp"
+
+namespace codex {
+namespace {
+
+constexpr std::uint64_t kPackLimit = 4ull << 30;  // a pack stops taking batches past 4 GiB
+constexpr std::size_t kWriteBuffer = 4 << 20;
+constexpr int kSchemaVersion = 1;
+
+const char* kSchema = R"sql(
+CREATE TABLE packs(
+  id             INTEGER PRIMARY KEY,
+  name           TEXT NOT NULL UNIQUE,
+  committed_size INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE blocks(
+  digest BLOB PRIMARY KEY,
+  pack   INTEGER NOT NULL REFERENCES packs(id),
+  offset INTEGER NOT NULL,
+  size   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE trees(
+  tree_cid   BLOB PRIMARY KEY,
+  leaf_count INTEGER NOT NULL,
+  leaves     BLOB NOT NULL
+);
+CREATE TABLE datasets(
+  manifest_cid BLOB PRIMARY KEY,
+  tree_cid     BLOB NOT NULL REFERENCES trees(tree_cid),
+  manifest     BLOB NOT NULL,
+  protected    INTEGER NOT NULL,
+  held_slots   INTEGER,
+  added_at     INTEGER NOT NULL
+);
+PRAGMA user_version = 1;
+)sql";
+
+struct DigestHash {
+  std::size_t operator()(const Digest& d) const noexcept {
+    std::size_t h;
+    std::memcpy(&h, d.data(), sizeof h);
+    return h;
+  }
+};
+
+Bytes digest_bytes(const Digest& d) { return Bytes(d.begin(), d.end()); }
+
+std::string pack_name(std::int64_t id) { return fmt::format("pack-{:06d}.dat", id); }
+
+const Digest& empty_digest() {
+  static const Digest digest = sha256(ByteView());
+  return digest;
+}
+
+Status pread_full(int fd, std::uint8_t* out, std::size_t size, std::uint64_t offset, const std::string& name) {
+  while (size > 0) {
+    ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("read", name);
+    }
+    if (n == 0) return make_error(Errc::corrupt, "pack '{}' is truncated at offset {}", name, offset);
+    out += n;
+    size -= static_cast<std::size_t>(n);
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return {};
+}
+
+Status pwrite_full(int fd, const std::uint8_t* data, std::size_t size, std::uint64_t offset, const std::string& name) {
+  while (size > 0) {
+    ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("write", name);
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return {};
+}
+
+Status fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_error("open directory", dir);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return errno_error("sync directory", dir);
+  return {};
+}
+
+}  // namespace
+
+struct Repository::Impl {
+  std::string dir;
+  std::string packs_dir;
+  sql::Database db;
+  sql::Statement find_block;
+  mutable std::mutex fds_mutex;
+  mutable std::map<std::int64_t, int> read_fds;
+
+  ~Impl() {
+    for (auto& [id, fd] : read_fds) ::close(fd);
+  }
+
+  std::string pack_path(std::int64_t id) const { return packs_dir + "/" + pack_name(id); }
+
+  Result<int> read_fd(std::int64_t pack) const {
+    std::lock_guard lock(fds_mutex);
+    auto it = read_fds.find(pack);
+    if (it != read_fds.end()) return it->second;
+    std::string path = pack_path(pack);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      const bool gone = errno == ENOENT;
+      Error error = errno_error("open pack", path);
+      if (gone) error.code = Errc::corrupt;  // indexed but gone: the repository is damaged
+      return error;
+    }
+    read_fds.emplace(pack, fd);
+    return fd;
+  }
+};
+
+Repository::Repository(std::string dir, std::unique_ptr<Impl> impl) : dir_(std::move(dir)), impl_(std::move(impl)) {}
+Repository::~Repository() = default;
+
+Result<std::unique_ptr<Repository>> Repository::open(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir + "/packs", ec);
+  if (ec) return make_error(Errc::io, "cannot create repository '{}': {}", dir, ec.message());
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->packs_dir = dir + "/packs";
+  CODEX_TRY_ASSIGN(impl->db, sql::Database::open(dir + "/codex.db"));
+  CODEX_TRY(impl->db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  CODEX_TRY_ASSIGN(auto version_query, impl->db.prepare("PRAGMA user_version"));
+  CODEX_TRY_ASSIGN(bool has_row, version_query.step());
+  std::int64_t version = has_row ? version_query.int64(0) : 0;
+  version_query.reset();
+  if (version == 0) {
+    CODEX_TRY_ASSIGN(auto transaction, sql::Transaction::begin(impl->db));
+    // Another process may have created the schema while we waited for the lock.
+    CODEX_TRY_ASSIGN(bool again, version_query.step());
+    std::int64_t now_version = again ? version_query.int64(0) : 0;
+    version_query.reset();
+    if (now_version == 0) CODEX_TRY(impl->db.exec(kSchema));
+    CODEX_TRY(transaction.commit());
+  } else if (version > kSchemaVersion) {
+    return make_error(Errc::usage, "repository '{}' has schema version {}, newer than this tool's {}", dir, version,
+                      kSchemaVersion);
+  }
+  CODEX_TRY_ASSIGN(impl->find_block, impl->db.prepare("SELECT pack, offset, size FROM blocks WHERE digest = ?"));
+  return std::unique_ptr<Repository>(new Repository(dir, std::move(impl)));
+}
+
+static Result<DatasetRecord> record_from_row(const sql::Statement& row) {
+  DatasetRecord record;
+  CODEX_TRY_ASSIGN(record.manifest_cid, Cid::from_bytes(row.blob(0)));
+  ByteView bytes = row.blob(1);
+  record.manifest_bytes.assign(bytes.begin(), bytes.end());
+  auto manifest = decode_manifest(record.manifest_bytes);
+  if (!manifest)
+    return make_error(Errc::corrupt, "stored manifest '{}' does not decode: {}", record.manifest_cid.to_string(),
+                      manifest.error().message);
+  record.manifest = std::move(*manifest);
+  if (!row.is_null(2)) record.held_slots = static_cast<std::uint32_t>(row.int64(2));
+  record.added_at = row.int64(3);
+  return record;
+}
+
+Result<std::optional<DatasetRecord>> Repository::find_dataset(const Cid& manifest_cid) {
+  CODEX_TRY_ASSIGN(auto query, impl_->db.prepare(
+                                   "SELECT manifest_cid, manifest, held_slots, added_at FROM datasets "
+                                   "WHERE manifest_cid = ?"));
+  query.bind(1, ByteView(manifest_cid.bytes()));
+  CODEX_TRY_ASSIGN(bool row, query.step());
+  if (!row) return std::optional<DatasetRecord>();
+  CODEX_TRY_ASSIGN(auto record, record_from_row(query));
+  return std::optional<DatasetRecord>(std::move(record));
+}
+
+Result<std::vector<DatasetRecord>> Repository::datasets() {
+  CODEX_TRY_ASSIGN(auto query, impl_->db.prepare(
+                                   "SELECT manifest_cid, manifest, held_slots, added_at FROM datasets "
+                                   "ORDER BY added_at, manifest_cid"));
+  std::vector<DatasetRecord> out;
+  for (;;) {
+    CODEX_TRY_ASSIGN(bool row, query.step());
+    if (!row) break;
+    CODEX_TRY_ASSIGN(auto record, record_from_row(query));
+    out.push_back(std::move(record));
+  }
+  return out;
+}
+
+Result<std::vector<Digest>> Repository::tree_leaves(const Cid& tree) {
+  CODEX_TRY_ASSIGN(auto query, impl_->db.prepare("SELECT leaf_count, leaves FROM trees WHERE tree_cid = ?"));
+  query.bind(1, ByteView(tree.bytes()));
+  CODEX_TRY_ASSIGN(bool row, query.step());
+  if (!row) return make_error(Errc::not_found, "tree '{}' is not in the repository", tree.to_string());
+  std::int64_t count = query.int64(0);
+  ByteView blob = query.blob(1);
+  if (count < 1 || blob.size() != static_cast<std::size_t>(count) * 32)
+    return make_error(Errc::corrupt, "tree '{}' has a damaged leaf list in the database", tree.to_string());
+  std::vector<Digest> leaves(static_cast<std::size_t>(count));
+  std::memcpy(leaves.data(), blob.data(), blob.size());
+  query.reset();
+  return leaves;
+}
+
+Result<std::optional<BlockLocation>> Repository::locate_block(const Digest& digest) {
+  auto& query = impl_->find_block;
+  query.bind(1, ByteView(digest));
+  CODEX_TRY_ASSIGN(bool row, query.step());
+  if (!row) return std::optional<BlockLocation>();
+  BlockLocation location{query.int64(0), static_cast<std::uint64_t>(query.int64(1)),
+                         static_cast<std::uint32_t>(query.int64(2))};
+  query.reset();
+  return std::optional<BlockLocation>(location);
+}
+
+Status Repository::read_location(const BlockLocation& location, Bytes& out) const {
+  CODEX_TRY_ASSIGN(int fd, impl_->read_fd(location.pack));
+  out.resize(location.size);
+  return pread_full(fd, out.data(), out.size(), location.offset, impl_->pack_path(location.pack));
+}
+
+Status Repository::read_block(const Digest& digest, Bytes& out) {
+  if (digest == empty_digest()) {
+    out.clear();
+    return {};
+  }
+  CODEX_TRY_ASSIGN(auto location, locate_block(digest));
+  const Cid cid = Cid::from_digest(codec::block, digest);
+  if (!location) return make_error(Errc::not_found, "block '{}' is not in the repository", cid.to_string());
+  Status status = read_location(*location, out);
+  if (!status) {
+    Error error = std::move(status).error();
+    if (error.code == Errc::corrupt) error.message = fmt::format("block '{}': {}", cid.to_string(), error.message);
+    return error;
+  }
+  if (sha256(out) != digest)
+    return make_error(Errc::corrupt, "block '{}' is corrupt: its stored bytes do not match its CID", cid.to_string());
+  return {};
+}
+
+// ---------------------------------------------------------------------------
+// Batches
+
+struct Repository::Batch::State {
+  Repository::Impl* repo = nullptr;
+  int fd = -1;
+  std::int64_t pack = 0;
+  std::string path;
+  bool new_pack = false;
+  std::uint64_t start = 0;  // the pack's committed size when the batch began
+  std::uint64_t end = 0;    // bytes written so far (buffer included)
+  Bytes buffer;
+  std::uint64_t buffer_offset = 0;
+  struct Pending {
+    Digest digest;
+    std::uint64_t offset;
+    std::uint32_t size;
+    bool replace;
+  };
+  std::vector<Pending> pending;
+  std::unordered_set<Digest, DigestHash> queued;
+  std::vector<std::pair<Cid, std::vector<Digest>>> trees;
+  std::vector<DatasetRecord> datasets;
+  bool done = false;
+
+  ~State() {
+    if (fd < 0) return;
+    if (!done && ::ftruncate(fd, static_cast<off_t>(start)) != 0) {
+      // Nothing more to do: the next writer of this pack cuts the tail itself.
+    }
+    ::close(fd);  // releases the lock
+  }
+
+  Status flush() {
+    if (buffer.empty()) return {};
+    CODEX_TRY(pwrite_full(fd, buffer.data(), buffer.size(), buffer_offset, path));
+    buffer_offset += buffer.size();
+    buffer.clear();
+    return {};
+  }
+
+  // Moves the kept blocks down over the dropped ones, within this batch's region.
+  Status compact(const std::function<bool(const Digest&)>& keep) {
+    std::vector<Pending> kept;
+    std::uint64_t write_at = start;
+    Bytes block;
+    for (const Pending& p : pending) {
+      if (!keep(p.digest)) continue;
+      if (p.offset != write_at) {
+        block.resize(p.size);
+        CODEX_TRY(pread_full(fd, block.data(), p.size, p.offset, path));
+        CODEX_TRY(pwrite_full(fd, block.data(), p.size, write_at, path));
+      }
+      kept.push_back({p.digest, write_at, p.size, p.replace});
+      write_at += p.size;
+    }
+    pending = std::move(kept);
+    end = write_at;
+    if (::ftruncate(fd, static_cast<off_t>(end)) != 0) return errno_error("truncate", path);
+    return {};
+  }
+};
+
+Repository::Batch::Batch(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Repository::Batch::~Batch() = default;
+
+Result<std::unique_ptr<Repository::Batch>> Repository::begin_batch() {
+  auto state = std::make_unique<Batch::State>();
+  state->repo = impl_.get();
+  state->buffer.reserve(kWriteBuffer);
+  auto& db = impl_->db;
+  for (int attempt = 0; attempt < 64 && state->fd < 0; ++attempt) {
+    // Try the open packs first; a pack locked by another writer is skipped.
+    CODEX_TRY_ASSIGN(auto open_packs, db.prepare("SELECT id FROM packs WHERE committed_size < ? ORDER BY id"));
+    open_packs.bind(1, static_cast<std::int64_t>(kPackLimit));
+    std::vector<std::int64_t> candidates;
+    for (;;) {
+      CODEX_TRY_ASSIGN(bool row, open_packs.step());
+      if (!row) break;
+      candidates.push_back(open_packs.int64(0));
+    }
+    bool created = false;
+    if (candidates.empty()) {
+      CODEX_TRY_ASSIGN(auto transaction, sql::Transaction::begin(db));
+      CODEX_TRY_ASSIGN(auto insert, db.prepare(
+                                        "INSERT INTO packs(id, name, committed_size) "
+                                        "VALUES ((SELECT IFNULL(MAX(id), 0) + 1 FROM packs), '', 0) RETURNING id"));
+      CODEX_TRY_ASSIGN(bool row, insert.step());
+      if (!row) return make_error(Errc::io, "database '{}': cannot add a pack", db.path());
+      std::int64_t id = insert.int64(0);
+      insert.reset();
+      CODEX_TRY_ASSIGN(auto name, db.prepare("UPDATE packs SET name = ? WHERE id = ?"));
+      CODEX_TRY(name.bind(1, pack_name(id)).bind(2, id).run());
+      CODEX_TRY(transaction.commit());
+      candidates.push_back(id);
+      created = true;
+    }
+    for (std::int64_t id : candidates) {
+      std::string path = impl_->pack_path(id);
+      int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd < 0) return errno_error("open pack", path);
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        continue;
+      }
+      // Holding the lock, the committed size can no longer change under us.
+      CODEX_TRY_ASSIGN(auto size_query, db.prepare("SELECT committed_size FROM packs WHERE id = ?"));
+      size_query.bind(1, id);
+      CODEX_TRY_ASSIGN(bool row, size_query.step());
+      std::int64_t committed = row ? size_query.int64(0) : -1;
+      size_query.reset();
+      if (committed < 0 || static_cast<std::uint64_t>(committed) >= kPackLimit) {
+        ::close(fd);
+        continue;
+      }
+      // Cut any tail a crashed or failed writer left behind.
+      if (::ftruncate(fd, committed) != 0) {
+        Error error = errno_error("truncate pack", path);
+        ::close(fd);
+        return error;
+      }
+      state->fd = fd;
+      state->pack = id;
+      state->path = path;
+      state->new_pack = created;
+      state->start = state->end = state->buffer_offset = static_cast<std::uint64_t>(committed);
+      break;
+    }
+  }
+  if (state->fd < 0) return make_error(Errc::io, "repository '{}': no pack could be locked for writing", dir_);
+  return std::unique_ptr<Batch>(new Batch(std::move(state)));
+}
+
+Status Repository::Batch::add_block(const Digest& digest, ByteView data, bool replace) {
+  State& s = *state_;
+  if (data.empty() || s.queued.count(digest)) return {};
+  if (!replace) {
+    auto& query = s.repo->find_block;
+    query.bind(1, ByteView(digest));
+    CODEX_TRY_ASSIGN(bool exists, query.step());
+    query.reset();
+    if (exists) return {};
+  }
+  if (s.buffer.size() + data.size() > kWriteBuffer) CODEX_TRY(s.flush());
+  if (data.size() >= kWriteBuffer) {
+    CODEX_TRY(pwrite_full(s.fd, data.data(), data.size(), s.buffer_offset, s.path));
+    s.buffer_offset += data.size();
+  } else {
+    s.buffer.insert(s.buffer.end(), data.begin(), data.end());
+  }
+  s.pending.push_back({digest, s.end, static_cast<std::uint32_t>(data.size()), replace});
+  s.queued.insert(digest);
+  s.end += data.size();
+  return {};
+}
+
+void Repository::Batch::add_tree(const Cid& tree, std::vector<Digest> leaves) {
+  state_->trees.emplace_back(tree, std::move(leaves));
+}
+
+void Repository::Batch::add_dataset(DatasetRecord record) { state_->datasets.push_back(std::move(record)); }
+
+std::uint64_t Repository::Batch::bytes_written() const { return state_->end - state_->start; }
+std::uint64_t Repository::Batch::blocks_written() const { return state_->pending.size(); }
+
+Status Repository::Batch::commit(const std::function<bool(const Digest&)>& keep) {
+  State& s = *state_;
+  if (s.done) return make_error(Errc::failure, "batch committed twice");
+  CODEX_TRY(s.flush());
+  if (keep) CODEX_TRY(s.compact(keep));
+  if (s.end > s.start && ::fdatasync(s.fd) != 0) return errno_error("sync pack", s.path);
+  if (s.new_pack) CODEX_TRY(fsync_dir(s.repo->packs_dir));
+
+  auto& db = s.repo->db;
+  CODEX_TRY_ASSIGN(auto transaction, sql::Transaction::begin(db));
+  CODEX_TRY_ASSIGN(auto insert, db.prepare("INSERT OR IGNORE INTO blocks(digest, pack, offset, size) VALUES (?,?,?,?)"));
+  CODEX_TRY_ASSIGN(auto replace, db.prepare("INSERT OR REPLACE INTO blocks(digest, pack, offset, size) VALUES (?,?,?,?)"));
+  for (const auto& p : s.pending) {
+    auto& statement = p.replace ? replace : insert;
+    CODEX_TRY(statement.bind(1, ByteView(p.digest))
+                  .bind(2, s.pack)
+                  .bind(3, static_cast<std::int64_t>(p.offset))
+                  .bind(4, static_cast<std::int64_t>(p.size))
+                  .run());
+  }
+  CODEX_TRY_ASSIGN(auto tree, db.prepare("INSERT OR IGNORE INTO trees(tree_cid, leaf_count, leaves) VALUES (?,?,?)"));
+  for (const auto& [cid, leaves] : s.trees) {
+    ByteView blob(reinterpret_cast<const std::uint8_t*>(leaves.data()), leaves.size() * 32);
+    CODEX_TRY(tree.bind(1, ByteView(cid.bytes())).bind(2, static_cast<std::int64_t>(leaves.size())).bind(3, blob).run());
+  }
+  CODEX_TRY_ASSIGN(auto dataset, db.prepare(
+                                     "INSERT INTO datasets(manifest_cid, tree_cid, manifest, protected, held_slots, added_at) "
+                                     "VALUES (?,?,?,?,?,?) ON CONFLICT(manifest_cid) DO UPDATE SET held_slots = "
+                                     "CASE WHEN held_slots IS NULL OR excluded.held_slots IS NULL THEN NULL "
+                                     "ELSE held_slots | excluded.held_slots END"));
+  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  for (const auto& record : s.datasets) {
+    dataset.bind(1, ByteView(record.manifest_cid.bytes()))
+        .bind(2, ByteView(record.manifest.tree.bytes()))
+        .bind(3, ByteView(record.manifest_bytes))
+        .bind(4, static_cast<std::int64_t>(record.manifest.is_protected()))
+        .bind(6, record.added_at ? record.added_at : now);
+    if (record.held_slots) dataset.bind(5, static_cast<std::int64_t>(*record.held_slots));
+    else dataset.bind_null(5);
+    CODEX_TRY(dataset.run());
+  }
+  CODEX_TRY_ASSIGN(auto pack, db.prepare("UPDATE packs SET committed_size = ? WHERE id = ?"));
+  CODEX_TRY(pack.bind(1, static_cast<std::int64_t>(s.end)).bind(2, s.pack).run());
+  CODEX_TRY(transaction.commit());
+  s.done = true;
+  return {};
+}
+
+}  // namespace codex

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what codex-tools needs to build and test, from Debian 12 packages.
+# liberasurecode only *suggests* its fast backends: libisal2 and libjerasure2
+# are named explicitly, or the coder silently falls back to the slow one.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libcli11-dev libfmt-dev libzstd-dev libsqlite3-dev libssl-dev
+  liberasurecode-dev libisal2 libjerasure2
+  libgtest-dev nlohmann-json3-dev
+  sqlite3 openssl xxd
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,86 @@
+// The shared frame of every tool's main; see tool.hpp.
+#include "cli/tool.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+
+namespace codex::cli {
+
+Tool::Tool(std::string name, std::string description) : name_(std::move(name)), app_(std::move(description), name_) {
+  app_.set_version_flag("--version", std::string(name_) + " (codex-tools) " CODEX_VERSION);
+  app_.get_formatter()->column_width(34);
+  app_.add_option("--completions", completion_shell_, "print a completion script for SHELL and exit")
+      ->check(CLI::IsMember({"bash", "zsh", "fish"}))
+      ->group("");  // hidden: used by scripts/gen-completions.sh
+}
+
+void Tool::add_common(unsigned flags) {
+  if (flags & kRepo)
+    app_.add_option("--repo", common_.repo, "repository directory (default $CODEX_REPO, else $XDG_DATA_HOME/codex)")
+        ->type_name("DIR");
+  if (flags & kJson) app_.add_flag("--json", common_.json, "print results as JSON lines on stdout");
+  app_.add_flag("-q,--quiet", common_.quiet, "print nothing on stderr but errors");
+  app_.add_flag("-v,--verbose", common_.verbose, "say more on stderr (repeat for more)");
+}
+
+void Tool::info(const std::string& message) const {
+  if (!common_.quiet) std::fprintf(stderr, "%s: %s\n", name_.c_str(), message.c_str());
+}
+
+void Tool::verbose(const std::string& message) const {
+  if (common_.verbose > 0 && !common_.quiet) std::fprintf(stderr, "%s: %s\n", name_.c_str(), message.c_str());
+}
+
+void Tool::warn(const std::string& message) const {
+  std::fprintf(stderr, "%s: warning: %s\n", name_.c_str(), message.c_str());
+}
+
+int Tool::run(int argc, char** argv, const std::function<Status()>& body) {
+  // A closed pipe downstream is reported as a write error, not a silent death.
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    app_.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app_.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::CallForVersion&) {
+    std::printf("%s\n", app_.version().c_str());
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "%s: error: %s\n%s: try '%s --help'\n", name_.c_str(), e.what(), name_.c_str(),
+                 name_.c_str());
+    return exit_code(Errc::usage);
+  }
+  if (!completion_shell_.empty()) {
+    std::fputs(completion_script(app_, completion_shell_).c_str(), stdout);
+    return 0;
+  }
+  Status status;
+  try {
+    status = body();
+  } catch (const std::bad_alloc&) {
+    status = make_error(Errc::failure, "out of memory");
+  } catch (const std::exception& e) {
+    status = make_error(Errc::failure, "internal error: {}", e.what());
+  }
+  if (std::fflush(stdout) != 0 && status.ok()) status = make_error(Errc::io, "cannot write 'stdout'");
+  if (status.ok()) return 0;
+  const Error& error = status.error();
+  // Codes that are outcomes rather than failures (damaged, repaired) may come
+  // with an empty message: the tool already reported.
+  if (!error.message.empty()) std::fprintf(stderr, "%s: error: %s\n", name_.c_str(), error.message.c_str());
+  return exit_code(error.code);
+}
+
+std::string resolve_repo(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("CODEX_REPO"); env != nullptr && *env != '\0') return env;
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg == '/') return std::string(xdg) + "/codex";
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : ".") + "/.local/share/codex";
+}
+
+}  // namespace codex::cli

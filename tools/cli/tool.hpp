@@ -1,0 +1,58 @@
+// What every tool shares: the common options (--repo, --json, -q, -v,
+// --version), one error format ("codex-get: error: …"), the mapping from
+// libcore errors to the one exit-code table, and completions generated from
+// the same CLI11 option definitions that make --help.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+#include "codex/error.hpp"
+
+namespace codex::cli {
+
+struct CommonOptions {
+  std::string repo;      // --repo DIR (empty: $CODEX_REPO, else the XDG data dir)
+  bool json = false;     // --json
+  bool quiet = false;    // -q
+  int verbose = 0;       // -v (repeatable)
+};
+
+enum CommonFlags : unsigned {
+  kRepo = 1,
+  kJson = 2,
+};
+
+class Tool {
+ public:
+  Tool(std::string name, std::string description);
+  CLI::App& app() { return app_; }
+  CommonOptions& common() { return common_; }
+  const std::string& name() const { return name_; }
+  void add_common(unsigned flags);
+
+  // Parses argv, runs body, prints errors, returns the process exit code.
+  int run(int argc, char** argv, const std::function<Status()>& body);
+
+  // Messages for people on stderr: info unless -q, verbose with -v.
+  void info(const std::string& message) const;
+  void verbose(const std::string& message) const;
+  void warn(const std::string& message) const;
+
+ private:
+  std::string name_;
+  CLI::App app_;
+  CommonOptions common_;
+  std::string completion_shell_;
+};
+
+// The repository directory for --repo: the flag, else $CODEX_REPO, else
+// $XDG_DATA_HOME/codex, else ~/.local/share/codex.
+std::string resolve_repo(const std::string& flag);
+
+// Completion scripts for the app's options (bash, zsh, fish).
+std::string completion_script(const CLI::App& app, const std::string& shell);
+
+}  // namespace codex::cli
