@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
     std::optional<cli::OutputFile> out;
     std::optional<CarWriter> writer;
     if (!cid_only) {
-      CODEX_TRY_ASSIGN(out, cli::OutputFile::open(output));
+      CODEX_TRY_ASSIGN(auto opened, cli::OutputFile::open(output));
+      out.emplace(std::move(opened));
       writer.emplace(out->sink());
     }
     CODEX_TRY_ASSIGN(ChunkResult result, chunk_stream(*source, writer ? &*writer : nullptr, options));

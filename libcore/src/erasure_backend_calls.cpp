@@ -7,7 +7,10 @@
 //  - output buffers start zeroed: liberasurecode_rs_vand XORs into them;
 //  - every missing row has a buffer, wanted or not: jerasure rebuilds all
 //    missing rows when asked for parity;
-//  - inputs are only read (tested: present rows come back unchanged).
+//  - inputs are only read (tested: present rows come back unchanged);
+//  - buffers are 16-byte aligned: gf-complete, under jerasure, aborts the
+//    process on rows misaligned to each other. ISA-L does not care; for the
+//    other backends, rows at other addresses are staged through aligned copies.
 #include <cstring>
 #include <vector>
 
@@ -38,6 +41,9 @@ namespace codex::erasure_internal {
 namespace {
 
 constexpr std::size_t kMaxRows = EC_MAX_FRAGMENTS;
+constexpr std::uintptr_t kAlignment = 16;
+
+bool is_aligned(const void* pointer) { return reinterpret_cast<std::uintptr_t>(pointer) % kAlignment == 0; }
 
 char* as_row(const std::uint8_t* block) {
   // The stubs take char** for inputs and outputs alike; they do not write inputs.
@@ -54,17 +60,16 @@ class BackendCallsEngine final : public CodingEngine {
   Status encode(const std::uint8_t* const* data, std::uint8_t* const* parity) override {
     char* data_rows[kMaxRows];
     char* parity_rows[kMaxRows];
-    for (std::uint32_t i = 0; i < geometry_.k; ++i) data_rows[i] = as_row(data[i]);
-    for (std::uint32_t i = 0; i < geometry_.m; ++i) {
-      std::memset(parity[i], 0, geometry_.block_size);
-      parity_rows[i] = reinterpret_cast<char*>(parity[i]);
-    }
+    for (std::uint32_t i = 0; i < geometry_.k; ++i) data_rows[i] = input_row(data[i], i);
+    for (std::uint32_t i = 0; i < geometry_.m; ++i) parity_rows[i] = output_row(parity[i], geometry_.k + i);
     auto lock = instance_.lock();
     const int rc = backend_->common.ops->encode(backend_->desc.backend_desc, data_rows, parity_rows,
                                                 static_cast<int>(geometry_.block_size));
+    lock = {};
     if (rc < 0)
       return make_error(Errc::failure, "backend '{}' failed to encode a group: {}", geometry_.backend->name,
                         describe_liberasurecode_error(rc));
+    for (std::uint32_t i = 0; i < geometry_.m; ++i) copy_out(parity_rows[i], parity[i]);
     return {};
   }
 
@@ -86,36 +91,69 @@ class BackendCallsEngine final : public CodingEngine {
 
     char* data_rows[kMaxRows];
     char* parity_rows[kMaxRows];
-    std::uint32_t scratch_used = 0;
+    std::uint32_t unwanted = 0;
     for (std::uint32_t r = 0; r < n; ++r) {
-      char* row = as_row(rows[r]);
-      if (row == nullptr) {
-        std::uint8_t* target = out[r] != nullptr ? out[r] : scratch_row(scratch_used++);
-        std::memset(target, 0, geometry_.block_size);
-        row = reinterpret_cast<char*>(target);
-      }
+      char* row = nullptr;
+      if (rows[r] != nullptr)
+        row = input_row(rows[r], r);
+      else if (out[r] != nullptr)
+        row = output_row(out[r], r);
+      else
+        row = output_row(nullptr, n + unwanted++);
       (r < geometry_.k ? data_rows[r] : parity_rows[r - geometry_.k]) = row;
     }
     auto lock = instance_.lock();
     const int rc = backend_->common.ops->decode(backend_->desc.backend_desc, data_rows, parity_rows, missing,
                                                 static_cast<int>(geometry_.block_size));
+    lock = {};
     if (rc < 0)
       return make_error(Errc::failure, "backend '{}' failed to rebuild {} missing block(s) of a group: {}",
                         geometry_.backend->name, missing_count, describe_liberasurecode_error(rc));
+    for (std::uint32_t r = 0; r < n; ++r)
+      if (rows[r] == nullptr && out[r] != nullptr)
+        copy_out(r < geometry_.k ? data_rows[r] : parity_rows[r - geometry_.k], out[r]);
     return {};
   }
 
  private:
-  // Room for missing rows nobody asked for; allocated on first need, kept.
-  std::uint8_t* scratch_row(std::uint32_t index) {
-    if (scratch_.empty()) scratch_.resize(std::size_t{geometry_.m} * geometry_.block_size);
-    return scratch_.data() + std::size_t{index} * geometry_.block_size;
+  // A row the backend reads: the block itself, or an aligned copy in slot
+  // `slot` if the backend needs alignment the block lacks.
+  char* input_row(const std::uint8_t* block, std::uint32_t slot) {
+    if (!needs_alignment_ || is_aligned(block)) return as_row(block);
+    std::uint8_t* copy = staging_slot(slot);
+    std::memcpy(copy, block, geometry_.block_size);
+    return reinterpret_cast<char*>(copy);
+  }
+
+  // A zeroed row the backend writes: the caller's buffer, or slot `slot`
+  // (always for buffer == nullptr, a missing row nobody asked for).
+  char* output_row(std::uint8_t* buffer, std::uint32_t slot) {
+    std::uint8_t* row = buffer;
+    if (buffer == nullptr || (needs_alignment_ && !is_aligned(buffer))) row = staging_slot(slot);
+    std::memset(row, 0, geometry_.block_size);
+    return reinterpret_cast<char*>(row);
+  }
+
+  void copy_out(const char* row, std::uint8_t* buffer) {
+    if (reinterpret_cast<const std::uint8_t*>(row) != buffer) std::memcpy(buffer, row, geometry_.block_size);
+  }
+
+  // k+m slots for staged rows, then m for unwanted missing rows; allocated on
+  // first need and kept.
+  std::uint8_t* staging_slot(std::uint32_t slot) {
+    if (staging_.empty())
+      staging_.resize(std::size_t{geometry_.k + 2 * geometry_.m} * geometry_.block_size + kAlignment);
+    const auto base = reinterpret_cast<std::uintptr_t>(staging_.data());
+    auto* aligned = reinterpret_cast<std::uint8_t*>((base + kAlignment - 1) / kAlignment * kAlignment);
+    return aligned + std::size_t{slot} * geometry_.block_size;
   }
 
   Instance instance_;
   Geometry geometry_;
   ec_backend_t backend_;
-  std::vector<std::uint8_t> scratch_;
+  bool needs_alignment_ = backend_->common.id != EC_BACKEND_ISA_L_RS_CAUCHY &&
+                          backend_->common.id != EC_BACKEND_ISA_L_RS_VAND;
+  std::vector<std::uint8_t> staging_;
 };
 
 }  // namespace

@@ -41,6 +41,8 @@ void Tool::warn(const std::string& message) const {
 int Tool::run(int argc, char** argv, const std::function<Status()>& body) {
   // A closed pipe downstream is reported as a write error, not a silent death.
   std::signal(SIGPIPE, SIG_IGN);
+  // A file-size limit (ulimit -f) shows as a write error (EFBIG), like a full disk.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     app_.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

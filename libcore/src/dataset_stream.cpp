@@ -1,0 +1,186 @@
+// Reading and checking a dataset stream; see dataset_stream.hpp.
+#include "dataset_stream.hpp"
+
+#include <future>
+
+#include "codex/codex_tree.hpp"
+#include "codex/dataset.hpp"
+#include "codex/parallel.hpp"
+
+namespace codex {
+namespace {
+
+constexpr std::size_t kEntriesPerBatch = 64;
+
+struct Entry {
+  Cid cid;
+  Bytes data;
+};
+
+struct EntryBatch {
+  std::vector<Entry> entries = std::vector<Entry>(kEntriesPerBatch);
+  std::size_t count = 0;
+  bool manifest_seen = false;  // the last entry read is the manifest
+  bool at_end = false;
+};
+
+// Reads entries up to the batch size, the manifest, or the end.
+Status fill(CarReader& reader, EntryBatch& batch) {
+  batch.count = 0;
+  while (batch.count < kEntriesPerBatch) {
+    Entry& entry = batch.entries[batch.count];
+    CODEX_TRY_ASSIGN(bool got, reader.next(entry.cid, entry.data));
+    if (!got) {
+      batch.at_end = true;
+      return {};
+    }
+    ++batch.count;
+    if (entry.cid.codec() == codec::manifest) {
+      batch.manifest_seen = true;
+      return {};
+    }
+  }
+  return {};
+}
+
+Status check_entries(const EntryBatch& batch, std::size_t blocks, std::uint64_t first_index) {
+  for (std::size_t i = 0; i < blocks; ++i) {
+    const Entry& e = batch.entries[i];
+    if (e.cid.codec() != codec::block || !e.cid.sha256_digest())
+      return make_error(Errc::corrupt, "entry {} of the stream has CID '{}' ({}), not a sha2-256 codex-block",
+                        first_index + i, e.cid.to_string(), codec_name(e.cid.codec()));
+    if (e.data.size() > kMaxBlockSize)
+      return make_error(Errc::corrupt, "block {} '{}' is {} bytes, larger than any block size", first_index + i,
+                        e.cid.to_string(), e.data.size());
+  }
+  return {};
+}
+
+// The manifest against the blocks the stream carried.
+Status check_manifest(CheckedDataset& out, const std::vector<std::uint32_t>& sizes) {
+  const Cid& cid = out.manifest_cid;
+  Manifest& manifest = out.manifest;
+  if (manifest.codec != codec::block || manifest.hcodec != multihash_code::sha2_256)
+    return make_error(Errc::corrupt, "manifest '{}' uses block codec {} with hash {}; only codex-block/sha2-256 is supported",
+                      cid.to_string(), codec_name(manifest.codec), manifest.hcodec);
+  if (manifest.block_size == 0 || manifest.block_size > kMaxBlockSize)
+    return make_error(Errc::corrupt, "manifest '{}' has block size {} (supported: 1 to {})", cid.to_string(),
+                      manifest.block_size, kMaxBlockSize);
+  const std::vector<Digest>& leaves = out.leaves;
+  if (leaves.size() != manifest.block_count())
+    return make_error(Errc::corrupt, "the stream has {} blocks but manifest '{}' describes {} ({} bytes in blocks of {})",
+                      leaves.size(), cid.to_string(), manifest.block_count(), manifest.dataset_size,
+                      manifest.block_size);
+  if (manifest.is_protected()) {
+    const ErasureInfo& ec = *manifest.erasure;
+    std::uint64_t data_blocks =
+        std::max<std::uint64_t>(1, (ec.original_dataset_size + manifest.block_size - 1) / manifest.block_size);
+    CODEX_TRY_ASSIGN(out.layout, SteppedLayout::make(data_blocks, ec.k, ec.m));
+  }
+  static const Digest kEmpty = sha256(ByteView());
+  for (std::uint64_t i = 0; i < leaves.size(); ++i) {
+    const bool padding = out.layout && out.layout->is_padding(i);
+    if (padding ? (leaves[i] != kEmpty) : (sizes[i] != manifest.block_size))
+      return make_error(Errc::corrupt, "block {} '{}' is {} bytes; manifest '{}' expects {}", i,
+                        Cid::from_digest(codec::block, leaves[i]).to_string(), sizes[i], cid.to_string(),
+                        padding ? "the empty padding block" : fmt::format("{} bytes", manifest.block_size));
+  }
+  CODEX_TRY_ASSIGN(Digest root, codex_tree_root(leaves));
+  if (Cid::from_digest(codec::root, root) != manifest.tree)
+    return make_error(Errc::corrupt, "the stream's blocks do not form the tree '{}' of manifest '{}' (they give '{}')",
+                      manifest.tree.to_string(), cid.to_string(), Cid::from_digest(codec::root, root).to_string());
+  if (out.layout) {
+    CODEX_TRY_ASSIGN(Digest original, codex_tree_root(std::span<const Digest>(leaves.data(), out.layout->blocks)));
+    if (Cid::from_digest(codec::root, original) != manifest.erasure->original_tree)
+      return make_error(Errc::corrupt, "the data blocks of protected manifest '{}' do not form its original tree '{}'",
+                        cid.to_string(), manifest.erasure->original_tree.to_string());
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corrupt,
+                                           const std::function<Status(std::span<const StreamBlock>)>& on_batch) {
+  CarReader reader(input);
+  CODEX_TRY_ASSIGN(CarHeader header, reader.read_header());
+  CheckedDataset out;
+  std::vector<std::uint32_t> sizes;
+  Entry manifest_entry;
+  bool have_manifest = false;
+
+  EntryBatch batches[2];
+  int current = 0;
+  CODEX_TRY(fill(reader, batches[0]));
+  std::vector<StreamBlock> blocks;
+  for (;;) {
+    EntryBatch& b = batches[current];
+    const bool last = b.manifest_seen || b.at_end;
+    std::future<Status> next;
+    if (!last) next = std::async(std::launch::async, [&reader, &batches, current] {
+      return fill(reader, batches[1 - current]);
+    });
+    const std::size_t count = b.manifest_seen ? b.count - 1 : b.count;
+    Status checked = check_entries(b, count, out.leaves.size());
+    if (checked.ok()) {
+      blocks.resize(count);
+      default_pool().for_each(count, [&](std::size_t i) {
+        const Entry& e = b.entries[i];
+        const Digest digest = *e.cid.sha256_digest();
+        blocks[i] = {out.leaves.size() + i, digest, e.data, sha256(e.data) == digest};
+      });
+      for (const StreamBlock& block : blocks) {
+        out.leaves.push_back(block.digest);
+        sizes.push_back(static_cast<std::uint32_t>(block.data.size()));
+        if (block.intact) continue;
+        if (!tolerate_corrupt) {
+          checked = make_error(Errc::corrupt, "block {} '{}' does not match its CID (its bytes hash to another digest)",
+                               block.index, Cid::from_digest(codec::block, block.digest).to_string());
+          break;
+        }
+        out.corrupt.push_back(block.index);
+      }
+      if (checked.ok()) checked = on_batch(blocks);
+    }
+    if (b.manifest_seen) {
+      std::swap(manifest_entry, b.entries[b.count - 1]);
+      have_manifest = true;
+    }
+    if (last) {
+      CODEX_TRY(checked);
+      break;
+    }
+    Status filled = next.get();
+    CODEX_TRY(checked);
+    CODEX_TRY(filled);
+    current = 1 - current;
+  }
+
+  if (!have_manifest)
+    return make_error(Errc::corrupt, "the stream from '{}' ended after {} blocks without a manifest block (truncated?)",
+                      input.name(), out.leaves.size());
+  {
+    Cid extra;
+    Bytes extra_data;
+    CODEX_TRY_ASSIGN(bool more, reader.next(extra, extra_data));
+    if (more)
+      return make_error(Errc::corrupt, "the stream goes on after its manifest block (next entry '{}')",
+                        extra.to_string());
+  }
+  out.manifest_cid = manifest_entry.cid;
+  out.manifest_bytes = std::move(manifest_entry.data);
+  const Cid& cid = out.manifest_cid;
+  if (manifest_cid(out.manifest_bytes) != cid)
+    return make_error(Errc::corrupt, "manifest block '{}' does not match its CID", cid.to_string());
+  auto decoded = decode_manifest(out.manifest_bytes);
+  if (!decoded)
+    return make_error(Errc::corrupt, "manifest '{}' is malformed: {}", cid.to_string(), decoded.error().message);
+  out.manifest = std::move(*decoded);
+  if (!header.roots.empty() && (header.roots.size() != 1 || header.roots[0] != cid))
+    return make_error(Errc::corrupt, "the stream's header names root '{}', but its manifest is '{}'",
+                      header.roots[0].to_string(), cid.to_string());
+  CODEX_TRY(check_manifest(out, sizes));
+  return out;
+}
+
+}  // namespace codex
