@@ -62,10 +62,12 @@ class BackendCallsEngine final : public CodingEngine {
     char* parity_rows[kMaxRows];
     for (std::uint32_t i = 0; i < geometry_.k; ++i) data_rows[i] = input_row(data[i], i);
     for (std::uint32_t i = 0; i < geometry_.m; ++i) parity_rows[i] = output_row(parity[i], geometry_.k + i);
-    auto lock = instance_.lock();
-    const int rc = backend_->common.ops->encode(backend_->desc.backend_desc, data_rows, parity_rows,
-                                                static_cast<int>(geometry_.block_size));
-    lock = {};
+    int rc = 0;
+    {
+      CallLock lock = instance_.lock_for_backend();
+      rc = backend_->common.ops->encode(backend_->desc.backend_desc, data_rows, parity_rows,
+                                        static_cast<int>(geometry_.block_size));
+    }
     if (rc < 0)
       return make_error(Errc::failure, "backend '{}' failed to encode a group: {}", geometry_.backend->name,
                         describe_liberasurecode_error(rc));
@@ -102,10 +104,12 @@ class BackendCallsEngine final : public CodingEngine {
         row = output_row(nullptr, n + unwanted++);
       (r < geometry_.k ? data_rows[r] : parity_rows[r - geometry_.k]) = row;
     }
-    auto lock = instance_.lock();
-    const int rc = backend_->common.ops->decode(backend_->desc.backend_desc, data_rows, parity_rows, missing,
-                                                static_cast<int>(geometry_.block_size));
-    lock = {};
+    int rc = 0;
+    {
+      CallLock lock = instance_.lock_for_backend();
+      rc = backend_->common.ops->decode(backend_->desc.backend_desc, data_rows, parity_rows, missing,
+                                        static_cast<int>(geometry_.block_size));
+    }
     if (rc < 0)
       return make_error(Errc::failure, "backend '{}' failed to rebuild {} missing block(s) of a group: {}",
                         geometry_.backend->name, missing_count, describe_liberasurecode_error(rc));
@@ -161,7 +165,7 @@ class BackendCallsEngine final : public CodingEngine {
 Result<std::unique_ptr<CodingEngine>> open_backend_calls_engine(Instance instance, const Geometry& geometry) {
   ec_backend_t backend = nullptr;
   {
-    std::lock_guard lock(liberasurecode_mutex());
+    CallLock lock = instance.lock_for_api();
     backend = liberasurecode_backend_instance_get_by_desc(instance.descriptor());
   }
   // Cheap signs that struct ec_backend is laid out as erasurecode_backend.h says.

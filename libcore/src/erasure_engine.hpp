@@ -16,7 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,17 +41,33 @@ bool backend_loads(const Backend& backend);
 // "-206 EINVALIDPARAMS (invalid parameters)".
 std::string describe_liberasurecode_error(int rc);
 
-// Serialises what liberasurecode 1.6.2 does not make thread-safe: creating and
-// destroying instances (a shared registry; liberasurecode_rs_vand rebuilds
-// global Galois tables in place) and every coding call on a shared instance.
-std::mutex& liberasurecode_mutex();
+// What liberasurecode 1.6.2 leaves to its callers to serialise:
+//  - its API looks every descriptor up in a list that creating and destroying
+//    instances modify, without a lock: creation and destruction take this
+//    mutex exclusively, every other API call shared;
+//  - jerasure and liberasurecode_rs_vand keep global tables (gf-complete's
+//    fields, Galois log tables) that their instances rebuild on creation and
+//    free on destruction, under coders of other threads (helgrind and valgrind
+//    show both): their instances are pooled per geometry and never destroyed,
+//    and every call on them takes the mutex exclusively. ISA-L keeps nothing
+//    global, so the backend_calls engine calls it without any lock.
+std::shared_mutex& liberasurecode_mutex();
 
-// One liberasurecode instance (ec_args: k, m, hd = m, CHKSUM_NONE).
-// liberasurecode_rs_vand instances are shared per geometry and never
-// destroyed: in 1.6.2 destroying one frees the Galois tables every other
-// instance reads (use after free, seen under valgrind), and creating one
-// rewrites them while others may be coding. So calls on a shared instance hold
-// liberasurecode_mutex() (see lock()).
+// Holds liberasurecode_mutex() shared, exclusively, or not at all.
+class CallLock {
+ public:
+  enum class Mode { none, shared, exclusive };
+  explicit CallLock(Mode mode);
+  ~CallLock();
+  CallLock(const CallLock&) = delete;
+  CallLock& operator=(const CallLock&) = delete;
+
+ private:
+  Mode mode_;
+};
+
+// One liberasurecode instance (ec_args: k, m, hd = m, CHKSUM_NONE), pooled
+// and shared as above for the backends with global state.
 class Instance {
  public:
   // Errc::usage when liberasurecode refuses the geometry, with its error code.
@@ -61,15 +77,16 @@ class Instance {
   ~Instance();
 
   int descriptor() const { return descriptor_; }
-  bool shared() const { return shared_; }
-  // Held around each coding call: locks liberasurecode_mutex() for shared
-  // instances, nothing otherwise.
-  std::unique_lock<std::mutex> lock() const;
+  bool pooled() const { return pooled_; }
+  // Held around each liberasurecode API call with descriptor().
+  CallLock lock_for_api() const;
+  // Held around each direct call of the backend's stubs.
+  CallLock lock_for_backend() const;
 
  private:
-  Instance(int descriptor, bool shared) : descriptor_(descriptor), shared_(shared) {}
+  Instance(int descriptor, bool pooled) : descriptor_(descriptor), pooled_(pooled) {}
   int descriptor_ = -1;
-  bool shared_ = false;
+  bool pooled_ = false;
 };
 
 struct Geometry {

@@ -63,7 +63,7 @@ class FragmentsEngine final : public CodingEngine {
       const std::uint64_t original_size = header.meta.orig_data_size;
       if (header.magic != LIBERASURECODE_FRAG_HEADER_MAGIC || index != r || size != geometry_.block_size ||
           original_size != std::uint64_t{geometry_.k} * geometry_.block_size) {
-        liberasurecode_encode_cleanup(instance_.descriptor(), data, parity);
+        release(data, parity);
         return make_error(Errc::failure,
                           "liberasurecode fragment header of row {} is not as expected (index {}, size {}, "
                           "original size {})",
@@ -71,7 +71,7 @@ class FragmentsEngine final : public CodingEngine {
       }
       std::memcpy(headers_.data() + r * kHeaderSize, fragment, kHeaderSize);
     }
-    liberasurecode_encode_cleanup(instance_.descriptor(), data, parity);
+    release(data, parity);
     return {};
   }
 
@@ -83,7 +83,7 @@ class FragmentsEngine final : public CodingEngine {
     CODEX_TRY(encode_input(data_fragments, parity_fragments));
     for (std::uint32_t i = 0; i < geometry_.m; ++i)
       std::memcpy(parity[i], parity_fragments[i] + kHeaderSize, geometry_.block_size);
-    liberasurecode_encode_cleanup(instance_.descriptor(), data_fragments, parity_fragments);
+    release(data_fragments, parity_fragments);
     return {};
   }
 
@@ -117,10 +117,13 @@ class FragmentsEngine final : public CodingEngine {
     }
     for (std::uint32_t r = 0; r < n; ++r) {
       if (rows[r] != nullptr || out[r] == nullptr) continue;
-      auto lock = instance_.lock();
-      const int rc = liberasurecode_reconstruct_fragment(instance_.descriptor(), present, static_cast<int>(used),
-                                                         fragment_size_, static_cast<int>(r),
-                                                         reinterpret_cast<char*>(rebuilt_.data()));
+      int rc = 0;
+      {
+        CallLock lock = instance_.lock_for_api();
+        rc = liberasurecode_reconstruct_fragment(instance_.descriptor(), present, static_cast<int>(used),
+                                                 fragment_size_, static_cast<int>(r),
+                                                 reinterpret_cast<char*>(rebuilt_.data()));
+      }
       if (rc != 0)
         return make_error(Errc::failure, "liberasurecode could not rebuild row {} with backend '{}': {}", r,
                           geometry_.backend->name, describe_liberasurecode_error(rc));
@@ -130,23 +133,32 @@ class FragmentsEngine final : public CodingEngine {
   }
 
  private:
-  // Encodes input_; on success the caller owns the fragments and must clean up.
+  // Encodes input_; on success the caller owns the fragments and must release them.
   Status encode_input(char**& data, char**& parity) {
     std::uint64_t fragment_size = 0;
-    auto lock = instance_.lock();
-    const int rc = liberasurecode_encode(instance_.descriptor(), reinterpret_cast<const char*>(input_.data()),
-                                         input_.size(), &data, &parity, &fragment_size);
+    int rc = 0;
+    {
+      CallLock lock = instance_.lock_for_api();
+      rc = liberasurecode_encode(instance_.descriptor(), reinterpret_cast<const char*>(input_.data()),
+                                 input_.size(), &data, &parity, &fragment_size);
+    }
     if (rc != 0 || data == nullptr || parity == nullptr) {
-      if (data != nullptr && parity != nullptr) liberasurecode_encode_cleanup(instance_.descriptor(), data, parity);
+      release(data, parity);
       return make_error(Errc::failure, "liberasurecode could not encode a group with backend '{}': {}",
                         geometry_.backend->name, describe_liberasurecode_error(rc));
     }
     if (fragment_size != fragment_size_) {
-      liberasurecode_encode_cleanup(instance_.descriptor(), data, parity);
+      release(data, parity);
       return make_error(Errc::failure, "liberasurecode made {}-byte fragments of {}-byte blocks, expected {}",
                         fragment_size, geometry_.block_size, fragment_size_);
     }
     return {};
+  }
+
+  void release(char** data, char** parity) {
+    if (data == nullptr || parity == nullptr) return;
+    CallLock lock = instance_.lock_for_api();
+    liberasurecode_encode_cleanup(instance_.descriptor(), data, parity);
   }
 
   Instance instance_;

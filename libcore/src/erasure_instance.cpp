@@ -1,10 +1,12 @@
 // liberasurecode instances, their backends and errors, and the choice of the
 // engine that codes with them (erasure_engine.hpp).
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <map>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include <erasurecode_version.h>
 
@@ -24,15 +26,47 @@ constexpr Backend kBackends[] = {
     {"liberasurecode_rs_vand", EC_BACKEND_LIBERASURECODE_RS_VAND},
 };
 
-// Only liberasurecode_rs_vand keeps global state its instances share.
-bool is_shared_backend(const Backend& backend) {
-  return backend.id == EC_BACKEND_LIBERASURECODE_RS_VAND;
+// Backends whose instances share global tables (see erasure_engine.hpp).
+bool has_global_state(const Backend& backend) {
+  return backend.id != EC_BACKEND_ISA_L_RS_CAUCHY && backend.id != EC_BACKEND_ISA_L_RS_VAND;
 }
 
-// Shared instances by (backend, k, m); guarded by liberasurecode_mutex().
-std::map<std::tuple<int, std::uint32_t, std::uint32_t>, int>& shared_instances() {
+// Pooled instances by (backend, k, m); guarded by liberasurecode_mutex().
+std::map<std::tuple<int, std::uint32_t, std::uint32_t>, int>& pooled_instances() {
   static auto* instances = new std::map<std::tuple<int, std::uint32_t, std::uint32_t>, int>();
   return *instances;
+}
+
+// Backend libraries initialise global tables lazily on their first coding
+// calls (gf-complete's fields under jerasure, ISA-L's CPU dispatch), and
+// first calls in two threads race (helgrind: gf_t pointers published before
+// they are filled). So every new instance codes and decodes one small group
+// while liberasurecode_mutex() is held exclusively; the library stays loaded,
+// with its tables, as long as any instance lives.
+void warm_up(int descriptor, std::uint32_t k, std::uint32_t m) {
+  const int per_k = liberasurecode_get_aligned_data_size(descriptor, k);
+  const int minimum = liberasurecode_get_minimum_encode_size(descriptor);
+  if (per_k <= 0 || minimum < 0) return;
+  const std::uint64_t block_size = std::max<std::uint64_t>(64, static_cast<std::uint64_t>(per_k) / k);
+  const std::vector<char> input(std::max<std::uint64_t>(k * block_size, static_cast<std::uint64_t>(minimum)), 7);
+  char** data = nullptr;
+  char** parity = nullptr;
+  std::uint64_t fragment_size = 0;
+  if (liberasurecode_encode(descriptor, input.data(), input.size(), &data, &parity, &fragment_size) != 0 ||
+      data == nullptr || parity == nullptr)
+    return;
+  // Without the first m rows: rebuilds data from parity, then a parity row.
+  std::vector<char*> kept;
+  for (std::uint32_t r = m; r < k + m; ++r) kept.push_back(r < k ? data[r] : parity[r - k]);
+  char* decoded = nullptr;
+  std::uint64_t decoded_size = 0;
+  if (liberasurecode_decode(descriptor, kept.data(), static_cast<int>(k), fragment_size, 0, &decoded,
+                            &decoded_size) == 0)
+    liberasurecode_decode_cleanup(descriptor, decoded);
+  std::vector<char> rebuilt(fragment_size);
+  liberasurecode_reconstruct_fragment(descriptor, kept.data(), static_cast<int>(k), fragment_size,
+                                      static_cast<int>(k), rebuilt.data());
+  liberasurecode_encode_cleanup(descriptor, data, parity);
 }
 
 Errc errc_for(int rc) {
@@ -55,15 +89,25 @@ const Backend* find_backend(std::string_view name) {
   return nullptr;
 }
 
-std::mutex& liberasurecode_mutex() {
-  static auto* mutex = new std::mutex();  // never destroyed: instances outlive statics
+std::shared_mutex& liberasurecode_mutex() {
+  static auto* mutex = new std::shared_mutex();  // never destroyed: instances outlive statics
   return *mutex;
+}
+
+CallLock::CallLock(Mode mode) : mode_(mode) {
+  if (mode_ == Mode::shared) liberasurecode_mutex().lock_shared();
+  if (mode_ == Mode::exclusive) liberasurecode_mutex().lock();
+}
+
+CallLock::~CallLock() {
+  if (mode_ == Mode::shared) liberasurecode_mutex().unlock_shared();
+  if (mode_ == Mode::exclusive) liberasurecode_mutex().unlock();
 }
 
 bool backend_loads(const Backend& backend) {
   // liberasurecode_backend_available dlopens and dlcloses the backend's library.
   static int known[EC_BACKENDS_MAX] = {};  // 0 unknown, 1 loads, -1 does not
-  std::lock_guard lock(liberasurecode_mutex());
+  CallLock lock(CallLock::Mode::exclusive);
   int& answer = known[backend.id];
   if (answer == 0) answer = liberasurecode_backend_available(backend.id) == 1 ? 1 : -1;
   return answer == 1;
@@ -93,12 +137,12 @@ std::string describe_liberasurecode_error(int rc) {
 }
 
 Result<Instance> Instance::create(const Backend& backend, std::uint32_t k, std::uint32_t m) {
-  std::lock_guard lock(liberasurecode_mutex());
-  const bool shared = is_shared_backend(backend);
+  CallLock lock(CallLock::Mode::exclusive);
+  const bool pooled = has_global_state(backend);
   auto key = std::make_tuple(static_cast<int>(backend.id), k, m);
-  if (shared) {
-    auto found = shared_instances().find(key);
-    if (found != shared_instances().end()) return Instance(found->second, true);
+  if (pooled) {
+    auto found = pooled_instances().find(key);
+    if (found != pooled_instances().end()) return Instance(found->second, true);
   }
   ec_args args{};
   args.k = static_cast<int>(k);
@@ -109,31 +153,35 @@ Result<Instance> Instance::create(const Backend& backend, std::uint32_t k, std::
   if (descriptor <= 0)
     return make_error(errc_for(descriptor), "liberasurecode refused backend '{}' with K={} M={}: {}",
                       backend.name, k, m, describe_liberasurecode_error(descriptor));
-  if (shared) shared_instances().emplace(key, descriptor);
-  return Instance(descriptor, shared);
+  warm_up(descriptor, k, m);
+  if (pooled) pooled_instances().emplace(key, descriptor);
+  return Instance(descriptor, pooled);
 }
 
 Instance::Instance(Instance&& other) noexcept
-    : descriptor_(std::exchange(other.descriptor_, -1)), shared_(other.shared_) {}
+    : descriptor_(std::exchange(other.descriptor_, -1)), pooled_(other.pooled_) {}
 
 Instance& Instance::operator=(Instance&& other) noexcept {
   if (this != &other) {
     Instance dropped(std::move(*this));
     descriptor_ = std::exchange(other.descriptor_, -1);
-    shared_ = other.shared_;
+    pooled_ = other.pooled_;
   }
   return *this;
 }
 
 Instance::~Instance() {
-  if (descriptor_ <= 0 || shared_) return;
-  std::lock_guard lock(liberasurecode_mutex());
+  if (descriptor_ <= 0 || pooled_) return;
+  CallLock lock(CallLock::Mode::exclusive);
   liberasurecode_instance_destroy(descriptor_);
 }
 
-std::unique_lock<std::mutex> Instance::lock() const {
-  if (!shared_) return {};
-  return std::unique_lock(liberasurecode_mutex());
+CallLock Instance::lock_for_api() const {
+  return CallLock(pooled_ ? CallLock::Mode::exclusive : CallLock::Mode::shared);
+}
+
+CallLock Instance::lock_for_backend() const {
+  return CallLock(pooled_ ? CallLock::Mode::exclusive : CallLock::Mode::none);
 }
 
 bool backend_calls_supported() {
@@ -151,6 +199,7 @@ Status check_block_size(const Instance& instance, const Geometry& geometry) {
     return make_error(Errc::usage, "block size {} is out of range for K={} (K x block size must be below 2 GiB)",
                       geometry.block_size, geometry.k);
   const int descriptor = instance.descriptor();
+  CallLock lock = instance.lock_for_api();
   const int aligned = liberasurecode_get_aligned_data_size(descriptor, data_len);
   const int minimum = liberasurecode_get_minimum_encode_size(descriptor);
   if (aligned < 0 || minimum < 0)

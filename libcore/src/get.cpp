@@ -7,9 +7,6 @@
 // a spill file so that each group is decoded once and memory stays bounded.
 // Before writing anything, every block is looked up, so a dataset with an EC
 // group short of K blocks fails without output.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <map>
 #include <optional>
 
@@ -17,26 +14,23 @@
 #include "codex/dataset.hpp"
 #include "codex/layout.hpp"
 #include "group_decoder.hpp"
+#include "temp_file.hpp"
 
 namespace codex {
 namespace {
 
 constexpr std::size_t kBlocksPerBatch = 64;
 
-// Rebuilt blocks waiting for their turn in the output, in an unlinked file.
+// Rebuilt blocks waiting for their turn in the output, in a temporary file.
 class SpillFile {
  public:
   explicit SpillFile(std::string dir) : dir_(std::move(dir)) {}
-  ~SpillFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
   Status put(std::uint64_t index, ByteView block) {
-    if (fd_ < 0) {
-      fd_ = ::open(dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-      if (fd_ < 0) return errno_error("create a spill file in", dir_);
+    if (!file_) {
+      CODEX_TRY_ASSIGN(auto file, TempFile::create(dir_));
+      file_.emplace(std::move(file));
     }
-    if (::pwrite(fd_, block.data(), block.size(), static_cast<off_t>(end_)) != static_cast<ssize_t>(block.size()))
-      return errno_error("write spill file in", dir_);
+    CODEX_TRY(file_->write_at(end_, block));
     where_[index] = {end_, block.size()};
     end_ += block.size();
     return {};
@@ -46,15 +40,14 @@ class SpillFile {
     auto it = where_.find(index);
     if (it == where_.end()) return false;
     out.resize(it->second.second);
-    if (::pread(fd_, out.data(), out.size(), static_cast<off_t>(it->second.first)) != static_cast<ssize_t>(out.size()))
-      return errno_error("read spill file in", dir_);
+    CODEX_TRY(file_->read_at(it->second.first, out));
     where_.erase(it);
     return true;
   }
 
  private:
   std::string dir_;
-  int fd_ = -1;
+  std::optional<TempFile> file_;
   std::uint64_t end_ = 0;
   std::map<std::uint64_t, std::pair<std::uint64_t, std::size_t>> where_;
 };

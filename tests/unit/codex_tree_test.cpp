@@ -16,14 +16,6 @@ nlohmann::json load_vectors() {
   return nlohmann::json::parse(in);
 }
 
-Digest digest_from_hex(const std::string& hex) {
-  auto bytes = from_hex(hex);
-  EXPECT_TRUE(bytes && bytes->size() == 32) << hex;
-  Digest d{};
-  if (bytes && bytes->size() == 32) std::copy(bytes->begin(), bytes->end(), d.begin());
-  return d;
-}
-
 std::vector<Digest> ascii_leaves(const nlohmann::json& vectors) {
   std::vector<Digest> leaves;
   for (const auto& text : vectors["codextree_ascii_leaves"]["leaves_ascii"]) {
@@ -114,7 +106,9 @@ TEST(CodexTree, EveryProofVerifiesAndTamperingFails) {
       const Digest& root = tree->root();
       ASSERT_TRUE(verify_codex_proof(leaves[index], index, n, *proof, root)) << n << "/" << index;
       EXPECT_FALSE(verify_codex_proof(sha256(as_bytes("other")), index, n, *proof, root));
-      if (n > 1) EXPECT_FALSE(verify_codex_proof(leaves[index], (index + 1) % n, n, *proof, root));
+      if (n > 1) {
+        EXPECT_FALSE(verify_codex_proof(leaves[index], (index + 1) % n, n, *proof, root));
+      }
       EXPECT_FALSE(verify_codex_proof(leaves[index], index + n, n, *proof, root));
       EXPECT_FALSE(verify_codex_proof(leaves[index], index, 0, *proof, root));
       auto longer = *proof;

@@ -43,7 +43,7 @@ Bytes random_block(std::mt19937_64& rng, std::size_t size) {
 // The parity liberasurecode_encode itself gives, the reference for both engines.
 std::vector<Bytes> reference_parity(std::string_view backend_name, KM km, const std::vector<Bytes>& data) {
   const internal::Backend* backend = internal::find_backend(backend_name);
-  auto instance = internal::Instance::create(*backend, km.k, km.m);  // shares liberasurecode_rs_vand's
+  auto instance = internal::Instance::create(*backend, km.k, km.m);  // pooled for jerasure and rs_vand
   EXPECT_TRUE(instance.ok()) << instance.error().message;
   const std::size_t block_size = data[0].size();
   Bytes input;
@@ -51,7 +51,7 @@ std::vector<Bytes> reference_parity(std::string_view backend_name, KM km, const 
   char** data_fragments = nullptr;
   char** parity_fragments = nullptr;
   std::uint64_t fragment_size = 0;
-  auto lock = instance->lock();
+  internal::CallLock lock = instance->lock_for_api();
   EXPECT_EQ(liberasurecode_encode(instance->descriptor(), reinterpret_cast<const char*>(input.data()), input.size(),
                                   &data_fragments, &parity_fragments, &fragment_size),
             0);
@@ -445,7 +445,7 @@ TEST(ErasureCoderLiberasurecode, ChecksumlessHeadersDependOnlyOnGeometry) {
     const KM km{4, 2};
     auto instance = internal::Instance::create(*internal::find_backend(name), km.k, km.m);
     ASSERT_TRUE(instance.ok());
-    auto lock = instance->lock();
+    internal::CallLock lock = instance->lock_for_api();
     std::vector<Bytes> headers[2];
     for (int pass = 0; pass < 2; ++pass) {
       Bytes input = pass == 0 ? Bytes(4 * 4096, 0) : random_block(rng, 4 * 4096);

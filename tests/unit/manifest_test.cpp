@@ -767,7 +767,7 @@ TEST(Manifest, RandomMutationsNeverCrash) {
     }
     ++decoded_count;
     const std::string json = manifest_to_json(*decoded, manifest_cid(bytes));
-    EXPECT_NO_THROW((void)nlohmann::json::parse(json)) << json;
+    EXPECT_TRUE(nlohmann::json::accept(json)) << json;
     if (decoded->format == ManifestFormat::current || decoded->format == ManifestFormat::legacy ||
         decoded->format == ManifestFormat::protected_v1) {
       auto again = encode_manifest(*decoded, decoded->format);
@@ -810,7 +810,7 @@ TEST(Manifest, JsonOfProtectedManifest) {
   EXPECT_EQ(line.find('\n'), std::string::npos);
   const auto json = nlohmann::json::parse(line);
   EXPECT_EQ(json["format"], "protected");
-  EXPECT_EQ(json["blocks"], 12);  // 4 data blocks in 1 group of K=4, plus 2 parity
+  EXPECT_EQ(json["blocks"], 6);  // 4 data blocks make one group of K=4, plus M=2 parity
   const auto& ec = json["erasure"];
   EXPECT_EQ(ec["k"], 4);
   EXPECT_EQ(ec["m"], 2);

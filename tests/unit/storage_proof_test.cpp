@@ -639,6 +639,34 @@ TEST(StorageProofWire, JsonIsStrict) {
   EXPECT_THAT(trailing.error().message, HasSubstr("after the end"));
 }
 
+TEST(StorageProofWire, RandomDamageIsRefusedOrRejected) {
+  // Whatever a damaged proof decodes to, it never passes the check, and
+  // decoding never crashes (run under the sanitizers to mean something).
+  Dataset d = make_dataset(20, 2048, 512, 4, 2, 1);
+  Bytes challenge = challenge_of(1);
+  auto proof = d.prove(1, challenge, 2);
+  ASSERT_TRUE(proof.ok());
+  Bytes wire = encode_storage_proof(*proof);
+  std::string text = proof_to_json(*proof);
+  std::mt19937_64 rng(21);
+  for (int round = 0; round < 1500; ++round) {
+    Bytes damaged = wire;
+    std::string damaged_text = text;
+    for (int flips = 1 + static_cast<int>(rng() % 3); flips > 0; --flips) {
+      damaged[rng() % damaged.size()] ^= static_cast<std::uint8_t>(1 + rng() % 255);
+      damaged_text[rng() % damaged_text.size()] = static_cast<char>(rng());
+    }
+    auto decoded = decode_storage_proof(damaged);
+    if (decoded.ok() && *decoded != *proof) {
+      EXPECT_FALSE(check_storage_proof(*decoded, d.manifest, d.manifest_cid, challenge, 1, 2).ok()) << round;
+    }
+    auto parsed = proof_from_json(damaged_text);
+    if (parsed.ok() && *parsed != *proof) {
+      EXPECT_FALSE(check_storage_proof(*parsed, d.manifest, d.manifest_cid, challenge, 1, 2).ok()) << round;
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // The JSON reader
 

@@ -51,6 +51,8 @@ int Tool::run(int argc, char** argv, const std::function<Status()>& body) {
   } catch (const CLI::CallForVersion&) {
     std::printf("%s\n", app_.version().c_str());
     return 0;
+  } catch (const CLI::Success&) {
+    return 0;  // an option that does its job during parsing (--list-backends)
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "%s: error: %s\n%s: try '%s --help'\n", name_.c_str(), e.what(), name_.c_str(),
                  name_.c_str());
