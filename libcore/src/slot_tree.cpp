@@ -3,11 +3,12 @@
 // block_cell_root once per block of a dataset, so it avoids allocating: the
 // leaves of a block's cell tree (32 for 64 KiB blocks of 2 KiB cells) live on
 // the stack and the tree is folded in place.
+#include "codex/storage_proof.hpp"
+
 #include <algorithm>
 #include <array>
 
 #include "codex/layout.hpp"
-#include "codex/storage_proof.hpp"
 
 namespace codex {
 namespace {

@@ -30,6 +30,8 @@ for tool in "$CHUNK" "$PUT" "$GET"; do
   [[ -x $tool ]] || fail "tool '$tool' is not built (CODEX_BIN=$CODEX_BIN)"
 done
 command -v python3 >/dev/null || fail "python3 is needed by the CLI tests"
+# The interpreter itself: a version-manager shim costs a tenth of a second a call.
+PYTHON=$(python3 -c 'import sys; print(sys.executable)')
 command -v sqlite3 >/dev/null || fail "sqlite3 is needed by the CLI tests"
 
 # Scratch space; background jobs registered with track_pid are killed on exit.
@@ -107,7 +109,7 @@ file_size() { stat -c %s "$1"; }
 
 # random_file PATH SIZE: SIZE reproducible random bytes (from the seed).
 random_file() {
-  python3 - "$1" "$2" "$RANDOM$RANDOM" <<'EOF'
+  "$PYTHON" - "$1" "$2" "$RANDOM$RANDOM" <<'EOF'
 import random, sys
 path, size, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 with open(path, "wb") as f:
@@ -117,7 +119,7 @@ EOF
 
 # pattern_file PATH SIZE: byte i is i mod 251 (the vectors' inputs).
 pattern_file() {
-  python3 - "$1" "$2" <<'EOF'
+  "$PYTHON" - "$1" "$2" <<'EOF'
 import sys
 path, size = sys.argv[1], int(sys.argv[2])
 with open(path, "wb") as f:
@@ -134,7 +136,7 @@ random_between() {
 # vector PATH: a value from tests/data/codex-vectors.json, e.g.
 # vector dataset_hello.manifest_A_cid or dataset_hello.block_cids.0
 vector() {
-  python3 - "$VECTORS" "$1" <<'EOF'
+  "$PYTHON" - "$VECTORS" "$1" <<'EOF'
 import json, sys
 value = json.load(open(sys.argv[1]))
 for key in sys.argv[2].split("."):
@@ -146,14 +148,14 @@ EOF
 # json_field FIELD < JSON: one field of a JSON object (fails if not JSON).
 # Booleans print as true/false, null as null.
 json_field() {
-  python3 -c '
+  "$PYTHON" -c '
 import json, sys
 value = json.loads(sys.stdin.read())[sys.argv[1]]
 print(json.dumps(value) if not isinstance(value, str) else value)' "$1"
 }
 
 # is_json < TEXT: the text is exactly one JSON value.
-is_json() { python3 -c 'import json, sys; json.loads(sys.stdin.read())'; }
+is_json() { "$PYTHON" -c 'import json, sys; json.loads(sys.stdin.read())'; }
 
 # put_file FILE [chunk options]: chunk FILE into the repository through a
 # pipe; prints the manifest CID (checked to be the one chunk printed).
@@ -201,6 +203,8 @@ pack_bytes() {
 
 # car_tool COMMAND ARGS: CAR stream surgery for the bad-input cases.
 #   sections CAR              one line per section: start data_start end codec
+#   cids CAR                  each section's CID, base58btc ('z...')
+#   data CAR INDEX            section INDEX's data in hex (negative: from the end)
 #   cut CAR OFFSET OUT        the first OFFSET bytes
 #   drop CAR INDEX OUT        without section INDEX
 #   flip CAR INDEX OUT        one byte in the middle of section INDEX's data flipped
@@ -208,7 +212,7 @@ pack_bytes() {
 #                             header of HEAD_CAR, its sections [FROM, TO), then
 #                             sections [FROM2, TO2) of TAIL_CAR (negative: from the end)
 car_tool() {
-  python3 - "$@" <<'EOF'
+  "$PYTHON" - "$@" <<'EOF'
 import sys
 
 def varint(buf, pos):
@@ -248,6 +252,21 @@ if cmd == "sections":
     _, secs = sections(read(args[0]))
     for s in secs:
         print(*s[:3], hex(s[3]))
+elif cmd == "cids":
+    buf = read(args[0])
+    alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    for start, data, end, _ in sections(buf)[1]:
+        _, cid_start = varint(buf, start)
+        raw = buf[cid_start:data]
+        n, text = int.from_bytes(raw, "big"), ""
+        while n:
+            n, r = divmod(n, 58)
+            text = alphabet[r] + text
+        print("z" + "1" * (len(raw) - len(raw.lstrip(b"\0"))) + text)
+elif cmd == "data":
+    buf = read(args[0])
+    _, data, end, _ = sections(buf)[1][int(args[1])]
+    print(buf[data:end].hex())
 elif cmd == "cut":
     open(args[2], "wb").write(read(args[0])[: int(args[1])])
 elif cmd == "drop":

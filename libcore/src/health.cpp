@@ -1,0 +1,207 @@
+// Checking and repairing held datasets; see health.hpp.
+#include "codex/health.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+
+#include "codex/erasure.hpp"
+#include "codex/layout.hpp"
+#include "group_decoder.hpp"
+
+namespace codex {
+namespace {
+
+constexpr std::size_t kBlocksPerBatch = 64;
+
+const Digest& empty_digest() {
+  static const Digest digest = sha256(ByteView());
+  return digest;
+}
+
+std::optional<SteppedLayout> layout_of(const Manifest& manifest) {
+  if (!manifest.is_protected()) return std::nullopt;
+  const ErasureInfo& ec = *manifest.erasure;
+  std::uint64_t blocks = std::max<std::uint64_t>(1, (ec.original_dataset_size + manifest.block_size - 1) / manifest.block_size);
+  auto layout = SteppedLayout::make(blocks, ec.k, ec.m);
+  if (!layout) return std::nullopt;
+  return *layout;
+}
+
+}  // namespace
+
+const char* dataset_state_name(DatasetState state) {
+  switch (state) {
+    case DatasetState::intact: return "intact";
+    case DatasetState::damaged: return "damaged";
+    case DatasetState::unrecoverable: return "unrecoverable";
+  }
+  return "unknown";
+}
+
+Result<DatasetHealth> check_dataset(Repository& repository, const DatasetRecord& record, const CheckOptions& options) {
+  DatasetHealth health;
+  health.cid = record.manifest_cid;
+  health.manifest = record.manifest;
+  CODEX_TRY_ASSIGN(std::vector<Digest> leaves, repository.tree_leaves(record.manifest.tree));
+  const std::optional<SteppedLayout> layout = layout_of(record.manifest);
+  if (record.manifest.is_protected() && (!layout || layout->total != leaves.size()))
+    return make_error(Errc::corrupt, "dataset '{}': its tree does not fit its erasure layout", record.manifest_cid.to_string());
+
+  // Which indices are held, and which of them to hash.
+  std::vector<BlockState> state(leaves.size(), BlockState::not_held);
+  std::vector<std::uint64_t> held;
+  for (std::uint64_t i = 0; i < leaves.size(); ++i) {
+    if (layout && layout->is_padding(i)) continue;
+    if (layout && !record.holds_slot(layout->slot_of(i))) continue;
+    held.push_back(i);
+    state[i] = BlockState::unchecked;
+  }
+  std::vector<std::uint64_t> to_hash = held;
+  std::uint64_t want = held.size();
+  if (options.sample_count) want = std::min<std::uint64_t>(*options.sample_count, held.size());
+  if (options.sample_fraction)
+    want = std::min<std::uint64_t>(held.size(), static_cast<std::uint64_t>(std::ceil(*options.sample_fraction * held.size())));
+  if (want < held.size()) {
+    std::mt19937_64 rng(options.seed ? options.seed : std::random_device{}());
+    std::shuffle(to_hash.begin(), to_hash.end(), rng);
+    to_hash.resize(want);
+    std::sort(to_hash.begin(), to_hash.end());
+  }
+
+  // Presence of every held block (cheap), then the bytes of the sample.
+  auto source = repository_source(repository);
+  for (std::uint64_t i : held) {
+    CODEX_TRY_ASSIGN(bool present, source->has(leaves[i]));
+    if (!present) state[i] = BlockState::missing;
+  }
+  std::vector<Digest> digests;
+  std::vector<std::uint64_t> indices;
+  std::vector<Bytes> buffers(kBlocksPerBatch);
+  std::vector<Status> status(kBlocksPerBatch);
+  for (std::size_t first = 0; first < to_hash.size(); first += kBlocksPerBatch) {
+    digests.clear();
+    indices.clear();
+    for (std::size_t j = first; j < std::min(to_hash.size(), first + kBlocksPerBatch); ++j) {
+      if (state[to_hash[j]] == BlockState::missing) continue;
+      indices.push_back(to_hash[j]);
+      digests.push_back(leaves[to_hash[j]]);
+    }
+    source->read_many(digests, std::span<Bytes>(buffers.data(), digests.size()),
+                      std::span<Status>(status.data(), digests.size()));
+    for (std::size_t j = 0; j < indices.size(); ++j) {
+      ++health.checked;
+      if (status[j].ok()) state[indices[j]] = BlockState::intact;
+      else if (status[j].error().code == Errc::not_found) state[indices[j]] = BlockState::missing;
+      else if (status[j].error().code == Errc::corrupt) state[indices[j]] = BlockState::corrupt;
+      else return std::move(status[j]).error();
+    }
+  }
+
+  if (layout) {
+    health.slots.resize(layout->slots());
+    for (std::uint32_t s = 0; s < layout->slots(); ++s) {
+      health.slots[s].slot = s;
+      health.slots[s].held = record.holds_slot(s);
+    }
+  }
+  for (std::uint64_t i : held) {
+    SlotHealth* slot = layout ? &health.slots[layout->slot_of(i)] : nullptr;
+    ++health.blocks;
+    if (slot) ++slot->blocks;
+    switch (state[i]) {
+      case BlockState::intact:
+        ++health.intact;
+        if (slot) ++slot->intact, ++slot->checked;
+        break;
+      case BlockState::missing:
+        ++health.missing;
+        if (slot) ++slot->missing;
+        health.bad.push_back(i);
+        break;
+      case BlockState::corrupt:
+        ++health.corrupt;
+        if (slot) ++slot->corrupt, ++slot->checked;
+        health.bad.push_back(i);
+        break;
+      default: break;  // unchecked: present, not hashed
+    }
+  }
+
+  if (health.bad.empty()) return health;
+  if (!layout) {
+    health.state = DatasetState::unrecoverable;
+    return health;
+  }
+  // Intact (or at least present and unsampled) blocks per group, over all rows held here.
+  std::map<std::uint64_t, std::uint32_t> good_in_group;
+  for (std::uint64_t bad : health.bad) good_in_group[layout->group_of(bad)] = 0;
+  for (auto& [group, good] : good_in_group) {
+    for (std::uint32_t row = 0; row < layout->slots(); ++row) {
+      const std::uint64_t index = layout->index(group, row);
+      if (layout->is_padding(index)) {
+        ++good;
+        continue;
+      }
+      BlockState s = state[index];
+      if (s == BlockState::intact || s == BlockState::unchecked) ++good;
+      else if (s == BlockState::not_held) {
+        // Not meant to be here, but may be (another dataset shares it).
+        CODEX_TRY_ASSIGN(bool present, source->has(leaves[index]));
+        if (present) ++good;
+      }
+    }
+    if (good < layout->k) health.unrecoverable_groups.push_back(group);
+  }
+  health.state = health.unrecoverable_groups.empty() ? DatasetState::damaged : DatasetState::unrecoverable;
+  return health;
+}
+
+Result<RepairReport> repair_dataset(Repository& repository, BlockSource& source, const DatasetRecord& record,
+                                    const RepairOptions& options) {
+  RepairReport report;
+  report.cid = record.manifest_cid;
+  CODEX_TRY_ASSIGN(report.before, check_dataset(repository, record, CheckOptions{}));
+  report.after = report.before.state;
+  if (report.before.bad.empty()) return report;
+  const std::optional<SteppedLayout> layout = layout_of(record.manifest);
+  if (!layout) {
+    report.failure = fmt::format("{} blocks are damaged and a plain dataset has no parity to rebuild them from",
+                                 report.before.bad.size());
+    return report;
+  }
+  CODEX_TRY_ASSIGN(std::vector<Digest> leaves, repository.tree_leaves(record.manifest.tree));
+  CODEX_TRY_ASSIGN(ErasureCoder coder, ErasureCoder::open(record.manifest.erasure->backend, layout->k, layout->m,
+                                                          record.manifest.block_size));
+  std::map<std::uint64_t, std::vector<std::uint64_t>> groups;
+  for (std::uint64_t index : report.before.bad) groups[layout->group_of(index)].push_back(index);
+
+  CODEX_TRY_ASSIGN(auto batch, repository.begin_batch());
+  std::vector<std::string> failures;
+  for (const auto& [group, indices] : groups) {
+    auto rebuilt = rebuild_group(source, *layout, leaves, coder, group, [&](std::uint32_t row) {
+      return record.holds_slot(row);
+    });
+    if (!rebuilt) {
+      failures.push_back(rebuilt.error().message);
+      continue;
+    }
+    for (auto& row : rebuilt->bad) {
+      if (row.block.empty() || !record.holds_slot(row.row)) continue;
+      report.rebuilt.push_back(row.index);
+      if (!options.dry_run) CODEX_TRY(batch->add_block(leaves[row.index], row.block, /*replace=*/true));
+    }
+  }
+  if (!options.dry_run && !report.rebuilt.empty()) CODEX_TRY(batch->commit());
+  std::sort(report.rebuilt.begin(), report.rebuilt.end());
+  if (!failures.empty()) {
+    report.after = DatasetState::unrecoverable;
+    report.failure = failures.front() + (failures.size() > 1 ? fmt::format(" (and {} more groups)", failures.size() - 1) : "");
+  } else {
+    report.after = options.dry_run ? DatasetState::damaged : DatasetState::intact;
+  }
+  return report;
+}
+
+}  // namespace codex

@@ -1,0 +1,191 @@
+// codex-verify: check what the repository holds (every block, or a sample),
+// and make and check storage proofs of held slots.
+#include <random>
+
+#include "cli/output.hpp"
+#include "cli/tool.hpp"
+#include "codex/audit.hpp"
+#include "codex/dataset.hpp"
+#include "codex/health.hpp"
+#include "codex/json.hpp"
+
+using namespace codex;
+
+namespace {
+
+std::string slot_json(const SlotHealth& s) {
+  return JsonObject()
+      .add("slot", s.slot)
+      .add("held", s.held)
+      .add("blocks", s.blocks)
+      .add("checked", s.checked)
+      .add("intact", s.intact)
+      .add("missing", s.missing)
+      .add("corrupt", s.corrupt)
+      .str();
+}
+
+std::string health_json(const DatasetHealth& h) {
+  std::string slots = "[", groups = "[";
+  for (const auto& s : h.slots) slots += (slots.size() > 1 ? "," : "") + slot_json(s);
+  for (auto g : h.unrecoverable_groups) groups += (groups.size() > 1 ? "," : "") + std::to_string(g);
+  return JsonObject()
+      .add("cid", h.cid.to_string())
+      .add("protected", h.manifest.is_protected())
+      .add("state", dataset_state_name(h.state))
+      .add("blocks", h.blocks)
+      .add("checked", h.checked)
+      .add("intact", h.intact)
+      .add("missing", h.missing)
+      .add("corrupt", h.corrupt)
+      .add_raw("unrecoverableGroups", groups + "]")
+      .add_raw("slots", slots + "]")
+      .str();
+}
+
+void print_table(const std::vector<DatasetHealth>& all) {
+  std::printf("%-54s %5s %5s %8s %8s %8s %8s  %s\n", "DATASET", "SLOT", "HELD", "BLOCKS", "CHECKED", "MISSING",
+              "CORRUPT", "STATE");
+  for (const auto& h : all) {
+    std::printf("%-54s %5s %5s %8llu %8llu %8llu %8llu  %s\n", h.cid.to_string().c_str(), "all", "",
+                (unsigned long long)h.blocks, (unsigned long long)h.checked, (unsigned long long)h.missing,
+                (unsigned long long)h.corrupt, dataset_state_name(h.state));
+    for (const auto& s : h.slots)
+      std::printf("%-54s %5u %5s %8llu %8llu %8llu %8llu  %s\n", "", s.slot, s.held ? "yes" : "no",
+                  (unsigned long long)s.blocks, (unsigned long long)s.checked, (unsigned long long)s.missing,
+                  (unsigned long long)s.corrupt,
+                  !s.held ? "-" : (s.missing + s.corrupt == 0 ? "intact" : "damaged"));
+  }
+}
+
+Result<CheckOptions> parse_sample(const std::string& text) {
+  CheckOptions options;
+  if (text.empty()) return options;
+  try {
+    std::size_t used = 0;
+    if (text.back() == '%') {
+      double percent = std::stod(text.substr(0, text.size() - 1), &used);
+      if (used != text.size() - 1 || !(percent > 0 && percent <= 100)) throw std::invalid_argument("range");
+      options.sample_fraction = percent / 100;
+    } else {
+      unsigned long long count = std::stoull(text, &used);
+      if (used != text.size() || count == 0) throw std::invalid_argument("range");
+      options.sample_count = count;
+    }
+  } catch (const std::exception&) {
+    return make_error(Errc::usage, "bad --sample '{}': give a block count (e.g. 100) or a percentage (e.g. 5%)", text);
+  }
+  return options;
+}
+
+Result<Bytes> parse_challenge(const std::string& text) {
+  auto bytes = from_hex(text);
+  if (!bytes || bytes->size() != kChallengeSize)
+    return make_error(Errc::usage, "bad --challenge '{}': give {} bytes as {} hex digits", text, kChallengeSize,
+                      2 * kChallengeSize);
+  return std::move(*bytes);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cli::Tool tool("codex-verify", "Check the blocks the repository holds, and make or check storage proofs of held slots.");
+  CLI::App& app = tool.app();
+  std::vector<std::string> cids;
+  std::string sample, prove, challenge, check, output;
+  std::uint32_t slot = 0, samples = kDefaultProofSamples;
+  std::uint64_t seed = 0;
+  app.add_option("CID", cids, "datasets to check (none: every dataset in the repository)")->type_name("CID");
+  app.add_option("--sample", sample, "hash only N held blocks, or P% of them, chosen at random")->type_name("N|P%");
+  app.add_option("--seed", seed, "seed for --sample and random challenges (default: random)")->type_name("N");
+  app.add_option("--prove", prove, "make a storage proof for slot --slot of this protected dataset")->type_name("CID");
+  app.add_option("--slot", slot, "the slot to prove (with --prove), or that a checked proof must be for")->type_name("S");
+  app.add_option("--challenge", challenge, "32-byte challenge as 64 hex digits (--prove: default random)")->type_name("HEX");
+  app.add_option("--samples", samples, "cells per proof (default 4)")->type_name("N");
+  app.add_option("--check-proof", check, "check the storage proof in FILE ('-': stdin) against the held manifest")
+      ->type_name("FILE");
+  app.add_option("-o,--output", output, "with --prove: write the proof to FILE instead of stdout")->type_name("FILE");
+  tool.add_common(cli::kRepo | cli::kJson);
+
+  return tool.run(argc, argv, [&]() -> Status {
+    CODEX_TRY_ASSIGN(auto repository, Repository::open(cli::resolve_repo(tool.common().repo)));
+    const bool slot_given = app.count("--slot") > 0;
+    if (!prove.empty() && !check.empty()) return make_error(Errc::usage, "--prove and --check-proof go alone");
+
+    if (!prove.empty()) {
+      auto cid = Cid::parse(prove);
+      if (!cid) return make_error(Errc::usage, "bad CID '{}': {}", prove, cid.error().message);
+      if (!slot_given) return make_error(Errc::usage, "--prove needs --slot S");
+      Bytes challenge_bytes(kChallengeSize);
+      if (!challenge.empty()) {
+        CODEX_TRY_ASSIGN(challenge_bytes, parse_challenge(challenge));
+      } else {
+        std::mt19937_64 rng(seed ? seed : std::random_device{}());
+        for (auto& b : challenge_bytes) b = static_cast<std::uint8_t>(rng());
+      }
+      CODEX_TRY_ASSIGN(StorageProof proof, prove_slot(*repository, *cid, slot, challenge_bytes, samples));
+      CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output));
+      std::string text = proof_to_json(proof) + "\n";
+      CODEX_TRY(out.sink().write(as_bytes(text)));
+      CODEX_TRY(out.commit());
+      tool.verbose(fmt::format("proved slot {} of {} with {} cells", slot, cid->to_string(), proof.cells.size()));
+      return {};
+    }
+
+    if (!check.empty()) {
+      CODEX_TRY_ASSIGN(auto source, open_input(check));
+      Bytes text;
+      Bytes chunk(1 << 16);
+      for (;;) {
+        CODEX_TRY_ASSIGN(std::size_t n, source->read_some(chunk));
+        if (n == 0) break;
+        text.insert(text.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+        if (text.size() > kMaxProofJsonSize) return make_error(Errc::corrupt, "proof '{}' is too large", check);
+      }
+      auto proof = proof_from_json(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
+      if (!proof) return make_error(Errc::corrupt, "proof '{}' is malformed: {}", check, proof.error().message);
+      ProofExpectations expect;
+      if (!challenge.empty()) {
+        CODEX_TRY_ASSIGN(expect.challenge, parse_challenge(challenge));
+      }
+      if (slot_given) expect.slot = slot;
+      expect.samples = app.count("--samples") ? std::optional<std::uint32_t>(samples) : std::nullopt;
+      Status checked = check_proof(*repository, *proof, expect);
+      if (tool.common().json) {
+        JsonObject report;
+        report.add("manifest", proof->manifest.to_string()).add("slot", proof->slot).add("valid", checked.ok());
+        if (!checked.ok()) report.add("reason", checked.error().message);
+        std::printf("%s\n", report.str().c_str());
+      } else if (checked.ok()) {
+        tool.info(fmt::format("proof for slot {} of {} is valid", proof->slot, proof->manifest.to_string()));
+      }
+      return checked;
+    }
+
+    CODEX_TRY_ASSIGN(CheckOptions options, parse_sample(sample));
+    options.seed = seed;
+    std::vector<DatasetRecord> records;
+    if (cids.empty()) {
+      CODEX_TRY_ASSIGN(records, repository->datasets());
+    } else {
+      for (const auto& text : cids) {
+        auto cid = Cid::parse(text);
+        if (!cid) return make_error(Errc::usage, "bad CID '{}': {}", text, cid.error().message);
+        CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(*repository, *cid));
+        records.push_back(std::move(record));
+      }
+    }
+    std::vector<DatasetHealth> all;
+    DatasetState worst = DatasetState::intact;
+    for (const auto& record : records) {
+      CODEX_TRY_ASSIGN(DatasetHealth health, check_dataset(*repository, record, options));
+      if (static_cast<int>(health.state) > static_cast<int>(worst)) worst = health.state;
+      if (tool.common().json) std::printf("%s\n", health_json(health).c_str());
+      all.push_back(std::move(health));
+    }
+    if (!tool.common().json) print_table(all);
+    if (worst == DatasetState::damaged) return Error{Errc::damaged, ""};
+    if (worst == DatasetState::unrecoverable) return Error{Errc::unrecoverable, ""};
+    return {};
+  });
+}
