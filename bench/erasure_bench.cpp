@@ -3,19 +3,25 @@
 // the plain way (fresh buffers per call, glibc defaults), and the SHA-256 the
 // tools compute over every block anyway. Also the fragments engine (the
 // fallback when liberasurecode's version differs) and reconstruct.
+// Twice: with the data in cache (as in the tools, which hash a group just
+// before coding it) and streaming from memory.
 //
-// Not part of the CMake build. From /work/main, after building codex_core:
-//   g++ -O2 -std=c++20 -Ilibcore/include -Ilibcore/src -I/usr/include/liberasurecode \
-//       bench/erasure_bench.cpp build-erasure/libcodex_core.a -lerasurecode -lfmt -lcrypto \
-//       -o /tmp/erasure_bench && /tmp/erasure_bench [GiB per figure, default 1]
+// Not part of the CMake build. From /work/main, after building codex_core (in
+// build-erasure here), one line:
+//   g++ -O2 -std=c++20 -Ilibcore/include -Ilibcore/src -I/usr/include/liberasurecode bench/erasure_bench.cpp build-erasure/libcodex_core.a -lerasurecode -lfmt -lcrypto -o /tmp/erasure_bench
+// then: /tmp/erasure_bench [GiB of data per figure, default 1]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <erasurecode.h>
+#include <fmt/format.h>
 
 #include "codex/erasure.hpp"
 #include "codex/sha256.hpp"
@@ -27,15 +33,15 @@ using codex::ErasureCoder;
 namespace internal = codex::erasure_internal;
 
 constexpr std::size_t kBlockSize = 64 * 1024;
-constexpr std::size_t kPoolSize = 64 << 20;  // data cycled through, beyond the caches
 
 struct KM {
   std::uint32_t k;
   std::uint32_t m;
 };
 
-std::vector<std::uint8_t> make_pool() {
-  std::vector<std::uint8_t> pool(kPoolSize);
+// The data cycled through: a few groups (cache) or 64 MiB (memory).
+std::vector<std::uint8_t> make_pool(std::size_t size) {
+  std::vector<std::uint8_t> pool(size);
   std::uint64_t x = 0x9E3779B97F4A7C15ull;
   for (auto& byte : pool) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
@@ -57,6 +63,10 @@ double measure(const std::vector<std::uint8_t>& pool, std::uint32_t k, double by
   return done / seconds / 1e9;
 }
 
+// liberasurecode_encode the plain way. Run in a fresh process (this program,
+// re-executed with --raw) so that each figure starts from glibc's default
+// malloc state: its thresholds adapt to what was freed before, and a
+// fragments engine raises them for the whole process.
 double raw_liberasurecode(const std::vector<std::uint8_t>& pool, const char* backend, KM km, double bytes) {
   ec_args args{};
   args.k = static_cast<int>(km.k);
@@ -66,7 +76,7 @@ double raw_liberasurecode(const std::vector<std::uint8_t>& pool, const char* bac
   const int descriptor = liberasurecode_instance_create(internal::find_backend(backend)->id, &args);
   if (descriptor <= 0) return 0;
   std::vector<std::uint8_t> parity(std::size_t{km.m} * kBlockSize);
-  const double rate = measure(pool, km.k, bytes, [&](const std::uint8_t* group) {
+  return measure(pool, km.k, bytes, [&](const std::uint8_t* group) {
     char** data = nullptr;
     char** parity_fragments = nullptr;
     std::uint64_t fragment_size = 0;
@@ -77,8 +87,16 @@ double raw_liberasurecode(const std::vector<std::uint8_t>& pool, const char* bac
       std::memcpy(parity.data() + i * kBlockSize, parity_fragments[i] + 80, kBlockSize);
     liberasurecode_encode_cleanup(descriptor, data, parity_fragments);
   });
-  // Not destroyed: destroying a liberasurecode_rs_vand or jerasure instance
-  // frees global tables the coders below share (see erasure_engine.hpp).
+}
+
+double raw_in_fresh_process(const std::string& backend, KM km, std::size_t pool_size, double gib) {
+  char self[4096] = {};
+  if (readlink("/proc/self/exe", self, sizeof self - 1) <= 0) return 0;
+  const std::string command = fmt::format("'{}' --raw {} {} {} {} {}", self, backend, km.k, km.m, pool_size, gib);
+  FILE* child = popen(command.c_str(), "r");
+  double rate = 0;
+  if (child == nullptr || std::fscanf(child, "%lf", &rate) != 1) rate = 0;
+  if (child != nullptr) pclose(child);
   return rate;
 }
 
@@ -110,55 +128,59 @@ double reconstruct_rate(const std::vector<std::uint8_t>& pool, ErasureCoder& cod
   });
 }
 
-}  // namespace
+constexpr KM kGeometries[] = {{4, 2}, {10, 4}};
 
-int main(int argc, char** argv) {
-  const double gib = argc > 1 ? std::atof(argv[1]) : 1.0;
+void run(const char* title, const std::vector<std::uint8_t>& pool, double gib) {
   const double bytes = gib * (1 << 30);
-  const auto pool = make_pool();
   const auto backends = codex::available_backends();
-  const KM geometries[] = {{4, 2}, {10, 4}};
-
-  std::printf("erasure coding, 64 KiB blocks, %.2f GiB of data in per figure, GB/s of data in\n", gib);
+  std::printf("\n%s\n", title);
   const double sha = measure(pool, 1, bytes, [](const std::uint8_t* block) {
     volatile auto digest = codex::sha256({block, kBlockSize})[0];
     (void)digest;
   });
-  std::printf("sha256 of each block (the tools' floor): %.2f\n\n", sha);
-
-  // Before anything opens a fragments engine: that raises glibc's malloc
-  // thresholds process-wide, which changes this figure.
-  std::vector<std::vector<double>> raw(backends.size());
-  for (std::size_t b = 0; b < backends.size(); ++b)
-    for (KM km : geometries) raw[b].push_back(raw_liberasurecode(pool, backends[b].c_str(), km, bytes));
-
+  std::printf("sha256 of each block (what the tools do anyway): %.2f\n", sha);
   std::printf("%-24s %-6s %10s %10s %10s %12s\n", "backend", "K+M", "coder", "fragments", "raw encode",
               "reconstruct");
-  for (std::size_t b = 0; b < backends.size(); ++b) {
-    for (std::size_t g = 0; g < 2; ++g) {
-      const KM km = geometries[g];
-      auto coder = ErasureCoder::open(backends[b], km.k, km.m, kBlockSize);
+  for (const auto& backend : backends) {
+    for (KM km : kGeometries) {
+      auto coder = ErasureCoder::open(backend, km.k, km.m, kBlockSize);
       if (!coder.ok()) {
-        std::printf("%-24s %u+%u: %s\n", backends[b].c_str(), km.k, km.m, coder.error().message.c_str());
+        std::printf("%-24s %u+%u: %s\n", backend.c_str(), km.k, km.m, coder.error().message.c_str());
         continue;
       }
       const double coded = encode_rate(pool, km, bytes, [&](auto& data, auto& parity) {
         return coder->encode(data, parity).ok();
       });
-      auto engine = internal::open_engine({internal::find_backend(backends[b]), km.k, km.m, kBlockSize},
+      auto engine = internal::open_engine({internal::find_backend(backend), km.k, km.m, kBlockSize},
                                           internal::EngineKind::fragments);
       if (!engine.ok()) std::abort();
       const double fragments = encode_rate(pool, km, bytes, [&](auto& data, auto& parity) {
         return (*engine)->encode(data.data(), parity.data()).ok();
       });
+      const double raw = raw_in_fresh_process(backend, km, pool.size(), gib);
       const double rebuilt = reconstruct_rate(pool, *coder, km, bytes);
-      std::printf("%-24s %2u+%-3u %10.2f %10.2f %10.2f %12.2f\n", backends[b].c_str(), km.k, km.m, coded, fragments,
-                  raw[b][g], rebuilt);
+      std::printf("%-24s %2u+%-3u %10.2f %10.2f %10.2f %12.2f\n", backend.c_str(), km.k, km.m, coded, fragments, raw,
+                  rebuilt);
     }
   }
-  std::printf("\ncoder: ErasureCoder::encode (%s engine); fragments: the fallback engine over liberasurecode_encode;\n"
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 7 && std::string(argv[1]) == "--raw") {
+    const KM km{static_cast<std::uint32_t>(std::atoi(argv[3])), static_cast<std::uint32_t>(std::atoi(argv[4]))};
+    const auto pool = make_pool(std::strtoull(argv[5], nullptr, 10));
+    std::printf("%f\n", raw_liberasurecode(pool, argv[2], km, std::atof(argv[6]) * (1 << 30)));
+    return 0;
+  }
+  const double gib = argc > 1 ? std::atof(argv[1]) : 1.0;
+  std::printf("erasure coding, 64 KiB blocks, %.2f GiB of data in per figure, GB/s of data in (one core)\n", gib);
+  std::printf("coder: ErasureCoder::encode (%s engine); fragments: the fallback engine over liberasurecode_encode;\n"
               "raw encode: liberasurecode_encode + copying parity out, fresh buffers per call, glibc defaults;\n"
-              "reconstruct: ErasureCoder::reconstruct of min(K,M) lost data blocks per group.\n",
+              "reconstruct: ErasureCoder::reconstruct of M lost data blocks per group.\n",
               internal::backend_calls_supported() ? "backend_calls" : "fragments");
+  run("data in cache (3 groups of 10 blocks, cycled):", make_pool(3 * 10 * kBlockSize), gib);
+  run("data from memory (64 MiB cycled):", make_pool(64 << 20), gib);
   return 0;
 }

@@ -12,10 +12,11 @@ int main(int argc, char** argv) {
   cli::Tool tool("codex-get", "Write a stored dataset's original bytes, rebuilding missing or corrupt blocks where it can.");
   CLI::App& app = tool.app();
   std::string cid_text, output;
-  bool manifest_only = false;
+  bool manifest_only = false, car = false;
   app.add_option("CID", cid_text, "manifest CID of the dataset")->required()->type_name("CID");
   app.add_option("-o,--output", output, "write to FILE (atomically) instead of stdout")->type_name("FILE");
   app.add_flag("--manifest", manifest_only, "print the manifest as JSON instead of the data");
+  app.add_flag("--car", car, "write the held blocks and manifest as a CAR stream (for codex-put elsewhere)");
   tool.add_common(cli::kRepo | cli::kJson);
 
   return tool.run(argc, argv, [&]() -> Status {
@@ -26,6 +27,14 @@ int main(int argc, char** argv) {
       CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(*repository, *cid));
       std::printf("%s\n", manifest_to_json(record.manifest, record.manifest_cid).c_str());
       return {};
+    }
+    if (car) {
+      if ((output.empty() || output == "-") && cli::stdout_is_terminal())
+        return make_error(Errc::usage, "refusing to write a binary CAR stream to a terminal; redirect stdout or use -o FILE");
+      CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output));
+      CarWriter writer(out.sink());
+      CODEX_TRY(export_dataset(*repository, *cid, writer));
+      return out.commit();
     }
     CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output));
     CODEX_TRY_ASSIGN(GetResult result, get_dataset(*repository, *cid, out.sink(), GetOptions{}));

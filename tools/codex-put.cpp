@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
                               .add("blocks", result.blocks_received)
                               .add("stored", result.blocks_stored)
                               .add("bytesWritten", result.bytes_written)
-                              .add("slots", slots.empty() ? std::string("all") : slots)
+                              .add("slots", !result.held_slots ? std::string("all")
+                                                : cli::format_slot_list(*result.held_slots))
                               .str()
                               .c_str());
     } else {

@@ -1,6 +1,8 @@
 // Reading and checking a dataset stream; see dataset_stream.hpp.
 #include "dataset_stream.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <future>
 
 #include "codex/codex_tree.hpp"
@@ -43,9 +45,9 @@ Status fill(CarReader& reader, EntryBatch& batch) {
   return {};
 }
 
-Status check_entries(const EntryBatch& batch, std::size_t blocks, std::uint64_t first_index) {
+Status check_entries(const EntryBatch& batch, std::size_t skip, std::size_t blocks, std::uint64_t first_index) {
   for (std::size_t i = 0; i < blocks; ++i) {
-    const Entry& e = batch.entries[i];
+    const Entry& e = batch.entries[skip + i];
     if (e.cid.codec() != codec::block || !e.cid.sha256_digest())
       return make_error(Errc::corrupt, "entry {} of the stream has CID '{}' ({}), not a sha2-256 codex-block",
                         first_index + i, e.cid.to_string(), codec_name(e.cid.codec()));
@@ -56,13 +58,32 @@ Status check_entries(const EntryBatch& batch, std::size_t blocks, std::uint64_t 
   return {};
 }
 
+// A sparse stream's first entry: the tree's leaves, checked against its CID
+// here and against the manifest's tree later.
+Status read_leaf_list(const Entry& entry, std::vector<Digest>& leaves) {
+  const auto digest = entry.cid.sha256_digest();
+  if (!digest || sha256(entry.data) != *digest)
+    return make_error(Errc::corrupt, "the stream's leaf list '{}' does not match its CID", entry.cid.to_string());
+  if (entry.data.empty() || entry.data.size() % 32 != 0)
+    return make_error(Errc::corrupt, "the stream's leaf list is {} bytes, not a whole number of 32-byte digests",
+                      entry.data.size());
+  leaves.resize(entry.data.size() / 32);
+  std::memcpy(leaves.data(), entry.data.data(), entry.data.size());
+  return {};
+}
+
 // The manifest against the blocks the stream carried.
-Status check_manifest(CheckedDataset& out, const std::vector<std::uint32_t>& sizes) {
+Status check_manifest(CheckedDataset& out, const std::vector<std::uint32_t>& sizes,
+                      const std::vector<Digest>& received) {
   const Cid& cid = out.manifest_cid;
   Manifest& manifest = out.manifest;
   if (manifest.codec != codec::block || manifest.hcodec != multihash_code::sha2_256)
     return make_error(Errc::corrupt, "manifest '{}' uses block codec {} with hash {}; only codex-block/sha2-256 is supported",
                       cid.to_string(), codec_name(manifest.codec), manifest.hcodec);
+  if (manifest.erasure && manifest.format != ManifestFormat::protected_v1)
+    return make_error(Errc::corrupt,
+                      "manifest '{}' is a nim-codex protected dataset (Leopard parity), which this toolkit cannot decode",
+                      cid.to_string());
   if (manifest.block_size == 0 || manifest.block_size > kMaxBlockSize)
     return make_error(Errc::corrupt, "manifest '{}' has block size {} (supported: 1 to {})", cid.to_string(),
                       manifest.block_size, kMaxBlockSize);
@@ -78,7 +99,21 @@ Status check_manifest(CheckedDataset& out, const std::vector<std::uint32_t>& siz
     CODEX_TRY_ASSIGN(out.layout, SteppedLayout::make(data_blocks, ec.k, ec.m));
   }
   static const Digest kEmpty = sha256(ByteView());
-  for (std::uint64_t i = 0; i < leaves.size(); ++i) {
+  if (out.sparse) {
+    // Blocks are not positional: each must be a block of the tree, of the block size.
+    std::vector<Digest> sorted = leaves;
+    std::sort(sorted.begin(), sorted.end());
+    for (std::size_t i = 0; i < received.size(); ++i) {
+      if (!std::binary_search(sorted.begin(), sorted.end(), received[i]))
+        return make_error(Errc::corrupt, "block '{}' (entry {}) is not a block of manifest '{}'",
+                          Cid::from_digest(codec::block, received[i]).to_string(), i, cid.to_string());
+      if (received[i] != kEmpty && sizes[i] != manifest.block_size)
+        return make_error(Errc::corrupt, "block '{}' is {} bytes; manifest '{}' expects {}",
+                          Cid::from_digest(codec::block, received[i]).to_string(), sizes[i], cid.to_string(),
+                          manifest.block_size);
+    }
+  }
+  for (std::uint64_t i = 0; i < leaves.size() && !out.sparse; ++i) {
     const bool padding = out.layout && out.layout->is_padding(i);
     if (padding ? (leaves[i] != kEmpty) : (sizes[i] != manifest.block_size))
       return make_error(Errc::corrupt, "block {} '{}' is {} bytes; manifest '{}' expects {}", i,
@@ -106,6 +141,7 @@ Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corr
   CODEX_TRY_ASSIGN(CarHeader header, reader.read_header());
   CheckedDataset out;
   std::vector<std::uint32_t> sizes;
+  std::vector<Digest> received;  // entry digests, in stream order
   Entry manifest_entry;
   bool have_manifest = false;
 
@@ -120,17 +156,24 @@ Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corr
     if (!last) next = std::async(std::launch::async, [&reader, &batches, current] {
       return fill(reader, batches[1 - current]);
     });
-    const std::size_t count = b.manifest_seen ? b.count - 1 : b.count;
-    Status checked = check_entries(b, count, out.leaves.size());
+    std::size_t skip = 0;
+    Status checked;
+    if (received.empty() && !out.sparse && b.count > 0 && b.entries[0].cid.codec() == codec::raw) {
+      checked = read_leaf_list(b.entries[0], out.leaves);
+      out.sparse = true;
+      skip = 1;
+    }
+    const std::size_t count = (b.manifest_seen ? b.count - 1 : b.count) - std::min(skip, b.count);
+    if (checked.ok()) checked = check_entries(b, skip, count, received.size());
     if (checked.ok()) {
       blocks.resize(count);
       default_pool().for_each(count, [&](std::size_t i) {
-        const Entry& e = b.entries[i];
+        const Entry& e = b.entries[skip + i];
         const Digest digest = *e.cid.sha256_digest();
-        blocks[i] = {out.leaves.size() + i, digest, e.data, sha256(e.data) == digest};
+        blocks[i] = {received.size() + i, digest, e.data, sha256(e.data) == digest};
       });
       for (const StreamBlock& block : blocks) {
-        out.leaves.push_back(block.digest);
+        received.push_back(block.digest);
         sizes.push_back(static_cast<std::uint32_t>(block.data.size()));
         if (block.intact) continue;
         if (!tolerate_corrupt) {
@@ -138,7 +181,7 @@ Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corr
                                block.index, Cid::from_digest(codec::block, block.digest).to_string());
           break;
         }
-        out.corrupt.push_back(block.index);
+        out.corrupt.push_back(block.digest);
       }
       if (checked.ok()) checked = on_batch(blocks);
     }
@@ -158,7 +201,8 @@ Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corr
 
   if (!have_manifest)
     return make_error(Errc::corrupt, "the stream from '{}' ended after {} blocks without a manifest block (truncated?)",
-                      input.name(), out.leaves.size());
+                      input.name(), received.size());
+  if (!out.sparse) out.leaves = received;
   {
     Cid extra;
     Bytes extra_data;
@@ -179,7 +223,7 @@ Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corr
   if (!header.roots.empty() && (header.roots.size() != 1 || header.roots[0] != cid))
     return make_error(Errc::corrupt, "the stream's header names root '{}', but its manifest is '{}'",
                       header.roots[0].to_string(), cid.to_string());
-  CODEX_TRY(check_manifest(out, sizes));
+  CODEX_TRY(check_manifest(out, sizes, received));
   return out;
 }
 

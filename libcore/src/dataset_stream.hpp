@@ -20,7 +20,7 @@
 namespace codex {
 
 struct StreamBlock {
-  std::uint64_t index;
+  std::uint64_t index;  // dataset index (dense streams); entry ordinal (sparse streams)
   Digest digest;  // from the entry's CID
   ByteView data;
   bool intact;    // the bytes hash to the digest
@@ -32,12 +32,16 @@ struct CheckedDataset {
   Manifest manifest;
   std::vector<Digest> leaves;           // the tree's leaves (claimed digests, index order)
   std::optional<SteppedLayout> layout;  // for a protected dataset
-  std::vector<std::uint64_t> corrupt;   // indices whose bytes did not match (only when tolerated)
+  std::vector<Digest> corrupt;          // entries whose bytes did not match their CID (only when tolerated)
+  // A sparse stream starts with a leaf-list block and carries only some of
+  // the blocks, in any order (docs/car-streams.md); `leaves` then come from
+  // the list.
+  bool sparse = false;
 };
 
 // Reads and checks the whole stream. on_batch sees every block; a block that
 // does not match its CID is an error unless `tolerate_corrupt` (then it is
-// passed with intact = false and listed in `corrupt`).
+// passed with intact = false and its digest listed in `corrupt`).
 Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corrupt,
                                            const std::function<Status(std::span<const StreamBlock>)>& on_batch);
 

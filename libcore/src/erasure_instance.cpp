@@ -55,9 +55,12 @@ void warm_up(int descriptor, std::uint32_t k, std::uint32_t m) {
   if (liberasurecode_encode(descriptor, input.data(), input.size(), &data, &parity, &fragment_size) != 0 ||
       data == nullptr || parity == nullptr)
     return;
-  // Without the first m rows: rebuilds data from parity, then a parity row.
+  // Without data row 0 and, if there are two parity rows, parity row k: both
+  // the data and the parity paths of the backend run once.
+  const std::uint32_t lost_parity = m >= 2 ? k : 0;
   std::vector<char*> kept;
-  for (std::uint32_t r = m; r < k + m; ++r) kept.push_back(r < k ? data[r] : parity[r - k]);
+  for (std::uint32_t r = 1; r < k + m && kept.size() < k; ++r)
+    if (r != lost_parity) kept.push_back(r < k ? data[r] : parity[r - k]);
   char* decoded = nullptr;
   std::uint64_t decoded_size = 0;
   if (liberasurecode_decode(descriptor, kept.data(), static_cast<int>(k), fragment_size, 0, &decoded,
@@ -65,7 +68,7 @@ void warm_up(int descriptor, std::uint32_t k, std::uint32_t m) {
     liberasurecode_decode_cleanup(descriptor, decoded);
   std::vector<char> rebuilt(fragment_size);
   liberasurecode_reconstruct_fragment(descriptor, kept.data(), static_cast<int>(k), fragment_size,
-                                      static_cast<int>(k), rebuilt.data());
+                                      static_cast<int>(lost_parity), rebuilt.data());
   liberasurecode_encode_cleanup(descriptor, data, parity);
 }
 

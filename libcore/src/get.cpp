@@ -172,4 +172,45 @@ Result<GetResult> get_dataset(Repository& repository, const Cid& manifest_cid, B
   return result;
 }
 
+Status export_dataset(Repository& repository, const Cid& manifest_cid, CarWriter& output) {
+  CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(repository, manifest_cid));
+  const Manifest& manifest = record.manifest;
+  CODEX_TRY_ASSIGN(std::vector<Digest> leaves, repository.tree_leaves(manifest.tree));
+  std::optional<SteppedLayout> layout;
+  if (manifest.is_protected()) {
+    const ErasureInfo& ec = *manifest.erasure;
+    std::uint64_t data_blocks =
+        std::max<std::uint64_t>(1, (ec.original_dataset_size + manifest.block_size - 1) / manifest.block_size);
+    CODEX_TRY_ASSIGN(layout, SteppedLayout::make(data_blocks, ec.k, ec.m));
+  }
+  const Cid roots[] = {manifest_cid};
+  CODEX_TRY(output.write_header(roots));
+  const bool whole = !record.held_slots;
+  if (!whole) {
+    ByteView list(reinterpret_cast<const std::uint8_t*>(leaves.data()), leaves.size() * sizeof(Digest));
+    CODEX_TRY(output.write_block(Cid::from_digest(codec::raw, sha256(list)), list));
+  }
+  std::vector<std::uint64_t> indices;
+  for (std::uint64_t i = 0; i < leaves.size(); ++i)
+    if (whole || record.holds_slot(layout->slot_of(i))) indices.push_back(i);
+
+  auto source = repository_source(repository);
+  std::vector<Digest> digests;
+  std::vector<Bytes> blocks(kBlocksPerBatch);
+  std::vector<Status> status(kBlocksPerBatch);
+  for (std::size_t start = 0; start < indices.size(); start += kBlocksPerBatch) {
+    const std::size_t count = std::min(kBlocksPerBatch, indices.size() - start);
+    digests.clear();
+    for (std::size_t i = 0; i < count; ++i) digests.push_back(leaves[indices[start + i]]);
+    source->read_many(digests, std::span<Bytes>(blocks.data(), count), std::span<Status>(status.data(), count));
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!status[i].ok())
+        return make_error(status[i].error().code, "block {} of '{}' cannot be exported: {} (codex-repair may fix it)",
+                          indices[start + i], manifest_cid.to_string(), status[i].error().message);
+      CODEX_TRY(output.write_block(Cid::from_digest(codec::block, digests[i]), blocks[i]));
+    }
+  }
+  return output.write_block(manifest_cid, record.manifest_bytes);
+}
+
 }  // namespace codex

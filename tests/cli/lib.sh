@@ -74,12 +74,24 @@ expect_exit() {
     fail "'$(describe "$@")' exited with $got, expected $want"
   fi
   local tool
-  tool=$(basename "$1")
-  if [[ $want != 0 && $tool == codex-* ]] && ! grep -q "^$tool: error: ." "$ERR_FILE"; then
+  tool=$(tool_of "$@")
+  if [[ $want != 0 && -n $tool ]] && ! grep -q "^$tool: error: ." "$ERR_FILE"; then
     sed 's/^/    /' "$ERR_FILE" >&2
     fail "'$(describe "$@")' exited with $got but printed no '$tool: error: <message>' line"
   fi
   return 0
+}
+
+# tool_of CMD...: the name of the first codex tool in a command line (CMD may
+# be a wrapper such as 'limited 2048 codex-put ...'), or nothing.
+tool_of() {
+  local arg
+  for arg in "$@"; do
+    if [[ $(basename -- "$arg") == codex-* && -x $arg ]]; then
+      basename -- "$arg"
+      return 0
+    fi
+  done
 }
 
 # expect_err REGEX: the last expect_exit's stderr matches REGEX (grep -E).
@@ -157,12 +169,13 @@ print(json.dumps(value) if not isinstance(value, str) else value)' "$1"
 # is_json < TEXT: the text is exactly one JSON value.
 is_json() { "$PYTHON" -c 'import json, sys; json.loads(sys.stdin.read())'; }
 
-# put_file FILE [chunk options]: chunk FILE into the repository through a
-# pipe; prints the manifest CID (checked to be the one chunk printed).
+# put_file FILE [chunk options]: chunk FILE (on stdin, so no filename in the
+# manifest) into the repository through a pipe; prints the manifest CID
+# (checked to be the one chunk printed).
 put_file() {
   local file=$1 cid_chunk cid_put
   shift
-  cid_put=$("$CHUNK" "$@" "$file" 2>"$TEST_TMP/put_file.err" | "$PUT") || fail "chunk | put of '$file' failed"
+  cid_put=$("$CHUNK" "$@" <"$file" 2>"$TEST_TMP/put_file.err" | "$PUT") || fail "chunk | put of '$file' failed"
   cid_chunk=$(cat "$TEST_TMP/put_file.err")
   [[ $cid_put == "$cid_chunk" ]] || fail "put printed '$cid_put' for '$file', chunk printed '$cid_chunk'"
   printf '%s' "$cid_put"

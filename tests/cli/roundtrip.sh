@@ -3,7 +3,7 @@
 # pipes and through files, in both manifest formats and a small block size.
 # The CID from chunk (stderr), chunk --cid-only and put must agree, and
 # putting a dataset again changes nothing.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || exit 1
 
 step "seed $CODEX_TEST_SEED"
 new_repo repo

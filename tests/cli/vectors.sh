@@ -2,7 +2,7 @@
 # and manifest bytes of tests/data/codex-vectors.json (the ones a Logos
 # Storage node gives the same input), and codex-get --manifest must describe
 # the stored manifest with the documented JSON fields.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || exit 1
 
 new_repo repo
 printf 'hello' >"$TEST_TMP/hello"

@@ -469,5 +469,17 @@ TEST(ErasureCoderLiberasurecode, ChecksumlessHeadersDependOnlyOnGeometry) {
   }
 }
 
+TEST(ErasureCoderLiberasurecode, RefusalsNameTheErrorCode) {
+  EXPECT_EQ(internal::describe_liberasurecode_error(-EINVALIDPARAMS), "-206 EINVALIDPARAMS (invalid parameters)");
+  EXPECT_EQ(internal::describe_liberasurecode_error(-12), "-12 (Cannot allocate memory)");
+  // Past ErasureCoder::open's own checks, liberasurecode says no itself.
+  auto refused = internal::Instance::create(*internal::find_backend("liberasurecode_rs_vand"), 30, 3);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::usage);
+  EXPECT_EQ(refused.error().message,
+            "liberasurecode refused backend 'liberasurecode_rs_vand' with K=30 M=3: -206 EINVALIDPARAMS (invalid "
+            "parameters)");
+}
+
 }  // namespace
 }  // namespace codex

@@ -46,6 +46,7 @@ class Cid {
   // One binary CID starting at data[pos]; advances pos past it.
   static Result<Cid> read(ByteView data, std::size_t& pos);
   // Text: base58btc ('z…') or base32 ('b…'). CIDv0 ('Qm…') is refused by name.
+  // Errors name the bad character and its 0-based position in `text`.
   static Result<Cid> parse(std::string_view text);
 
   bool valid() const { return !bytes_.empty(); }
@@ -72,6 +73,7 @@ inline Cid block_cid(ByteView block) { return Cid::from_digest(codec::block, sha
 // The empty block: codex-block over sha2-256 of no bytes (padding leaf).
 const Cid& empty_block_cid();
 
+// Base58 is quadratic in the length: meant for short strings such as CIDs.
 std::string base58btc_encode(ByteView bytes);
 Result<Bytes> base58btc_decode(std::string_view text);
 std::string base32_encode(ByteView bytes);  // RFC 4648 lower case, no padding

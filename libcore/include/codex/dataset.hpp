@@ -52,6 +52,7 @@ struct PutResult {
   std::uint64_t blocks_received = 0;
   std::uint64_t blocks_stored = 0;   // new blocks written (others were already there)
   std::uint64_t bytes_written = 0;
+  std::optional<std::uint32_t> held_slots;  // protected datasets: the slots now held from this stream
 };
 
 // Reads a dataset's CAR stream into the repository: every block is checked
@@ -83,5 +84,12 @@ Result<DatasetRecord> find_dataset(Repository& repository, const Cid& manifest_c
 // be rebuilt: the error names the groups and what is missing.
 Result<GetResult> get_dataset(Repository& repository, const Cid& manifest_cid, ByteSink& output,
                               const GetOptions& options);
+
+// Writes what the repository holds of a dataset as a CAR stream with the
+// manifest CID as root: when it holds every block, the dense stream codex-put
+// reads (index order, manifest last); when it holds only some slots, a sparse
+// stream: the tree's leaf list, the held blocks, the manifest. Every block is
+// checked as it is read; a damaged held block is an error (run codex-repair).
+Status export_dataset(Repository& repository, const Cid& manifest_cid, CarWriter& output);
 
 }  // namespace codex

@@ -28,7 +28,10 @@ const char* manifest_format_name(ManifestFormat format);
 
 // What makes a dataset protected: how it was erasure-coded and how to check
 // the slots. For format C only k, m, original_tree, original_dataset_size and
-// strategy (plus slot_roots/verify_root/cell_size if verifiable) are filled.
+// strategy (plus slot_roots/verify_root/cell_size if verifiable) are filled;
+// backend is "leopard" (nim-codex's code, not one liberasurecode has) and
+// cell_size 0 when C gives no verification info. Such a dataset's parity and
+// roots are Codex's, not this toolkit's: tools must not repair or prove it.
 struct ErasureInfo {
   std::uint32_t k = 0;
   std::uint32_t m = 0;
@@ -55,15 +58,21 @@ struct Manifest {
 
   bool is_protected() const { return erasure.has_value(); }
   // Number of leaves of `tree`: ceil(dataset_size / block_size), at least 1
-  // (an empty dataset is one all-zero block; see docs/formats.md).
+  // (an empty dataset is one all-zero block; see docs/protected-manifest.md);
+  // for a protected manifest dataset_size / block_size (all K+M rows).
   std::uint64_t block_count() const;
 };
 
 // Encodes a plain manifest as format A (current) or B (legacy), or a protected
-// one as format P (format argument ignored when manifest.erasure is set).
-// Errc::usage when asked for C, or for A/B with erasure info.
+// one as format P: when manifest.erasure is set the format argument is ignored
+// and the result is always P, so a protected dataset is never written in a
+// layout Codex would read as plain. Errc::usage, with the reason, when asked
+// for C, for P without erasure info, for a manifest without treeCid or with
+// blockSize 0, or for a protected manifest that breaks a rule of format P
+// (anything decode_manifest would refuse).
 Result<Bytes> encode_manifest(const Manifest& manifest, ManifestFormat format);
-// Decodes any of A, B, C, P; errors (Errc::corrupt) give the reason and field.
+// Decodes any of A, B, C, P; errors (Errc::corrupt) give the reason, the field
+// and its byte offset. How B and C are told apart: docs/protected-manifest.md.
 Result<Manifest> decode_manifest(ByteView bytes);
 
 // The manifest's CID: codex-manifest over sha2-256 of the encoded bytes.
