@@ -309,7 +309,9 @@ void run_pattern(const Encoded& encoded, const Bytes& original, const Losses& as
     ASSERT_LE(sink.bytes.size(), original.size());
     EXPECT_TRUE(std::equal(sink.bytes.begin(), sink.bytes.end(), original.begin()))
         << "get wrote bytes that are not the original's before failing";
-    if (!any_corrupt) EXPECT_TRUE(sink.bytes.empty()) << "get wrote " << sink.bytes.size() << " bytes before failing";
+    if (!any_corrupt) {
+      EXPECT_TRUE(sink.bytes.empty()) << "get wrote " << sink.bytes.size() << " bytes before failing";
+    }
   }
 
   // check

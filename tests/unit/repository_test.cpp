@@ -572,7 +572,9 @@ TEST(RepositoryTest, TwoBatchesOnOneRepositoryUseTwoPacks) {
   ASSERT_TRUE(batch_b.ok()) << "a second batch while the first is open: " << batch_b.error().message;
   // Interleaved writes.
   for (std::size_t i = 0; i < 5; ++i) {
-    if (i < a.blocks.size()) ASSERT_TRUE((*batch_a)->add_block(a.leaves[i], a.blocks[i]).ok());
+    if (i < a.blocks.size()) {
+      ASSERT_TRUE((*batch_a)->add_block(a.leaves[i], a.blocks[i]).ok());
+    }
     ASSERT_TRUE((*batch_b)->add_block(b.leaves[i], b.blocks[i]).ok());
   }
   (*batch_a)->add_tree(a.record.manifest.tree, a.leaves);
