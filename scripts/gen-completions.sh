@@ -14,7 +14,13 @@ set -euo pipefail
 SOURCE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${1:-${CODEX_BIN:-$SOURCE/build}}
 OUT_DIR=${2:-$SOURCE/completions}
-TOOLS=(codex-chunk codex-put codex-get codex-encode codex-verify codex-repair)
+# The tools: CODEX_TOOLS in CMakeLists.txt, those that have a source file (as
+# CMake decides what to build), so a new tool needs no change here.
+TOOLS=()
+# shellcheck disable=SC2013 # tool names are words
+for tool in $(sed -n 's/^set(CODEX_TOOLS \(.*\))$/\1/p' "$SOURCE/CMakeLists.txt"); do
+  [[ -e $SOURCE/tools/$tool.cpp ]] && TOOLS+=("$tool")
+done
 SHELLS=(bash zsh fish)
 
 die() {
@@ -63,6 +69,7 @@ completion_of() {
   "$tool" --completions "$shell" "${args[@]}"
 }
 
+((${#TOOLS[@]} > 0)) || die "no tools found in CODEX_TOOLS of '$SOURCE/CMakeLists.txt'"
 [[ -d $BUILD_DIR ]] || die "build directory '$BUILD_DIR' does not exist (give it as the first argument)"
 missing=()
 for tool in "${TOOLS[@]}"; do

@@ -1,7 +1,9 @@
 // The fast engine: the backend's encode/decode stubs called on the caller's
 // blocks. liberasurecode_encode does exactly this after copying the data into
 // fresh header-prefixed buffers; skipping the copies and the per-call
-// allocations makes ISA-L coding 2x to 15x faster here (bench/erasure_bench.cpp).
+// allocations, ISA-L encodes a K=4 M=2 group of cached 64 KiB blocks at ~35
+// GB/s here, against ~16 through liberasurecode_encode with malloc tuned and
+// ~2 without (bench/erasure_bench.cpp).
 //
 // What the stubs expect from their caller, as liberasurecode 1.6.2 provides it:
 //  - output buffers start zeroed: liberasurecode_rs_vand XORs into them;
@@ -68,6 +70,7 @@ class BackendCallsEngine final : public CodingEngine {
       rc = backend_->common.ops->encode(backend_->desc.backend_desc, data_rows, parity_rows,
                                         static_cast<int>(geometry_.block_size));
     }
+    clear_upper_vector_state();
     if (rc < 0)
       return make_error(Errc::failure, "backend '{}' failed to encode a group: {}", geometry_.backend->name,
                         describe_liberasurecode_error(rc));
@@ -110,6 +113,7 @@ class BackendCallsEngine final : public CodingEngine {
       rc = backend_->common.ops->decode(backend_->desc.backend_desc, data_rows, parity_rows, missing,
                                         static_cast<int>(geometry_.block_size));
     }
+    clear_upper_vector_state();
     if (rc < 0)
       return make_error(Errc::failure, "backend '{}' failed to rebuild {} missing block(s) of a group: {}",
                         geometry_.backend->name, missing_count, describe_liberasurecode_error(rc));

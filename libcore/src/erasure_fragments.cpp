@@ -124,6 +124,7 @@ class FragmentsEngine final : public CodingEngine {
                                                  fragment_size_, static_cast<int>(r),
                                                  reinterpret_cast<char*>(rebuilt_.data()));
       }
+      clear_upper_vector_state();
       if (rc != 0)
         return make_error(Errc::failure, "liberasurecode could not rebuild row {} with backend '{}': {}", r,
                           geometry_.backend->name, describe_liberasurecode_error(rc));
@@ -142,6 +143,7 @@ class FragmentsEngine final : public CodingEngine {
       rc = liberasurecode_encode(instance_.descriptor(), reinterpret_cast<const char*>(input_.data()),
                                  input_.size(), &data, &parity, &fragment_size);
     }
+    clear_upper_vector_state();
     if (rc != 0 || data == nullptr || parity == nullptr) {
       release(data, parity);
       return make_error(Errc::failure, "liberasurecode could not encode a group with backend '{}': {}",

@@ -335,17 +335,20 @@ Result<std::unique_ptr<Repository::Batch>> Repository::begin_batch() {
   state->repo = impl_.get();
   state->buffer.reserve(kWriteBuffer);
   auto& db = impl_->db;
+  // Try the open packs (a pack locked by another writer is skipped); when
+  // none can be had, add a new pack and take that.
   for (int attempt = 0; attempt < 64 && state->fd < 0; ++attempt) {
-    // Try the open packs first; a pack locked by another writer is skipped.
-    CODEX_TRY_ASSIGN(auto open_packs, db.prepare("SELECT id FROM packs WHERE committed_size < ? ORDER BY id"));
-    open_packs.bind(1, static_cast<std::int64_t>(kPackLimit));
     std::vector<std::int64_t> candidates;
-    for (;;) {
-      CODEX_TRY_ASSIGN(bool row, open_packs.step());
-      if (!row) break;
-      candidates.push_back(open_packs.int64(0));
-    }
     bool created = false;
+    if (attempt == 0) {
+      CODEX_TRY_ASSIGN(auto open_packs, db.prepare("SELECT id FROM packs WHERE committed_size < ? ORDER BY id"));
+      open_packs.bind(1, static_cast<std::int64_t>(kPackLimit));
+      for (;;) {
+        CODEX_TRY_ASSIGN(bool row, open_packs.step());
+        if (!row) break;
+        candidates.push_back(open_packs.int64(0));
+      }
+    }
     if (candidates.empty()) {
       CODEX_TRY_ASSIGN(auto transaction, sql::Transaction::begin(db));
       CODEX_TRY_ASSIGN(auto insert, db.prepare(

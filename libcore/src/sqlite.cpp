@@ -5,6 +5,7 @@ namespace codex::sql {
 
 static Error sqlite_error(sqlite3* db, int rc, const std::string& doing) {
   Errc code = Errc::io;
+  if (rc == SQLITE_FULL) return make_error(code, "{}: the disk is full", doing);
   if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) code = Errc::corrupt;
   return make_error(code, "{}: {}", doing, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
@@ -16,7 +17,8 @@ Result<bool> Statement::step() {
     reset();
     return false;
   }
-  Error error = sqlite_error(db_, rc, "database");
+  const char* file = sqlite3_db_filename(db_, "main");
+  Error error = sqlite_error(db_, rc, fmt::format("database '{}'", file ? file : "?"));
   reset();
   return error;
 }

@@ -198,7 +198,8 @@ if command -v script >/dev/null && script -qec true /dev/null >/dev/null 2>&1; t
   code=0
   script -qec "'$CHUNK' --cid-only '$good'" /dev/null >"$TEST_TMP/tty.log" 2>&1 || code=$?
   expect_eq "exit code of codex-chunk --cid-only on a terminal" "$code" 0
-  grep -q "$good_cid" "$TEST_TMP/tty.log" || fail "codex-chunk --cid-only did not print the CID on the terminal"
+  grep -q "$("$CHUNK" --cid-only "$good")" "$TEST_TMP/tty.log" ||
+    fail "codex-chunk --cid-only did not print the CID on the terminal: $(cat "$TEST_TMP/tty.log")"
 else
   step "  skipped: no working 'script' command to give the tool a terminal"
 fi

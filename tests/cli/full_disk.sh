@@ -79,13 +79,14 @@ expect_eq "the old file" "$(cat "$TEST_TMP/out/keep.car")" old
 unchanged
 
 step "stdout is /dev/full: exit 5"
-io_failure "stdout" bash -c 'exec "$0" "$@" >/dev/full' "$GET" "$big_cid"
+to_dev_full() { "$@" >/dev/full; }
+io_failure "stdout" to_dev_full "$GET" "$big_cid"
 expect_err "codex-get: error: "
-io_failure "stdout" bash -c 'exec "$0" "$@" >/dev/full' "$GET" --manifest "$big_cid"
+io_failure "stdout" to_dev_full "$GET" --manifest "$big_cid"
 expect_err "codex-get: error: "
-io_failure "stdout" bash -c 'exec "$0" "$@" >/dev/full' "$CHUNK" "$TEST_TMP/big"
+io_failure "stdout" to_dev_full "$CHUNK" "$TEST_TMP/big"
 expect_err "codex-chunk: error: "
-io_failure "stdout" bash -c 'exec "$0" "$@" >/dev/full' "$CHUNK" --cid-only "$TEST_TMP/big"
+io_failure "stdout" to_dev_full "$CHUNK" --cid-only "$TEST_TMP/big"
 expect_err "codex-chunk: error: "
 unchanged
 

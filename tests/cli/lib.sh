@@ -41,7 +41,9 @@ track_pid() { TRACKED_PIDS+=("$1"); }
 cleanup() {
   local pid
   for pid in "${TRACKED_PIDS[@]}"; do
-    kill -9 "$pid" 2>/dev/null || true
+    # Only a child of this shell: a PID reaped earlier may belong to anyone now.
+    [[ $(cut -d' ' -f4 "/proc/$pid/stat" 2>/dev/null) == "$$" ]] || continue
+    { kill -9 "$pid" && wait "$pid"; } 2>/dev/null || true
   done
   rm -rf "$TEST_TMP"
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <latch>
 #include <random>
 #include <set>
 #include <thread>
@@ -678,12 +679,22 @@ TEST(RepositoryTest, ConcurrentPutsAllLand) {
     cars[w] = std::move(sink.bytes);
     cids[w] = chunked->manifest_cid;
   }
-  open_repo(dir);  // create the schema first
+  {
+    // A pack with committed bytes already exists, as on any node in use.
+    auto repo = open_repo(dir);
+    Dataset first = make_dataset(rng, 2, 4096);
+    auto batch = repo->begin_batch();
+    ASSERT_TRUE(batch.ok());
+    add_all(**batch, first);
+    ASSERT_TRUE((*batch)->commit().ok());
+  }
   std::vector<Status> status(kWriters);
   std::vector<std::thread> threads;
+  std::latch start(kWriters);
   for (int w = 0; w < kWriters; ++w)
     threads.emplace_back([&, w] {
       auto repo = Repository::open(dir);
+      start.arrive_and_wait();
       if (!repo.ok()) {
         status[w] = std::move(repo).error();
         return;
