@@ -15,8 +15,8 @@ int main(int argc, char** argv) {
   std::string input = "-", output, filename, mimetype, format = "current";
   std::uint64_t block_size = kDefaultBlockSize;
   bool cid_only = false;
-  app.add_option("FILE", input, "file to chunk ('-' or none: stdin)")->type_name("FILE");
-  app.add_option("-o,--output", output, "write the CAR stream to FILE instead of stdout")->type_name("FILE");
+  app.add_option("FILE", input, "file to chunk ('-' or none: stdin)")->type_name("");
+  app.add_option("-o,--output", output, "write the CAR stream to FILE (atomically) instead of stdout")->type_name("FILE");
   app.add_option("--block-size", block_size, "block size in bytes (default 65536)")->type_name("N");
   app.add_option("--filename", filename, "filename recorded in the manifest (default: FILE's name)")->type_name("NAME");
   app.add_option("--mimetype", mimetype, "mimetype recorded in the manifest (default: from the filename's extension)")
@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
     }
     CODEX_TRY_ASSIGN(ChunkResult result, chunk_stream(*source, writer ? &*writer : nullptr, options));
     if (out) CODEX_TRY(out->commit());
+    tool.verbose(fmt::format("{} bytes in {} blocks of {}; tree {}", result.manifest.dataset_size, result.blocks,
+                             result.manifest.block_size, result.manifest.tree.to_string()));
 
     std::string report = result.manifest_cid.to_string();
     if (tool.common().json)

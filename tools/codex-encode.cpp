@@ -13,19 +13,20 @@ int main(int argc, char** argv) {
   CLI::App& app = tool.app();
   std::string input = "-", output, backend, cid_text;
   std::uint32_t k = 0, m = 0;
-  app.add_option("FILE", input, "CAR stream of a plain dataset ('-' or none: stdin)")->type_name("FILE");
+  app.add_option("FILE", input, "CAR stream of a plain dataset ('-' or none: stdin)")->type_name("");
   app.add_option("-k,--data-slots", k, "K: data slots (blocks per EC group that carry data)")->required()->type_name("K");
   app.add_option("-m,--parity-slots", m, "M: parity slots (how many slots may be lost)")->required()->type_name("M");
   app.add_option("--backend", backend, "liberasurecode backend (default isa_l_rs_cauchy, else jerasure_rs_cauchy, else liberasurecode_rs_vand)")
       ->type_name("NAME");
   app.add_option("--cid", cid_text, "encode the plain dataset CID held in the repository instead of reading a stream")
       ->type_name("CID");
-  app.add_option("-o,--output", output, "write the CAR stream to FILE instead of stdout")->type_name("FILE");
+  app.add_option("-o,--output", output, "write the CAR stream to FILE (atomically) instead of stdout")->type_name("FILE");
   app.add_flag_callback("--list-backends", [] {
     for (const auto& name : available_backends()) std::printf("%s\n", name.c_str());
     throw CLI::Success();
   }, "print the backends available on this machine and exit");
   tool.add_common(cli::kRepo | cli::kJson);
+  app.get_option("--repo")->description("repository directory, for --cid and for the temporary spill files (default $CODEX_REPO, else $XDG_DATA_HOME/codex, else ~/.local/share/codex)");
 
   return tool.run(argc, argv, [&]() -> Status {
     EncodeOptions options;
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
     if (!cid_text.empty()) {
       auto cid = Cid::parse(cid_text);
       if (!cid) return make_error(Errc::usage, "bad CID '{}': {}", cid_text, cid.error().message);
-      CODEX_TRY_ASSIGN(auto repository, Repository::open(options.spill_dir));
+      CODEX_TRY_ASSIGN(auto repository, Repository::open(options.spill_dir, Repository::OpenMode::existing));
       encoded = encode_stored(*repository, *cid, writer, options);
     } else {
       CODEX_TRY_ASSIGN(auto source, open_input(input));
@@ -50,6 +51,9 @@ int main(int argc, char** argv) {
     CODEX_TRY(encoded);
     CODEX_TRY(out.commit());
     const EncodeResult& result = *encoded;
+    tool.verbose(fmt::format("{} data blocks, K={} M={}: {} EC groups, {} blocks per slot, {} blocks in all ({})",
+                             result.layout.blocks, result.layout.k, result.layout.m, result.layout.steps,
+                             result.layout.steps, result.layout.total, result.manifest.erasure->backend));
     std::string report = result.manifest_cid.to_string();
     if (tool.common().json)
       report = JsonObject()

@@ -13,20 +13,22 @@ int main(int argc, char** argv) {
   CLI::App& app = tool.app();
   std::string cid_text, output;
   bool manifest_only = false, car = false;
-  app.add_option("CID", cid_text, "manifest CID of the dataset")->required()->type_name("CID");
+  app.add_option("CID", cid_text, "manifest CID of the dataset")->required()->type_name("");
   app.add_option("-o,--output", output, "write to FILE (atomically) instead of stdout")->type_name("FILE");
-  app.add_flag("--manifest", manifest_only, "print the manifest as JSON instead of the data");
-  app.add_flag("--car", car, "write the held blocks and manifest as a CAR stream (for codex-put elsewhere)");
+  auto* manifest_flag = app.add_flag("--manifest", manifest_only, "print the manifest as JSON instead of the data");
+  app.add_flag("--car", car, "write the held blocks and manifest as a CAR stream (for codex-put elsewhere)")
+      ->excludes(manifest_flag);
   tool.add_common(cli::kRepo | cli::kJson);
 
   return tool.run(argc, argv, [&]() -> Status {
     auto cid = Cid::parse(cid_text);
     if (!cid) return make_error(Errc::usage, "bad CID '{}': {}", cid_text, cid.error().message);
-    CODEX_TRY_ASSIGN(auto repository, Repository::open(cli::resolve_repo(tool.common().repo)));
+    CODEX_TRY_ASSIGN(auto repository, Repository::open(cli::resolve_repo(tool.common().repo), Repository::OpenMode::existing));
     if (manifest_only) {
       CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(*repository, *cid));
-      std::printf("%s\n", manifest_to_json(record.manifest, record.manifest_cid).c_str());
-      return {};
+      CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output));
+      CODEX_TRY(out.sink().write(as_bytes(manifest_to_json(record.manifest, record.manifest_cid) + "\n")));
+      return out.commit();
     }
     if (car) {
       if ((output.empty() || output == "-") && cli::stdout_is_terminal())

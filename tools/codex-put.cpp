@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
   cli::Tool tool("codex-put", "Store a dataset's CAR stream (as codex-chunk or codex-encode write it) in the repository.");
   CLI::App& app = tool.app();
   std::string input = "-", slots;
-  app.add_option("FILE", input, "CAR stream to read ('-' or none: stdin)")->type_name("FILE");
+  app.add_option("FILE", input, "CAR stream to read ('-' or none: stdin)")->type_name("");
   app.add_option("--slots", slots, "store only these slots of a protected dataset, e.g. 0,2-3")->type_name("LIST");
   tool.add_common(cli::kRepo | cli::kJson);
 

@@ -15,12 +15,12 @@ int main(int argc, char** argv) {
   CLI::App& app = tool.app();
   std::vector<std::string> cids;
   bool dry_run = false;
-  app.add_option("CID", cids, "datasets to repair (none: every dataset in the repository)")->type_name("CID");
+  app.add_option("CID", cids, "datasets to repair (none: every dataset in the repository)")->type_name("");
   app.add_flag("-n,--dry-run", dry_run, "print the plan; change nothing");
   tool.add_common(cli::kRepo | cli::kJson);
 
   return tool.run(argc, argv, [&]() -> Status {
-    CODEX_TRY_ASSIGN(auto repository, Repository::open(cli::resolve_repo(tool.common().repo)));
+    CODEX_TRY_ASSIGN(auto repository, Repository::open(cli::resolve_repo(tool.common().repo), Repository::OpenMode::existing));
     std::vector<DatasetRecord> records;
     if (cids.empty()) {
       CODEX_TRY_ASSIGN(records, repository->datasets());

@@ -95,20 +95,20 @@ int main(int argc, char** argv) {
   std::string sample, prove, challenge, check, output;
   std::uint32_t slot = 0, samples = kDefaultProofSamples;
   std::uint64_t seed = 0;
-  app.add_option("CID", cids, "datasets to check (none: every dataset in the repository)")->type_name("CID");
+  app.add_option("CID", cids, "datasets to check (none: every dataset in the repository)")->type_name("");
   app.add_option("--sample", sample, "hash only N held blocks, or P% of them, chosen at random")->type_name("N|P%");
-  app.add_option("--seed", seed, "seed for --sample and random challenges (default: random)")->type_name("N");
+  app.add_option("--seed", seed, "seed for --sample and random challenges (default or 0: random)")->type_name("N");
   app.add_option("--prove", prove, "make a storage proof for slot --slot of this protected dataset")->type_name("CID");
   app.add_option("--slot", slot, "the slot to prove (with --prove), or that a checked proof must be for")->type_name("S");
   app.add_option("--challenge", challenge, "32-byte challenge as 64 hex digits (--prove: default random)")->type_name("HEX");
-  app.add_option("--samples", samples, "cells per proof (default 4)")->type_name("N");
+  app.add_option("--proof-cells", samples, "cells sampled per proof (default 4)")->type_name("N");
   app.add_option("--check-proof", check, "check the storage proof in FILE ('-': stdin) against the held manifest")
       ->type_name("FILE");
-  app.add_option("-o,--output", output, "with --prove: write the proof to FILE instead of stdout")->type_name("FILE");
+  app.add_option("-o,--output", output, "with --prove: write the proof to FILE (atomically) instead of stdout")->type_name("FILE");
   tool.add_common(cli::kRepo | cli::kJson);
 
   return tool.run(argc, argv, [&]() -> Status {
-    CODEX_TRY_ASSIGN(auto repository, Repository::open(cli::resolve_repo(tool.common().repo)));
+    CODEX_TRY_ASSIGN(auto repository, Repository::open(cli::resolve_repo(tool.common().repo), Repository::OpenMode::existing));
     const bool slot_given = app.count("--slot") > 0;
     if (!prove.empty() && !check.empty()) return make_error(Errc::usage, "--prove and --check-proof go alone");
 
@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
         CODEX_TRY_ASSIGN(expect.challenge, parse_challenge(challenge));
       }
       if (slot_given) expect.slot = slot;
-      expect.samples = app.count("--samples") ? std::optional<std::uint32_t>(samples) : std::nullopt;
+      expect.samples = app.count("--proof-cells") ? std::optional<std::uint32_t>(samples) : std::nullopt;
       Status checked = check_proof(*repository, *proof, expect);
       if (tool.common().json) {
         JsonObject report;

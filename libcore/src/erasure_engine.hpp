@@ -3,9 +3,10 @@
 //
 //  - backend_calls: calls the backend's encode/decode stubs straight on the
 //    caller's blocks, the way liberasurecode_encode itself does after copying
-//    them. No copies, no headers, no per-call buffers: ISA-L reaches 15-30 GB/s
-//    here. It reads `struct ec_backend` from erasurecode_backend.h, so it is
-//    used only when the library at run time is the version we compiled against.
+//    them. No copies, no headers, no per-call buffers: ISA-L encodes cached
+//    blocks at ~35 GB/s here (K=4 M=2). It reads `struct ec_backend` from
+//    erasurecode_backend.h, so it is used only when the library at run time
+//    is the version we compiled against.
 //  - fragments: the documented API (liberasurecode_encode and
 //    liberasurecode_reconstruct_fragment on header-prefixed copies). Slower,
 //    used when the versions differ; also the reference the tests compare with.

@@ -15,11 +15,6 @@ namespace {
 
 constexpr std::size_t kBlocksPerBatch = 64;
 
-const Digest& empty_digest() {
-  static const Digest digest = sha256(ByteView());
-  return digest;
-}
-
 std::optional<SteppedLayout> layout_of(const Manifest& manifest) {
   if (!manifest.is_protected()) return std::nullopt;
   const ErasureInfo& ec = *manifest.erasure;

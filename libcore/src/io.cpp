@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 namespace codex {
@@ -35,7 +36,7 @@ Result<std::size_t> MemorySource::read_some(MutableByteView out) {
 
 namespace {
 
-constexpr std::size_t kBufferSize = 1 << 20;
+constexpr std::size_t kBufferSize = kMaxSyscallBytes;
 
 class FdSource : public ByteSource {
  public:
@@ -64,7 +65,7 @@ class FdSource : public ByteSource {
  private:
   Result<std::size_t> raw_read(MutableByteView out) {
     for (;;) {
-      ssize_t n = ::read(fd_, out.data(), out.size());
+      ssize_t n = ::read(fd_, out.data(), std::min(out.size(), kMaxSyscallBytes));
       if (n >= 0) return static_cast<std::size_t>(n);
       if (errno == EINTR) continue;
       return errno_error("read", name_);
@@ -108,7 +109,7 @@ class FdSink : public ByteSink {
  private:
   Status raw_write(ByteView data) {
     while (!data.empty()) {
-      ssize_t n = ::write(fd_, data.data(), data.size());
+      ssize_t n = ::write(fd_, data.data(), std::min(data.size(), kMaxSyscallBytes));
       if (n < 0) {
         if (errno == EINTR) continue;
         return errno_error("write", name_);

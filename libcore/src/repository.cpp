@@ -22,7 +22,7 @@ namespace codex {
 namespace {
 
 constexpr std::uint64_t kPackLimit = 4ull << 30;  // a pack stops taking batches past 4 GiB
-constexpr std::size_t kWriteBuffer = 4 << 20;
+constexpr std::size_t kWriteBuffer = kMaxSyscallBytes;
 constexpr int kSchemaVersion = 1;
 
 const char* kSchema = R"sql(
@@ -61,8 +61,6 @@ struct DigestHash {
   }
 };
 
-Bytes digest_bytes(const Digest& d) { return Bytes(d.begin(), d.end()); }
-
 std::string pack_name(std::int64_t id) { return fmt::format("pack-{:06d}.dat", id); }
 
 const Digest& empty_digest() {
@@ -72,7 +70,7 @@ const Digest& empty_digest() {
 
 Status pread_full(int fd, std::uint8_t* out, std::size_t size, std::uint64_t offset, const std::string& name) {
   while (size > 0) {
-    ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
+    ssize_t n = ::pread(fd, out, std::min(size, kMaxSyscallBytes), static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno_error("read", name);
@@ -87,7 +85,7 @@ Status pread_full(int fd, std::uint8_t* out, std::size_t size, std::uint64_t off
 
 Status pwrite_full(int fd, const std::uint8_t* data, std::size_t size, std::uint64_t offset, const std::string& name) {
   while (size > 0) {
-    ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+    ssize_t n = ::pwrite(fd, data, std::min(size, kMaxSyscallBytes), static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno_error("write", name);
@@ -144,8 +142,10 @@ struct Repository::Impl {
 Repository::Repository(std::string dir, std::unique_ptr<Impl> impl) : dir_(std::move(dir)), impl_(std::move(impl)) {}
 Repository::~Repository() = default;
 
-Result<std::unique_ptr<Repository>> Repository::open(const std::string& dir) {
+Result<std::unique_ptr<Repository>> Repository::open(const std::string& dir, OpenMode mode) {
   std::error_code ec;
+  if (mode == OpenMode::existing && !std::filesystem::exists(dir + "/codex.db", ec))
+    return make_error(Errc::not_found, "there is no repository at '{}' (no codex.db)", dir);
   std::filesystem::create_directories(dir + "/packs", ec);
   if (ec) return make_error(Errc::io, "cannot create repository '{}': {}", dir, ec.message());
   auto impl = std::make_unique<Impl>();

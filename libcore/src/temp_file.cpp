@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -31,7 +32,7 @@ TempFile::~TempFile() {
 
 Status TempFile::write_at(std::uint64_t offset, ByteView data) {
   while (!data.empty()) {
-    ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
+    ssize_t n = ::pwrite(fd_, data.data(), std::min(data.size(), kMaxSyscallBytes), static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno_error("write a temporary file in", dir_);
@@ -44,7 +45,7 @@ Status TempFile::write_at(std::uint64_t offset, ByteView data) {
 
 Status TempFile::read_at(std::uint64_t offset, MutableByteView out) {
   while (!out.empty()) {
-    ssize_t n = ::pread(fd_, out.data(), out.size(), static_cast<off_t>(offset));
+    ssize_t n = ::pread(fd_, out.data(), std::min(out.size(), kMaxSyscallBytes), static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno_error("read a temporary file in", dir_);

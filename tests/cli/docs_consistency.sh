@@ -75,6 +75,7 @@ man_tags() {
     awk '{ out = ""
            for (i = 1; i <= NF; i++) {
              word = $i; sub(/,$/, "", word)
+             if (word == "") continue
              if (word ~ /^--?[A-Za-z0-9?]/) out = out (out == "" ? "" : " ") word
              else break
            }

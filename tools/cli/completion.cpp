@@ -22,12 +22,12 @@ struct OptionInfo {
 std::vector<OptionInfo> visible_options(const CLI::App& app) {
   std::vector<OptionInfo> out;
   for (const CLI::Option* option : app.get_options()) {
-    if (option->get_group().empty() || option->get_lnames().empty() && option->get_snames().empty()) continue;
+    if (option->get_group().empty() || (option->get_lnames().empty() && option->get_snames().empty())) continue;
     OptionInfo info;
     for (const auto& name : option->get_lnames()) info.longs.push_back("--" + name);
     for (const auto& name : option->get_snames()) info.shorts.push_back("-" + name);
     info.description = option->get_description();
-    info.takes_value = option->get_type_size() != 0;
+    info.takes_value = option->get_items_expected_max() > 0;  // flags expect 0 items
     const std::string type = option->get_type_name();
     info.is_file = type == "FILE" || type == "DIR";
     out.push_back(std::move(info));

@@ -10,19 +10,28 @@
 namespace codex::cli {
 
 Tool::Tool(std::string name, std::string description) : name_(std::move(name)), app_(std::move(description), name_) {
-  app_.set_version_flag("--version", std::string(name_) + " (codex-tools) " CODEX_VERSION);
+  app_.set_help_flag("-h,--help", "print this help and exit");
+  app_.set_version_flag("--version", std::string(name_) + " (codex-tools) " CODEX_VERSION, "print the version and exit");
   app_.get_formatter()->column_width(34);
-  app_.add_option("--completions", completion_shell_, "print a completion script for SHELL and exit")
+  // Printed from the option's callback, which CLI11 runs before it checks
+  // required options: `codex-get --completions bash` needs no CID.
+  app_.add_option_function<std::string>(
+          "--completions",
+          [this](const std::string& shell) {
+            std::fputs(completion_script(app_, shell).c_str(), stdout);
+            throw CLI::Success();
+          },
+          "print a completion script for SHELL and exit")
       ->check(CLI::IsMember({"bash", "zsh", "fish"}))
       ->group("");  // hidden: used by scripts/gen-completions.sh
 }
 
 void Tool::add_common(unsigned flags) {
   if (flags & kRepo)
-    app_.add_option("--repo", common_.repo, "repository directory (default $CODEX_REPO, else $XDG_DATA_HOME/codex)")
+    app_.add_option("--repo", common_.repo, "repository directory (default $CODEX_REPO, else $XDG_DATA_HOME/codex, else ~/.local/share/codex)")
         ->type_name("DIR");
-  if (flags & kJson) app_.add_flag("--json", common_.json, "print results as JSON lines on stdout");
-  app_.add_flag("-q,--quiet", common_.quiet, "print nothing on stderr but errors");
+  if (flags & kJson) app_.add_flag("--json", common_.json, "print results as JSON lines (on stdout; on stderr when stdout carries data)");
+  app_.add_flag("-q,--quiet", common_.quiet, "print nothing on stderr but errors and warnings");
   app_.add_flag("-v,--verbose", common_.verbose, "say more on stderr (repeat for more)");
 }
 
@@ -57,10 +66,6 @@ int Tool::run(int argc, char** argv, const std::function<Status()>& body) {
     std::fprintf(stderr, "%s: error: %s\n%s: try '%s --help'\n", name_.c_str(), e.what(), name_.c_str(),
                  name_.c_str());
     return exit_code(Errc::usage);
-  }
-  if (!completion_shell_.empty()) {
-    std::fputs(completion_script(app_, completion_shell_).c_str(), stdout);
-    return 0;
   }
   Status status;
   try {

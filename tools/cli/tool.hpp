@@ -45,7 +45,6 @@ class Tool {
   std::string name_;
   CLI::App app_;
   CommonOptions common_;
-  std::string completion_shell_;
 };
 
 // The repository directory for --repo: the flag, else $CODEX_REPO, else

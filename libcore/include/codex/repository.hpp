@@ -47,8 +47,11 @@ struct BlockLocation {
 
 class Repository {
  public:
-  // Opens (creating when missing) the repository in `dir`.
-  static Result<std::unique_ptr<Repository>> open(const std::string& dir);
+  enum class OpenMode { create, existing };
+  // Opens the repository in `dir`, creating it when missing (create), or
+  // failing with Errc::not_found (existing: for commands that only read, so
+  // that a mistyped --repo is an error rather than a new empty repository).
+  static Result<std::unique_ptr<Repository>> open(const std::string& dir, OpenMode mode = OpenMode::create);
   ~Repository();
   const std::string& dir() const { return dir_; }
 
