@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
 
   return tool.run(argc, argv, [&]() -> Status {
     PutOptions options;
-    if (!slots.empty()) {
+    if (tool.app().count("--slots") > 0) {
       CODEX_TRY_ASSIGN(options.slots, cli::parse_slot_list(slots));
     }
     CODEX_TRY_ASSIGN(auto source, open_input(input));

@@ -1,5 +1,6 @@
 // codex-verify: check what the repository holds (every block, or a sample),
 // and make and check storage proofs of held slots.
+#include <charconv>
 #include <random>
 
 #include "cli/output.hpp"
@@ -61,20 +62,23 @@ void print_table(const std::vector<DatasetHealth>& all) {
 Result<CheckOptions> parse_sample(const std::string& text) {
   CheckOptions options;
   if (text.empty()) return options;
-  try {
-    std::size_t used = 0;
-    if (text.back() == '%') {
-      double percent = std::stod(text.substr(0, text.size() - 1), &used);
-      if (used != text.size() - 1 || !(percent > 0 && percent <= 100)) throw std::invalid_argument("range");
-      options.sample_fraction = percent / 100;
-    } else {
-      unsigned long long count = std::stoull(text, &used);
-      if (used != text.size() || count == 0) throw std::invalid_argument("range");
-      options.sample_count = count;
-    }
-  } catch (const std::exception&) {
-    return make_error(Errc::usage, "bad --sample '{}': give a block count (e.g. 100) or a percentage (e.g. 5%)", text);
+  // Digits only (no sign, no blanks): a count, or a percentage with '%'.
+  const bool percent = text.back() == '%';
+  const std::string_view number(text.data(), text.size() - (percent ? 1 : 0));
+  const char* end = number.data() + number.size();
+  bool ok = !number.empty() && (number.front() >= '0' && number.front() <= '9');
+  if (ok && percent) {
+    double value = 0;
+    auto [ptr, ec] = std::from_chars(number.data(), end, value);
+    ok = ec == std::errc() && ptr == end && value > 0 && value <= 100;
+    options.sample_fraction = value / 100;
+  } else if (ok) {
+    std::uint64_t value = 0;
+    auto [ptr, ec] = std::from_chars(number.data(), end, value);
+    ok = ec == std::errc() && ptr == end && value > 0;
+    options.sample_count = value;
   }
+  if (!ok) return make_error(Errc::usage, "bad --sample '{}': give a block count (e.g. 100) or a percentage (e.g. 5%)", text);
   return options;
 }
 

@@ -111,7 +111,7 @@ for slot in 0 1 2 3 4 5; do
     expect_exit 0 "$VERIFY" --repo "$repo" --check-proof "$proof" --challenge "$challenge" --slot "$slot"
     expect_exit 0 "$VERIFY" --repo "$repo" --check-proof "$proof"
     expect_exit 0 "$VERIFY" --repo "$repo" --check-proof - <"$proof"
-    expect_exit 0 "$VERIFY" --repo "$repo" --json --check-proof "$proof" --slot "$slot" --samples 4
+    expect_exit 0 "$VERIFY" --repo "$repo" --json --check-proof "$proof" --slot "$slot" --proof-cells 4
     expect_eq "valid in --json" "$(json_field valid <"$OUT_FILE")" true
   done
   step "slot $slot: the same challenge gives the same proof; to stdout as well"
@@ -130,11 +130,11 @@ expect_exit 0 "$VERIFY" --check-proof "$TEST_TMP/other.json" --challenge "$other
 step "a random challenge (no --challenge) gives a proof that checks"
 expect_exit 0 "$VERIFY" --prove "$cid" --slot 2 -o "$TEST_TMP/random.json"
 expect_exit 0 "$VERIFY" --repo "$CHECKER" --check-proof "$TEST_TMP/random.json" --slot 2
-step "--samples 16: 16 cells; checked as 4 samples it is rejected"
-expect_exit 0 "$VERIFY" --prove "$cid" --slot 4 --samples 16 --challenge "$challenge" -o "$TEST_TMP/s16.json"
+step "--proof-cells 16: 16 cells; checked as 4 cells it is rejected"
+expect_exit 0 "$VERIFY" --prove "$cid" --slot 4 --proof-cells 16 --challenge "$challenge" -o "$TEST_TMP/s16.json"
 expect_eq "cells" "$("$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)["cells"]))' <"$TEST_TMP/s16.json")" 16
-expect_exit 0 "$VERIFY" --check-proof "$TEST_TMP/s16.json" --samples 16 --slot 4 --challenge "$challenge"
-expect_rejected "$TEST_TMP/s16.json" --samples 4
+expect_exit 0 "$VERIFY" --check-proof "$TEST_TMP/s16.json" --proof-cells 16 --slot 4 --challenge "$challenge"
+expect_rejected "$TEST_TMP/s16.json" --proof-cells 4
 
 proof=$TEST_TMP/proof1.json
 t=$TEST_TMP/tampered.json
@@ -153,10 +153,10 @@ for edit in "slot 2" "slot 0" "challenge $other_challenge" data data-last cell-p
   expect_rejected "$t"
   expect_rejected "$t" --challenge "$challenge" --slot 1
 done
-step "a proof with its last cell dropped: rejected by a checker that asks for 4 samples"
+step "a proof with its last cell dropped: rejected by a checker that asks for 4 cells"
 edit_proof "$proof" "$t" drop-last
-expect_rejected "$t" --samples 4
-expect_rejected "$t" --challenge "$challenge" --slot 1 --samples 4
+expect_rejected "$t" --proof-cells 4
+expect_rejected "$t" --challenge "$challenge" --slot 1 --proof-cells 4
 
 step "a proof of dataset X passed off as dataset Y's (manifest field edited): rejected (9)"
 edit_proof "$proof" "$t" manifest "$y_cid"

@@ -212,7 +212,8 @@ step "--sample: presence is checked for every block, bytes only for the sample"
 fresh sample
 repo_tool lose "$REPO" "$cid" "$(repo_tool slot "$REPO" "$cid" $K $M 3 | cut -d' ' -f1)"
 expect_code 6 "$VERIFY" --sample 1 "$cid"
-expect_code 6 "$VERIFY" --sample 1% --json "$cid"
+expect_code 6 "$VERIFY" --sample 1% "$cid"
+expect_code 0 "$VERIFY" --sample 1% --json "$other_cid"
 expect_eq "checked with --sample 1%" "$(json_field checked <"$OUT_FILE")" 1
 expect_code 8 "$REPAIR"
 repo_tool corrupt "$REPO" "$cid" 0
