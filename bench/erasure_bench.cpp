@@ -6,10 +6,7 @@
 // Twice: with the data in cache (as in the tools, which hash a group just
 // before coding it) and streaming from memory.
 //
-// Not part of the CMake build. From /work/main, after building codex_core (in
-// build-erasure here), one line:
-//   g++ -O2 -std=c++20 -Ilibcore/include -Ilibcore/src -I/usr/include/liberasurecode bench/erasure_bench.cpp build-erasure/libcodex_core.a -lerasurecode -lfmt -lcrypto -o /tmp/erasure_bench
-// then: /tmp/erasure_bench [GiB of data per figure, default 1]
+// Built on request: `cmake --build build --target erasure_bench && build/erasure_bench [GiB]`.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>

@@ -1,10 +1,8 @@
 // How long storage proofs take, for docs/storage-proofs.md: 64 KiB blocks of
 // 2 KiB cells, one slot of 4096 blocks (256 MiB, held in memory so that disk
-// reads are not what is measured), 4 samples. Not part of the build:
+// reads are not what is measured), 4 samples. Built on request:
 //
-//   g++ -O2 -std=c++20 -Ilibcore/include bench/proof_bench.cpp build-NAME/libcodex_core.a \
-//       -lfmt -lcrypto -lsqlite3 -lzstd -lerasurecode -ldl -lpthread -o /tmp/proof_bench
-//   /tmp/proof_bench [iterations]
+//   cmake --build build --target proof_bench && build/proof_bench [iterations]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>

@@ -2,6 +2,7 @@
 // holds, from what it holds. Meant for cron: the exit code says what happened
 // (0 nothing to do, 8 repaired, 7 could not repair; with --dry-run 6 when
 // there is work to do), --json says what was done.
+#include "cli/datasets.hpp"
 #include "cli/tool.hpp"
 #include "codex/block_source.hpp"
 #include "codex/dataset.hpp"
@@ -21,17 +22,7 @@ int main(int argc, char** argv) {
 
   return tool.run(argc, argv, [&]() -> Status {
     CODEX_TRY_ASSIGN(auto repository, Repository::open(cli::resolve_repo(tool.common().repo), Repository::OpenMode::existing));
-    std::vector<DatasetRecord> records;
-    if (cids.empty()) {
-      CODEX_TRY_ASSIGN(records, repository->datasets());
-    } else {
-      for (const auto& text : cids) {
-        auto cid = Cid::parse(text);
-        if (!cid) return make_error(Errc::usage, "bad CID '{}': {}", text, cid.error().message);
-        CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(*repository, *cid));
-        records.push_back(std::move(record));
-      }
-    }
+    CODEX_TRY_ASSIGN(std::vector<DatasetRecord> records, cli::select_datasets(*repository, cids));
     auto source = repository_source(*repository);
     bool repaired = false, failed = false, planned = false;
     for (const auto& record : records) {

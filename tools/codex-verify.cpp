@@ -4,6 +4,7 @@
 #include <random>
 
 #include "cli/output.hpp"
+#include "cli/datasets.hpp"
 #include "cli/tool.hpp"
 #include "codex/audit.hpp"
 #include "codex/dataset.hpp"
@@ -168,17 +169,7 @@ int main(int argc, char** argv) {
 
     CODEX_TRY_ASSIGN(CheckOptions options, parse_sample(sample));
     options.seed = seed;
-    std::vector<DatasetRecord> records;
-    if (cids.empty()) {
-      CODEX_TRY_ASSIGN(records, repository->datasets());
-    } else {
-      for (const auto& text : cids) {
-        auto cid = Cid::parse(text);
-        if (!cid) return make_error(Errc::usage, "bad CID '{}': {}", text, cid.error().message);
-        CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(*repository, *cid));
-        records.push_back(std::move(record));
-      }
-    }
+    CODEX_TRY_ASSIGN(std::vector<DatasetRecord> records, cli::select_datasets(*repository, cids));
     std::vector<DatasetHealth> all;
     DatasetState worst = DatasetState::intact;
     for (const auto& record : records) {

@@ -13,11 +13,6 @@ void BlockSource::read_many(std::span<const Digest> digests, std::span<Bytes> ou
 
 namespace {
 
-const Digest& empty_digest() {
-  static const Digest digest = sha256(ByteView());
-  return digest;
-}
-
 class RepositorySource : public BlockSource {
  public:
   explicit RepositorySource(Repository& repository) : repository_(repository) {}

@@ -93,12 +93,8 @@ Status check_manifest(CheckedDataset& out, const std::vector<std::uint32_t>& siz
                       leaves.size(), cid.to_string(), manifest.block_count(), manifest.dataset_size,
                       manifest.block_size);
   if (manifest.is_protected()) {
-    const ErasureInfo& ec = *manifest.erasure;
-    std::uint64_t data_blocks =
-        std::max<std::uint64_t>(1, (ec.original_dataset_size + manifest.block_size - 1) / manifest.block_size);
-    CODEX_TRY_ASSIGN(out.layout, SteppedLayout::make(data_blocks, ec.k, ec.m));
+    CODEX_TRY_ASSIGN(out.layout, SteppedLayout::of(manifest));
   }
-  static const Digest kEmpty = sha256(ByteView());
   if (out.sparse) {
     // Blocks are not positional: each must be a block of the tree, of the block size.
     std::vector<Digest> sorted = leaves;
@@ -107,7 +103,7 @@ Status check_manifest(CheckedDataset& out, const std::vector<std::uint32_t>& siz
       if (!std::binary_search(sorted.begin(), sorted.end(), received[i]))
         return make_error(Errc::corrupt, "block '{}' (entry {}) is not a block of manifest '{}'",
                           Cid::from_digest(codec::block, received[i]).to_string(), i, cid.to_string());
-      if (received[i] != kEmpty && sizes[i] != manifest.block_size)
+      if (received[i] != empty_digest() && sizes[i] != manifest.block_size)
         return make_error(Errc::corrupt, "block '{}' is {} bytes; manifest '{}' expects {}",
                           Cid::from_digest(codec::block, received[i]).to_string(), sizes[i], cid.to_string(),
                           manifest.block_size);
@@ -115,7 +111,7 @@ Status check_manifest(CheckedDataset& out, const std::vector<std::uint32_t>& siz
   }
   for (std::uint64_t i = 0; i < leaves.size() && !out.sparse; ++i) {
     const bool padding = out.layout && out.layout->is_padding(i);
-    if (padding ? (leaves[i] != kEmpty) : (sizes[i] != manifest.block_size))
+    if (padding ? (leaves[i] != empty_digest()) : (sizes[i] != manifest.block_size))
       return make_error(Errc::corrupt, "block {} '{}' is {} bytes; manifest '{}' expects {}", i,
                         Cid::from_digest(codec::block, leaves[i]).to_string(), sizes[i], cid.to_string(),
                         padding ? "the empty padding block" : fmt::format("{} bytes", manifest.block_size));

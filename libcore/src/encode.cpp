@@ -26,11 +26,6 @@ namespace {
 constexpr std::size_t kGroupBatchBytes = 16 << 20;
 constexpr std::size_t kOutputBatchBytes = 4 << 20;
 
-const Digest& empty_digest() {
-  static const Digest digest = sha256(ByteView());
-  return digest;
-}
-
 // One coder per concurrently running task (liberasurecode instances are not shared).
 class CoderPool {
  public:

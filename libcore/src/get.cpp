@@ -117,10 +117,9 @@ Result<GetResult> get_dataset(Repository& repository, const Cid& manifest_cid, B
   std::uint64_t data_blocks = leaves.size();
   std::uint64_t size = manifest.dataset_size;
   if (manifest.is_protected()) {
-    const ErasureInfo& ec = *manifest.erasure;
-    size = ec.original_dataset_size;
-    data_blocks = std::max<std::uint64_t>(1, (size + manifest.block_size - 1) / manifest.block_size);
-    CODEX_TRY_ASSIGN(layout, SteppedLayout::make(data_blocks, ec.k, ec.m));
+    size = manifest.erasure->original_dataset_size;
+    CODEX_TRY_ASSIGN(layout, SteppedLayout::of(manifest));
+    data_blocks = layout->blocks;
     if (layout->total != leaves.size())
       return make_error(Errc::corrupt, "tree of '{}' has {} leaves, its layout {}", manifest_cid.to_string(),
                         leaves.size(), layout->total);
@@ -178,10 +177,7 @@ Status export_dataset(Repository& repository, const Cid& manifest_cid, CarWriter
   CODEX_TRY_ASSIGN(std::vector<Digest> leaves, repository.tree_leaves(manifest.tree));
   std::optional<SteppedLayout> layout;
   if (manifest.is_protected()) {
-    const ErasureInfo& ec = *manifest.erasure;
-    std::uint64_t data_blocks =
-        std::max<std::uint64_t>(1, (ec.original_dataset_size + manifest.block_size - 1) / manifest.block_size);
-    CODEX_TRY_ASSIGN(layout, SteppedLayout::make(data_blocks, ec.k, ec.m));
+    CODEX_TRY_ASSIGN(layout, SteppedLayout::of(manifest));
   }
   const Cid roots[] = {manifest_cid};
   CODEX_TRY(output.write_header(roots));

@@ -17,9 +17,7 @@ constexpr std::size_t kBlocksPerBatch = 64;
 
 std::optional<SteppedLayout> layout_of(const Manifest& manifest) {
   if (!manifest.is_protected()) return std::nullopt;
-  const ErasureInfo& ec = *manifest.erasure;
-  std::uint64_t blocks = std::max<std::uint64_t>(1, (ec.original_dataset_size + manifest.block_size - 1) / manifest.block_size);
-  auto layout = SteppedLayout::make(blocks, ec.k, ec.m);
+  auto layout = SteppedLayout::of(manifest);
   if (!layout) return std::nullopt;
   return *layout;
 }

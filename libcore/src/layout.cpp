@@ -1,6 +1,8 @@
 // The stepped layout's arithmetic; see layout.hpp for the rules.
 #include "codex/layout.hpp"
 
+#include <algorithm>
+
 namespace codex {
 
 Result<SteppedLayout> SteppedLayout::make(std::uint64_t blocks, std::uint32_t k, std::uint32_t m) {
@@ -17,6 +19,18 @@ Result<SteppedLayout> SteppedLayout::make(std::uint64_t blocks, std::uint32_t k,
   layout.rounded = (blocks + k - 1) / k * k;
   layout.steps = layout.rounded / k;
   layout.total = layout.rounded + layout.steps * m;
+  return layout;
+}
+
+Result<SteppedLayout> SteppedLayout::of(const Manifest& manifest) {
+  if (!manifest.erasure || manifest.block_size == 0)
+    return make_error(Errc::corrupt, "the manifest describes no erasure-coded layout");
+  const ErasureInfo& ec = *manifest.erasure;
+  const std::uint64_t blocks =
+      std::max<std::uint64_t>(1, ec.original_dataset_size / manifest.block_size +
+                                     (ec.original_dataset_size % manifest.block_size != 0));
+  auto layout = make(blocks, ec.k, ec.m);
+  if (!layout) return make_error(Errc::corrupt, "the manifest's erasure layout is impossible: {}", layout.error().message);
   return layout;
 }
 

@@ -17,14 +17,6 @@
 namespace codex {
 namespace {
 
-struct DigestHash {
-  std::size_t operator()(const Digest& d) const noexcept {
-    std::size_t h;
-    std::memcpy(&h, d.data(), sizeof h);
-    return h;
-  }
-};
-
 std::uint32_t all_slots(const SteppedLayout& layout) {
   return layout.slots() == 32 ? ~0u : (1u << layout.slots()) - 1;
 }
@@ -77,9 +69,8 @@ Result<PutResult> put_stream(Repository& repository, ByteSource& input, const Pu
   const Cid& cid = dataset.manifest_cid;
   const auto& layout = dataset.layout;
   const auto& leaves = dataset.leaves;
-  static const Digest kEmpty = sha256(ByteView());
   auto available = [&](const Digest& digest) -> Result<bool> {
-    if (digest == kEmpty || received.count(digest)) return true;
+    if (digest == empty_digest() || received.count(digest)) return true;
     CODEX_TRY_ASSIGN(auto location, repository.locate_block(digest));
     return location.has_value();
   };

@@ -53,20 +53,7 @@ CREATE TABLE datasets(
 PRAGMA user_version = 1;
 )sql";
 
-struct DigestHash {
-  std::size_t operator()(const Digest& d) const noexcept {
-    std::size_t h;
-    std::memcpy(&h, d.data(), sizeof h);
-    return h;
-  }
-};
-
 std::string pack_name(std::int64_t id) { return fmt::format("pack-{:06d}.dat", id); }
-
-const Digest& empty_digest() {
-  static const Digest digest = sha256(ByteView());
-  return digest;
-}
 
 Status pread_full(int fd, std::uint8_t* out, std::size_t size, std::uint64_t offset, const std::string& name) {
   while (size > 0) {

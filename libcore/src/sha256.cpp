@@ -44,6 +44,11 @@ Digest one_shot(const void* data, std::size_t size) {
 
 Digest sha256(ByteView data) { return one_shot(data.data(), data.size()); }
 
+const Digest& empty_digest() {
+  static const Digest digest = sha256(ByteView());
+  return digest;
+}
+
 Digest sha256_pair(const Digest& left, const Digest& right, std::uint8_t key) {
   std::uint8_t buffer[65];
   std::memcpy(buffer, left.data(), 32);

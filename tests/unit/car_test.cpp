@@ -420,7 +420,9 @@ void expect_section_corrupt(const Bytes& sections, std::string_view fragment, bo
   ASSERT_FALSE(r.ok()) << "expected an error mentioning: " << fragment;
   EXPECT_EQ(r.error().code, Errc::corrupt);
   EXPECT_NE(r.error().message.find(fragment), std::string::npos) << r.error().message;
-  if (!allocates) EXPECT_EQ(data.capacity(), 0u);  // nothing was allocated for the refused section
+  if (!allocates) {
+    EXPECT_EQ(data.capacity(), 0u);
+  }  // nothing was allocated for the refused section
 }
 
 TEST(CarReader, RefusesOversizedSectionsWithoutAllocating) {

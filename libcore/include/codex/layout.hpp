@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "codex/error.hpp"
+#include "codex/manifest.hpp"
 
 namespace codex {
 
@@ -29,6 +30,9 @@ struct SteppedLayout {
 
   // Errc::usage for k < 1, m < 1, k + m > 32 or blocks == 0, with the reason.
   static Result<SteppedLayout> make(std::uint64_t blocks, std::uint32_t k, std::uint32_t m);
+  // The layout a protected manifest describes (Errc::corrupt if it has no
+  // erasure info or impossible numbers).
+  static Result<SteppedLayout> of(const Manifest& manifest);
 
   std::uint32_t slots() const { return k + m; }
   std::uint64_t index(std::uint64_t group, std::uint32_t row) const { return group + row * steps; }

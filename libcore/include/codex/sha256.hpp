@@ -12,6 +12,17 @@ namespace codex {
 using Digest = std::array<std::uint8_t, 32>;
 
 Digest sha256(ByteView data);
+// SHA-256 of no bytes: the digest of the empty block (padding leaves).
+const Digest& empty_digest();
+
+// For unordered containers keyed by digest (digests are uniform already).
+struct DigestHash {
+  std::size_t operator()(const Digest& digest) const noexcept {
+    std::size_t h = 0;
+    for (int i = 0; i < 8; ++i) h = h << 8 | digest[i];
+    return h;
+  }
+};
 // The digest of two 32-byte halves and one key byte: CodexTree's compression.
 Digest sha256_pair(const Digest& left, const Digest& right, std::uint8_t key);
 
