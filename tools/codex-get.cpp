@@ -39,10 +39,12 @@ int main(int argc, char** argv) {
       return out.commit();
     }
     CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output));
-    CODEX_TRY_ASSIGN(GetResult result, get_dataset(*repository, *cid, out.sink(), GetOptions{}));
-    CODEX_TRY(out.commit());
-    for (const auto& block : result.rebuilt)
+    GetOptions options;
+    options.on_rebuilt = [&tool](const RebuiltBlock& block) {
       tool.verbose(fmt::format("rebuilt block {} ({})", block.index, block.reason));
+    };
+    CODEX_TRY_ASSIGN(GetResult result, get_dataset(*repository, *cid, out.sink(), options));
+    CODEX_TRY(out.commit());
     if (tool.common().json) {
       std::string rebuilt = "[";
       for (const auto& block : result.rebuilt)

@@ -105,7 +105,6 @@ Result<DatasetRecord> find_dataset(Repository& repository, const Cid& manifest_c
 
 Result<GetResult> get_dataset(Repository& repository, const Cid& manifest_cid, ByteSink& output,
                               const GetOptions& options) {
-  (void)options;
   CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(repository, manifest_cid));
   const Manifest& manifest = record.manifest;
   CODEX_TRY_ASSIGN(std::vector<Digest> leaves, repository.tree_leaves(manifest.tree));
@@ -154,6 +153,7 @@ Result<GetResult> get_dataset(Repository& repository, const Cid& manifest_cid, B
           for (auto& row : rebuilt->bad) {
             if (row.block.empty()) continue;
             result.rebuilt.push_back({row.index, row.why == Errc::corrupt ? "corrupt" : "missing"});
+            if (options.on_rebuilt) options.on_rebuilt(result.rebuilt.back());
             if (row.index == index) blocks[i] = std::move(row.block);
             else CODEX_TRY(spill.put(row.index, row.block));
           }

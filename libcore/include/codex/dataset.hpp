@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,13 +61,14 @@ struct PutResult {
 // nothing. Putting a dataset already held is harmless.
 Result<PutResult> put_stream(Repository& repository, ByteSource& input, const PutOptions& options);
 
-struct GetOptions {
-  bool verify = true;  // check every block against its CID (always on in the tools)
-};
-
 struct RebuiltBlock {
   std::uint64_t index;
   std::string reason;  // "missing" or "corrupt"
+};
+
+struct GetOptions {
+  // Told of each block as it is rebuilt (for progress on long reads).
+  std::function<void(const RebuiltBlock&)> on_rebuilt;
 };
 
 struct GetResult {
