@@ -4,6 +4,7 @@
 #include "codex/io.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -125,13 +126,25 @@ class FdSink : public ByteSink {
   Bytes buffer_;
 };
 
+// A pipe's default 64 KiB buffer makes the two ends of `codex-chunk |
+// codex-put` wake each other every 64 KiB; a larger one (up to the system's
+// pipe-max-size) lets them run in batches. Failure is harmless.
+void widen_pipe(int fd) {
+#ifdef F_SETPIPE_SZ
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) ::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(kMaxSyscallBytes + 65536));
+#endif
+}
+
 }  // namespace
 
 std::unique_ptr<ByteSource> fd_source(int fd, std::string name) {
+  widen_pipe(fd);
   return std::make_unique<FdSource>(fd, std::move(name), false);
 }
 
 std::unique_ptr<ByteSink> fd_sink(int fd, std::string name) {
+  widen_pipe(fd);
   return std::make_unique<FdSink>(fd, std::move(name), false);
 }
 
