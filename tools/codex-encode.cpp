@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   app.add_option("FILE", input, "CAR stream of a plain dataset ('-' or none: stdin)")->type_name("");
   app.add_option("-k,--data-slots", k, "K: data slots (blocks per EC group that carry data)")->required()->type_name("K");
   app.add_option("-m,--parity-slots", m, "M: parity slots (how many slots may be lost)")->required()->type_name("M");
-  app.add_option("--backend", backend, "liberasurecode backend (default isa_l_rs_cauchy, else jerasure_rs_cauchy, else liberasurecode_rs_vand)")
+  app.add_option("--backend", backend, "liberasurecode backend (default isa_l_rs_cauchy, else jerasure_rs_vand, else liberasurecode_rs_vand; see --list-backends)")
       ->type_name("NAME");
   app.add_option("--cid", cid_text, "encode the plain dataset CID held in the repository instead of reading a stream")
       ->type_name("CID");
