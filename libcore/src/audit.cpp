@@ -1,6 +1,6 @@
-// Proving and checking held slots; see audit.hpp. Proving reads the whole
-// slot once to get its blocks' cell roots (the slot tree's leaves); the proof
-// itself needs only the challenged blocks.
+// Proving and checking held slots; see audit.hpp. The first proof of a slot
+// reads the whole slot for its blocks' cell roots (the slot tree's leaves) and
+// caches them in the repository; later proofs read only the challenged blocks.
 #include "codex/audit.hpp"
 
 #include "codex/block_source.hpp"
@@ -9,6 +9,42 @@
 #include "codex/parallel.hpp"
 
 namespace codex {
+
+namespace {
+
+// The cell roots of every block of a slot: the slot's whole bytes, read (and
+// checked against their CIDs) a batch at a time and hashed on every core.
+Result<std::vector<Digest>> slot_cell_roots(BlockSource& source, const SlotGeometry& geometry,
+                                            const std::vector<Digest>& leaves, std::uint32_t slot,
+                                            const Cid& manifest_cid) {
+  const std::uint64_t first = static_cast<std::uint64_t>(slot) * geometry.blocks_in_slot;
+  std::vector<Digest> roots(geometry.blocks_in_slot);
+  constexpr std::size_t kBatch = 64;
+  std::vector<Bytes> blocks(kBatch);
+  std::vector<Status> status(kBatch);
+  Bytes zeros;
+  for (std::uint64_t start = 0; start < geometry.blocks_in_slot; start += kBatch) {
+    const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(kBatch, geometry.blocks_in_slot - start));
+    source.read_many(std::span<const Digest>(leaves.data() + first + start, count),
+                     std::span<Bytes>(blocks.data(), count), std::span<Status>(status.data(), count));
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!status[i].ok())
+        return make_error(status[i].error().code == Errc::not_found ? Errc::corrupt : status[i].error().code,
+                          "slot {} of '{}' is damaged, so no proof can be made: {}", slot, manifest_cid.to_string(),
+                          status[i].error().message);
+      if (geometry.is_padding(slot, start + i)) {
+        if (zeros.empty()) zeros.assign(geometry.block_size, 0);
+        blocks[i] = zeros;
+      }
+    }
+    default_pool().for_each(count, [&](std::size_t i) {
+      roots[start + i] = block_cell_root(blocks[i], geometry.cell_size);
+    });
+  }
+  return roots;
+}
+
+}  // namespace
 
 Result<StorageProof> prove_slot(Repository& repository, const Cid& manifest_cid, std::uint32_t slot,
                                 ByteView challenge, std::uint32_t samples) {
@@ -26,38 +62,26 @@ Result<StorageProof> prove_slot(Repository& repository, const Cid& manifest_cid,
   CODEX_TRY_ASSIGN(std::vector<Digest> leaves, repository.tree_leaves(manifest.tree));
   auto source = repository_source(repository);
 
-  // The slot's blocks, a batch at a time, for their cell roots.
   const std::uint64_t first = static_cast<std::uint64_t>(slot) * geometry.blocks_in_slot;
-  std::vector<Digest> roots(geometry.blocks_in_slot);
-  constexpr std::size_t kBatch = 64;
-  std::vector<Bytes> blocks(kBatch);
-  std::vector<Status> status(kBatch);
-  Bytes zeros;
-  for (std::uint64_t start = 0; start < geometry.blocks_in_slot; start += kBatch) {
-    const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(kBatch, geometry.blocks_in_slot - start));
-    source->read_many(std::span<const Digest>(leaves.data() + first + start, count),
-                      std::span<Bytes>(blocks.data(), count), std::span<Status>(status.data(), count));
-    for (std::size_t i = 0; i < count; ++i) {
-      if (!status[i].ok())
-        return make_error(status[i].error().code == Errc::not_found ? Errc::corrupt : status[i].error().code,
-                          "slot {} of '{}' is damaged, so no proof can be made: {}", slot, manifest_cid.to_string(),
-                          status[i].error().message);
-      if (geometry.is_padding(slot, start + i)) {
-        if (zeros.empty()) zeros.assign(geometry.block_size, 0);
-        blocks[i] = zeros;
-      }
-    }
-    default_pool().for_each(count, [&](std::size_t i) {
-      roots[start + i] = block_cell_root(blocks[i], geometry.cell_size);
-    });
+  auto read = [&](std::uint64_t block_in_slot) -> Result<Bytes> {
+    Bytes out;
+    CODEX_TRY(source->read(leaves[first + block_in_slot], out));
+    return out;
+  };
+  auto prove = [&](const std::vector<Digest>& roots) {
+    return make_storage_proof(manifest, manifest_cid, slot, challenge, roots, read, samples);
+  };
+  CODEX_TRY_ASSIGN(auto cached, repository.slot_block_roots(manifest_cid, slot));
+  if (cached && cached->size() == geometry.blocks_in_slot) {
+    auto proof = prove(*cached);
+    // Errc::corrupt: the cache no longer gives the slot root, or a challenged
+    // block is damaged; recomputing from the slot itself tells which.
+    if (proof || proof.error().code != Errc::corrupt) return proof;
   }
-  return make_storage_proof(manifest, manifest_cid, slot, challenge, roots,
-                            [&](std::uint64_t block_in_slot) -> Result<Bytes> {
-                              Bytes out;
-                              CODEX_TRY(source->read(leaves[first + block_in_slot], out));
-                              return out;
-                            },
-                            samples);
+  CODEX_TRY_ASSIGN(std::vector<Digest> roots, slot_cell_roots(*source, geometry, leaves, slot, manifest_cid));
+  auto proof = prove(roots);
+  if (proof) CODEX_TRY(repository.store_slot_block_roots(manifest_cid, slot, roots));
+  return proof;
 }
 
 Status check_proof(Repository& repository, const StorageProof& proof, const ProofExpectations& expect) {

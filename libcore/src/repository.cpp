@@ -23,7 +23,7 @@ namespace {
 
 constexpr std::uint64_t kPackLimit = 4ull << 30;  // a pack stops taking batches past 4 GiB
 constexpr std::size_t kWriteBuffer = kMaxSyscallBytes;
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 const char* kSchema = R"sql(
 CREATE TABLE packs(
@@ -51,6 +51,17 @@ CREATE TABLE datasets(
   added_at     INTEGER NOT NULL
 );
 PRAGMA user_version = 1;
+)sql";
+
+// Version 2: the cell roots of held slots' blocks, cached for storage proofs.
+const char* kSchemaV2 = R"sql(
+CREATE TABLE slot_trees(
+  manifest_cid BLOB NOT NULL,
+  slot         INTEGER NOT NULL,
+  block_roots  BLOB NOT NULL,
+  PRIMARY KEY(manifest_cid, slot)
+) WITHOUT ROWID;
+PRAGMA user_version = 2;
 )sql";
 
 std::string pack_name(std::int64_t id) { return fmt::format("pack-{:06d}.dat", id); }
@@ -151,6 +162,14 @@ Result<std::unique_ptr<Repository>> Repository::open(const std::string& dir, Ope
     std::int64_t now_version = again ? version_query.int64(0) : 0;
     version_query.reset();
     if (now_version == 0) CODEX_TRY(impl->db.exec(kSchema));
+    if (now_version <= 1) CODEX_TRY(impl->db.exec(kSchemaV2));
+    CODEX_TRY(transaction.commit());
+  } else if (version == 1) {
+    CODEX_TRY_ASSIGN(auto transaction, sql::Transaction::begin(impl->db));
+    CODEX_TRY_ASSIGN(bool again, version_query.step());
+    std::int64_t now_version = again ? version_query.int64(0) : 0;
+    version_query.reset();
+    if (now_version == 1) CODEX_TRY(impl->db.exec(kSchemaV2));
     CODEX_TRY(transaction.commit());
   } else if (version > kSchemaVersion) {
     return make_error(Errc::usage, "repository '{}' has schema version {}, newer than this tool's {}", dir, version,
@@ -213,6 +232,27 @@ Result<std::vector<Digest>> Repository::tree_leaves(const Cid& tree) {
   std::memcpy(leaves.data(), blob.data(), blob.size());
   query.reset();
   return leaves;
+}
+
+Result<std::optional<std::vector<Digest>>> Repository::slot_block_roots(const Cid& manifest_cid, std::uint32_t slot) {
+  CODEX_TRY_ASSIGN(auto query, impl_->db.prepare("SELECT block_roots FROM slot_trees WHERE manifest_cid = ? AND slot = ?"));
+  query.bind(1, ByteView(manifest_cid.bytes())).bind(2, static_cast<std::int64_t>(slot));
+  CODEX_TRY_ASSIGN(bool row, query.step());
+  if (!row) return std::optional<std::vector<Digest>>();
+  ByteView blob = query.blob(0);
+  if (blob.empty() || blob.size() % sizeof(Digest) != 0)
+    return make_error(Errc::corrupt, "the cached cell roots of slot {} of '{}' are damaged", slot, manifest_cid.to_string());
+  std::vector<Digest> roots(blob.size() / sizeof(Digest));
+  std::memcpy(roots.data(), blob.data(), blob.size());
+  query.reset();
+  return std::optional<std::vector<Digest>>(std::move(roots));
+}
+
+Status Repository::store_slot_block_roots(const Cid& manifest_cid, std::uint32_t slot, std::span<const Digest> roots) {
+  CODEX_TRY_ASSIGN(auto insert, impl_->db.prepare(
+                                    "INSERT OR REPLACE INTO slot_trees(manifest_cid, slot, block_roots) VALUES (?,?,?)"));
+  ByteView blob(reinterpret_cast<const std::uint8_t*>(roots.data()), roots.size() * sizeof(Digest));
+  return insert.bind(1, ByteView(manifest_cid.bytes())).bind(2, static_cast<std::int64_t>(slot)).bind(3, blob).run();
 }
 
 Result<std::optional<BlockLocation>> Repository::locate_block(const Digest& digest) {

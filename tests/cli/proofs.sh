@@ -211,12 +211,16 @@ expect_exit 2 "$VERIFY" --prove "$cid" --challenge "$challenge"
 expect_exit 2 "$VERIFY" --check-proof "$proof" --challenge "${challenge:2}"
 expect_exit 2 "$VERIFY" --prove "$cid" --slot 1 --check-proof "$proof"
 
-step "a damaged slot cannot be proven (4); the other slots still can"
+step "a damaged slot cannot be proven (4) when its cell roots must be read from it; the other slots still can"
 repo_tool corrupt "$PARTIAL" "$cid" "$(repo_tool slot "$PARTIAL" "$cid" $K $M 1 | cut -d' ' -f2)"
+sqlite3 "$PARTIAL/codex.db" "DELETE FROM slot_trees"  # earlier proofs cached them
 expect_exit 4 "$VERIFY" --repo "$PARTIAL" --prove "$cid" --slot 1 --challenge "$challenge"
 expect_exit 0 "$VERIFY" --repo "$PARTIAL" --prove "$cid" --slot 0 --challenge "$challenge" -o "$TEST_TMP/p0.json"
 expect_exit 0 "$VERIFY" --repo "$CHECKER" --check-proof "$TEST_TMP/p0.json" --slot 0 --challenge "$challenge"
+step "slot 0's cell roots are cached now: proofs read only the challenged blocks; without the cache a lost block is found (4)"
+sqlite3 "$PARTIAL/codex.db" "SELECT slot FROM slot_trees" | grep -qx 0 || fail "proving slot 0 did not cache its cell roots"
 repo_tool lose "$PARTIAL" "$cid" "$(repo_tool slot "$PARTIAL" "$cid" $K $M 0 | cut -d' ' -f1)"
+sqlite3 "$PARTIAL/codex.db" "DELETE FROM slot_trees"
 expect_exit 4 "$VERIFY" --repo "$PARTIAL" --prove "$cid" --slot 0 --challenge "$challenge"
 
 step "ok"

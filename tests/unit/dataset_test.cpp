@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_support.hpp"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -21,35 +23,11 @@
 namespace codex {
 namespace {
 
+using testing::random_bytes;
+using testing::TempDir;
+
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-// These tests make many small repositories; what they test is not the disk,
-// and on a busy one the fsyncs of each commit cost seconds. Memory when it can
-// (unless TMPDIR says where to go).
-fs::path scratch_root() {
-  std::error_code ec;
-  if (std::getenv("TMPDIR") == nullptr && fs::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0)
-    return "/dev/shm";
-  return fs::temp_directory_path();
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (scratch_root() / "codex-dataset-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 const json& vectors() {
   static const json v = [] {
@@ -62,12 +40,6 @@ const json& vectors() {
 Bytes mod251(std::size_t size) {
   Bytes out(size);
   for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<std::uint8_t>(i % 251);
-  return out;
-}
-
-Bytes random_bytes(std::mt19937_64& rng, std::size_t size) {
-  Bytes out(size);
-  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
   return out;
 }
 

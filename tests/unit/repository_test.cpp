@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_support.hpp"
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -26,30 +28,10 @@
 namespace codex {
 namespace {
 
+using testing::random_bytes;
+using testing::TempDir;
+
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "codex-repository-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-Bytes random_bytes(std::mt19937_64& rng, std::size_t size) {
-  Bytes out(size);
-  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
-  return out;
-}
 
 std::unique_ptr<Repository> open_repo(const std::string& dir) {
   auto repo = Repository::open(dir);

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,12 @@ class Repository {
   Result<std::vector<DatasetRecord>> datasets();
   // Leaves (block digests, in index order) of a tree the repository knows.
   Result<std::vector<Digest>> tree_leaves(const Cid& tree);
+
+  // The cell roots of every block of a held slot (the slot tree's leaves),
+  // cached by the first storage proof of that slot; nullopt when not cached.
+  // Callers check them against the manifest's slot root before use.
+  Result<std::optional<std::vector<Digest>>> slot_block_roots(const Cid& manifest_cid, std::uint32_t slot);
+  Status store_slot_block_roots(const Cid& manifest_cid, std::uint32_t slot, std::span<const Digest> roots);
 
   Result<std::optional<BlockLocation>> locate_block(const Digest& digest);
   // Reads the stored bytes at a location; thread-safe. Not verified.
