@@ -12,6 +12,10 @@ Result<SteppedLayout> SteppedLayout::make(std::uint64_t blocks, std::uint32_t k,
     return make_error(Errc::usage, "K+M must be at most {} with liberasurecode 1.6.2 (got {}+{}={})",
                       kMaxFragments, k, m, static_cast<std::uint64_t>(k) + m);
   if (blocks == 0) return make_error(Errc::usage, "a dataset to encode needs at least one block");
+  // Far past any real dataset (2^40 blocks of 64 KiB is 64 PiB), and keeps
+  // every index computation below clear of overflow for hostile manifests.
+  if (blocks > (std::uint64_t{1} << 40))
+    return make_error(Errc::usage, "a dataset of {} blocks is too large to encode", blocks);
   SteppedLayout layout;
   layout.blocks = blocks;
   layout.k = k;
