@@ -47,7 +47,13 @@ int main(int argc, char** argv) {
       out.emplace(std::move(opened));
       writer.emplace(out->sink());
     }
+    // A file gets the manifest CID as its CAR root, patched in at the end.
+    options.root_placeholder = out && !out->is_stdout();
     CODEX_TRY_ASSIGN(ChunkResult result, chunk_stream(*source, writer ? &*writer : nullptr, options));
+    if (options.root_placeholder) {
+      const Cid roots[] = {result.manifest_cid};
+      CODEX_TRY(out->patch(0, encode_car_header_with_length(roots)));
+    }
     if (out) CODEX_TRY(out->commit());
     tool.verbose(fmt::format("{} bytes in {} blocks of {}; tree {}", result.manifest.dataset_size, result.blocks,
                              result.manifest.block_size, result.manifest.tree.to_string()));

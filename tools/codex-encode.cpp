@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
       return make_error(Errc::usage, "refusing to write a binary CAR stream to a terminal; redirect stdout or use -o FILE");
     CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output));
     CarWriter writer(out.sink());
+    options.root_placeholder = !out.is_stdout();  // a file gets its root patched in
     Result<EncodeResult> encoded = make_error(Errc::failure, "nothing encoded");
     if (!cid_text.empty()) {
       auto cid = Cid::parse(cid_text);
@@ -49,6 +50,10 @@ int main(int argc, char** argv) {
       encoded = encode_stream(*source, writer, options);
     }
     CODEX_TRY(encoded);
+    if (options.root_placeholder) {
+      const Cid roots[] = {encoded->manifest_cid};
+      CODEX_TRY(out.patch(0, encode_car_header_with_length(roots)));
+    }
     CODEX_TRY(out.commit());
     const EncodeResult& result = *encoded;
     tool.verbose(fmt::format("{} data blocks, K={} M={}: {} EC groups, {} blocks per slot, {} blocks in all ({})",

@@ -72,6 +72,8 @@ Result<std::vector<Cid>> decode_roots(ByteView bytes, std::size_t& pos) {
 
 }  // namespace
 
+Cid manifest_root_placeholder() { return Cid::from_digest(codec::manifest, Digest{}); }
+
 Bytes encode_car_header(std::span<const Cid> roots) {
   Bytes out;
   out.reserve(32 + roots.size() * 48);
@@ -249,15 +251,19 @@ Result<bool> CarReader::next(Cid& cid, Bytes& data) {
 
 // --- writing -------------------------------------------------------------
 
-Status CarWriter::write_header(std::span<const Cid> roots) {
-  for (const Cid& root : roots)
-    if (!root.valid()) return make_error(Errc::failure, "cannot write an empty CID as a CAR root");
+Bytes encode_car_header_with_length(std::span<const Cid> roots) {
   const Bytes header = encode_car_header(roots);
   Bytes out;
   out.reserve(header.size() + 9);
   put_varint(out, header.size());
   out.insert(out.end(), header.begin(), header.end());
-  return sink_.write(out);
+  return out;
+}
+
+Status CarWriter::write_header(std::span<const Cid> roots) {
+  for (const Cid& root : roots)
+    if (!root.valid()) return make_error(Errc::failure, "cannot write an empty CID as a CAR root");
+  return sink_.write(encode_car_header_with_length(roots));
 }
 
 Status CarWriter::write_block(const Cid& cid, ByteView data) {

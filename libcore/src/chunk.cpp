@@ -34,7 +34,10 @@ Result<ChunkResult> chunk_stream(ByteSource& input, CarWriter* output, const Chu
   const std::size_t per_batch = std::max<std::size_t>(1, kBatchBytes / block_size);
   const std::size_t batch_capacity = per_batch * block_size;
 
-  if (output) CODEX_TRY(output->write_header({}));
+  if (output) {
+    const Cid placeholder[] = {manifest_root_placeholder()};
+    CODEX_TRY(output->write_header(options.root_placeholder ? std::span<const Cid>(placeholder) : std::span<const Cid>()));
+  }
 
   Batch batches[2];
   for (auto& b : batches) b.data.resize(batch_capacity);

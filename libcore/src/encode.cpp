@@ -216,6 +216,11 @@ Result<Encoding> start(const Manifest& plain, const Cid& cid, std::uint64_t bloc
   return e;
 }
 
+Status write_header(CarWriter& output, const EncodeOptions& options) {
+  const Cid placeholder[] = {manifest_root_placeholder()};
+  return output.write_header(options.root_placeholder ? std::span<const Cid>(placeholder) : std::span<const Cid>());
+}
+
 Status validate_options(const EncodeOptions& options) {
   // The geometry checks need no data: fail before reading a byte.
   CODEX_TRY(SteppedLayout::make(1, options.k, options.m));
@@ -235,7 +240,7 @@ Status validate_options(const EncodeOptions& options) {
 Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const EncodeOptions& options) {
   CODEX_TRY(validate_options(options));
   CODEX_TRY_ASSIGN(TempFile data_spill, TempFile::create(options.spill_dir));
-  CODEX_TRY(output.write_header({}));
+  CODEX_TRY(write_header(output, options));
   std::vector<Digest> cell_roots;
   std::uint64_t spilled = 0;
   std::size_t first_size = 0;
@@ -278,7 +283,7 @@ Result<EncodeResult> encode_stored(Repository& repository, const Cid& manifest_c
   CODEX_TRY_ASSIGN(Encoding e, start(record.manifest, manifest_cid, leaves.size(), options));
   std::copy(leaves.begin(), leaves.end(), e.leaves.begin());
   auto source = repository_source(repository);
-  CODEX_TRY(output.write_header({}));
+  CODEX_TRY(write_header(output, options));
 
   // Pass 1: data blocks out, in order, with their cell roots.
   const std::size_t bs = e.block_size;

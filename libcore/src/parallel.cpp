@@ -1,6 +1,11 @@
 // The worker pool; see parallel.hpp.
 #include "codex/parallel.hpp"
 
+namespace {
+// True on the pool's workers, and on a thread while its for_each runs.
+thread_local bool in_pool_job = false;
+}  // namespace
+
 namespace codex {
 
 WorkerPool::WorkerPool(unsigned threads) {
@@ -29,6 +34,7 @@ void WorkerPool::drain(std::unique_lock<std::mutex>& lock) {
 }
 
 void WorkerPool::work() {
+  in_pool_job = true;
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [&] { return stop_ || next_ < count_; });
@@ -39,10 +45,16 @@ void WorkerPool::work() {
 
 void WorkerPool::for_each(std::size_t count, const std::function<void(std::size_t)>& fn) {
   if (count == 0) return;
-  if (workers_.empty() || count == 1) {
+  std::unique_lock<std::mutex> owner;
+  if (!in_pool_job && !workers_.empty() && count > 1) owner = std::unique_lock(owner_, std::try_to_lock);
+  if (!owner.owns_lock()) {
     for (std::size_t i = 0; i < count; ++i) fn(i);
     return;
   }
+  in_pool_job = true;
+  struct Reset {
+    ~Reset() { in_pool_job = false; }
+  } reset;
   std::unique_lock lock(mutex_);
   job_ = &fn;
   next_ = 0;

@@ -80,14 +80,17 @@ cid=$(cat "$TEST_TMP/stdin.err")
 "$CHUNK" -q --block-size $BS "$input" | "$ENCODE" -q -k $K -m $M >"$TEST_TMP/from-pipe.car"
 cid_o=$("$ENCODE" -k $K -m $M -o "$TEST_TMP/from-o.car" "$PLAIN_CAR")
 expect_eq "CID printed with -o" "$cid_o" "$cid"
-for f in from-stdin from-dash from-pipe from-o; do
+[ -n "$(car_root "$TEST_TMP/from-o.car")" ] || fail "codex-encode -o FILE did not name the manifest as the CAR root"
+[ -z "$(car_root "$TEST_TMP/from-file.car")" ] || fail "codex-encode to a pipe named a root"
+same_car_body "$TEST_TMP/from-file.car" "$TEST_TMP/from-o.car" || fail "encoding from-o gives other blocks than a file argument"
+for f in from-stdin from-dash from-pipe; do
   cmp -s "$TEST_TMP/from-file.car" "$TEST_TMP/$f.car" || fail "encoding $f gives another stream than a file argument"
 done
 new_repo stored
 plain_cid=$("$PUT" "$PLAIN_CAR")
 cid_stored=$("$ENCODE" -k $K -m $M --cid "$plain_cid" -o "$TEST_TMP/from-cid.car")
 expect_eq "CID of encode --cid" "$cid_stored" "$cid"
-cmp -s "$TEST_TMP/from-file.car" "$TEST_TMP/from-cid.car" || fail "encode --cid gives another stream than encoding the plain stream"
+same_car_body "$TEST_TMP/from-file.car" "$TEST_TMP/from-cid.car" || fail "encode --cid gives other blocks than encoding the plain stream"
 step "chunk | encode | put: the protected dataset comes back"
 put_cid=$("$CHUNK" -q --block-size $BS "$input" | "$ENCODE" -q -k $K -m $M | "$PUT")
 expect_eq "CID through the pipeline" "$put_cid" "$cid"

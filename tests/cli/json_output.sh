@@ -32,7 +32,7 @@ expect_eq "chunk format" "$(field "$TEST_TMP/chunk.json" format)" current
 step "codex-chunk --json with the stream on stdout: the report on stderr"
 "$CHUNK" --json "$f" >"$TEST_TMP/b.car" 2>"$TEST_TMP/chunk-stderr.json"
 one_json_line "$TEST_TMP/chunk-stderr.json" "codex-chunk --json's stderr"
-cmp -s "$TEST_TMP/a.car" "$TEST_TMP/b.car" || fail "codex-chunk --json changed the stream"
+same_car_body "$TEST_TMP/a.car" "$TEST_TMP/b.car" || fail "codex-chunk --json changed the stream"
 cmp -s "$TEST_TMP/chunk.json" "$TEST_TMP/chunk-stderr.json" || fail "the stderr report differs from the -o one"
 
 step "codex-chunk --json --cid-only, legacy format"

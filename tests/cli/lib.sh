@@ -338,3 +338,10 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
   expect_eq "vector lookup" "$(vector dataset_hello.blockSize)" 65536
   step "ok"
 fi
+
+# same_car_body A B: the two CAR streams carry the same sections, whatever
+# their headers (a file written with -o names its root; a pipe has none).
+car_body() { local n; n=$(od -An -tu1 -N1 "$1" | tr -d ' '); tail -c +$((n + 2)) "$1"; }
+same_car_body() { cmp -s <(car_body "$1") <(car_body "$2"); }
+# car_root FILE: the root a CAR file's header names ("" for none), as hex.
+car_root() { od -An -tx1 -v -N64 "$1" | tr -d ' \n' | sed -n 's/.*d82a582700\(.\{76\}\).*/\1/p'; }

@@ -33,6 +33,14 @@ OutputFile::~OutputFile() {
   if (!temporary_.empty() && !committed_ && sink_) ::unlink(temporary_.c_str());
 }
 
+Status OutputFile::patch(std::uint64_t offset, ByteView bytes) {
+  if (path_.empty()) return make_error(Errc::failure, "cannot patch stdout");
+  CODEX_TRY(sink_->flush());
+  if (::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(offset)) != static_cast<ssize_t>(bytes.size()))
+    return errno_error("write", path_);
+  return {};
+}
+
 Status OutputFile::commit() {
   CODEX_TRY(sink_->flush());
   if (path_.empty()) return {};

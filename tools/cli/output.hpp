@@ -3,6 +3,7 @@
 // never leaves a misleading FILE behind; `-` or no -o is stdout.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -22,6 +23,8 @@ class OutputFile {
   ~OutputFile();  // removes the temporary file unless committed
   ByteSink& sink() { return *sink_; }
   bool is_stdout() const { return path_.empty(); }
+  // Overwrites bytes already written (a file only: stdout cannot seek).
+  Status patch(std::uint64_t offset, ByteView bytes);
   Status commit();  // flush, fsync, rename into place
 
  private:

@@ -31,6 +31,13 @@ inline constexpr std::uint64_t kMaxCarHeader = 1u << 20;
 inline constexpr std::uint64_t kMaxCarRoots = 4096;
 
 Bytes encode_car_header(std::span<const Cid> roots);
+// The header as it starts a stream: varint(length) then the header.
+Bytes encode_car_header_with_length(std::span<const Cid> roots);
+
+// A manifest CID of zero digest: written as the root by a producer that will
+// patch the real manifest CID in afterwards (a seekable file). The header
+// with it is exactly as long as the header with any manifest CID.
+Cid manifest_root_placeholder();
 // Decodes the DAG-CBOR header bytes (without the length varint). Errc::corrupt
 // for malformed CBOR, missing keys, a version other than 1 (CARv2 named as such).
 Result<CarHeader> decode_car_header(ByteView bytes);

@@ -28,6 +28,9 @@ struct ChunkOptions {
   std::optional<std::string> filename;
   std::optional<std::string> mimetype;
   ManifestFormat format = ManifestFormat::current;
+  // Name manifest_root_placeholder() as the stream's root, for the caller to
+  // patch (a seekable output); otherwise the roots are empty (a pipe).
+  bool root_placeholder = false;
 };
 
 struct ChunkResult {

@@ -25,6 +25,7 @@ struct EncodeOptions {
   std::uint32_t m = 0;
   std::string backend;    // empty: default_backend()
   std::string spill_dir;  // where the temporary spill file goes (next to the repository)
+  bool root_placeholder = false;  // as ChunkOptions::root_placeholder
 };
 
 struct EncodeResult {

@@ -2,6 +2,11 @@
 // worker threads and one verb, for_each(count, fn), which runs fn(0..count-1)
 // across the workers and the calling thread and returns when all are done.
 // Coarse-grained by design: callers hand it batches of blocks, not bytes.
+//
+// Any thread may call for_each. One call at a time has the workers; a call
+// made while another holds them (another thread's, or a nested one from
+// inside fn) runs its items on its own thread, so callers never wait on each
+// other and nesting cannot deadlock.
 #pragma once
 
 #include <condition_variable>
@@ -29,6 +34,7 @@ class WorkerPool {
   void drain(std::unique_lock<std::mutex>& lock);
 
   std::vector<std::thread> workers_;
+  std::mutex owner_;  // held by the for_each call that has the workers
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   const std::function<void(std::size_t)>* job_ = nullptr;
