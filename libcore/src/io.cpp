@@ -18,6 +18,35 @@ Error errno_error(const char* operation, const std::string& subject) {
   return make_error(Errc::io, "cannot {} '{}': {}", operation, subject, std::strerror(saved));
 }
 
+Status pread_full(int fd, std::uint8_t* out, std::size_t size, std::uint64_t offset, const std::string& name) {
+  while (size > 0) {
+    ssize_t n = ::pread(fd, out, std::min(size, kMaxSyscallBytes), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("read", name);
+    }
+    if (n == 0) return make_error(Errc::corrupt, "'{}' is truncated at offset {}", name, offset);
+    out += n;
+    size -= static_cast<std::size_t>(n);
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return {};
+}
+
+Status pwrite_full(int fd, const std::uint8_t* data, std::size_t size, std::uint64_t offset, const std::string& name) {
+  while (size > 0) {
+    ssize_t n = ::pwrite(fd, data, std::min(size, kMaxSyscallBytes), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("write", name);
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return {};
+}
+
 Result<std::size_t> ByteSource::read_full(MutableByteView out) {
   std::size_t done = 0;
   while (done < out.size()) {

@@ -66,35 +66,6 @@ PRAGMA user_version = 2;
 
 std::string pack_name(std::int64_t id) { return fmt::format("pack-{:06d}.dat", id); }
 
-Status pread_full(int fd, std::uint8_t* out, std::size_t size, std::uint64_t offset, const std::string& name) {
-  while (size > 0) {
-    ssize_t n = ::pread(fd, out, std::min(size, kMaxSyscallBytes), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("read", name);
-    }
-    if (n == 0) return make_error(Errc::corrupt, "pack '{}' is truncated at offset {}", name, offset);
-    out += n;
-    size -= static_cast<std::size_t>(n);
-    offset += static_cast<std::uint64_t>(n);
-  }
-  return {};
-}
-
-Status pwrite_full(int fd, const std::uint8_t* data, std::size_t size, std::uint64_t offset, const std::string& name) {
-  while (size > 0) {
-    ssize_t n = ::pwrite(fd, data, std::min(size, kMaxSyscallBytes), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("write", name);
-    }
-    data += n;
-    size -= static_cast<std::size_t>(n);
-    offset += static_cast<std::uint64_t>(n);
-  }
-  return {};
-}
-
 Status fsync_dir(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno_error("open directory", dir);

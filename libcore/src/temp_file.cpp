@@ -31,30 +31,11 @@ TempFile::~TempFile() {
 }
 
 Status TempFile::write_at(std::uint64_t offset, ByteView data) {
-  while (!data.empty()) {
-    ssize_t n = ::pwrite(fd_, data.data(), std::min(data.size(), kMaxSyscallBytes), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("write a temporary file in", dir_);
-    }
-    data = data.subspan(static_cast<std::size_t>(n));
-    offset += static_cast<std::uint64_t>(n);
-  }
-  return {};
+  return pwrite_full(fd_, data.data(), data.size(), offset, "temporary file in " + dir_);
 }
 
 Status TempFile::read_at(std::uint64_t offset, MutableByteView out) {
-  while (!out.empty()) {
-    ssize_t n = ::pread(fd_, out.data(), std::min(out.size(), kMaxSyscallBytes), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("read a temporary file in", dir_);
-    }
-    if (n == 0) return make_error(Errc::io, "temporary file in '{}' is shorter than written", dir_);
-    out = out.subspan(static_cast<std::size_t>(n));
-    offset += static_cast<std::uint64_t>(n);
-  }
-  return {};
+  return pread_full(fd_, out.data(), out.size(), offset, "temporary file in " + dir_);
 }
 
 }  // namespace codex

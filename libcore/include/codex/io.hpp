@@ -64,6 +64,12 @@ class MemorySink : public ByteSink {
 // I/O loop in libcore splits at this size and buffers are this large.
 inline constexpr std::size_t kMaxSyscallBytes = 15 * 65536;
 
+// Positioned reads and writes of whole ranges, split at kMaxSyscallBytes and
+// retried on EINTR; `name` is the file's name for errors. Reading past the
+// end is Errc::corrupt ("truncated"): callers read only what they wrote.
+Status pread_full(int fd, std::uint8_t* out, std::size_t size, std::uint64_t offset, const std::string& name);
+Status pwrite_full(int fd, const std::uint8_t* data, std::size_t size, std::uint64_t offset, const std::string& name);
+
 // An Errc::io error from errno, naming the operation and its subject.
 Error errno_error(const char* operation, const std::string& subject);
 
