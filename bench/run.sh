@@ -79,7 +79,11 @@ report "codex-get, 2 of 6 slots lost (K=4 M=2)" "$t_lost" "codex-get, no loss" "
 
 # Storage proofs: one proof of slot 2, made and checked.
 challenge=$(openssl rand -hex 32)
+# The first proof of a slot reads the whole slot for its cell roots (cached).
+first=$(BEFORE="sqlite3 '$CODEX_REPO/codex.db' 'DELETE FROM slot_trees'" \
+  best "'$bin/codex-verify' --prove $pcid --slot 2 --challenge $challenge -o '$work/proof.json'")
 t=$(best "'$bin/codex-verify' --prove $pcid --slot 2 --challenge $challenge -o '$work/proof.json'")
 c=$(best "'$bin/codex-verify' -q --check-proof '$work/proof.json'")
-printf '%-44s %8.3f s (reads the slot: %d MiB)\n' "codex-verify --prove (one proof)" "$t" "$((size_mib / 4))"
+printf '%-44s %8.3f s (reads and hashes the %d MiB slot)\n' "codex-verify --prove, first proof of a slot" "$first" "$((size_mib / 4))"
+printf '%-44s %8.3f s (cell roots cached; process start included)\n' "codex-verify --prove, later proofs" "$t"
 printf '%-44s %8.3f s (process start included)\n' "codex-verify --check-proof" "$c"
