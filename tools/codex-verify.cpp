@@ -24,6 +24,7 @@ std::string slot_json(const SlotHealth& s) {
       .add("intact", s.intact)
       .add("missing", s.missing)
       .add("corrupt", s.corrupt)
+      .add("state", s.held ? dataset_state_name(s.state) : "not-held")
       .str();
 }
 
@@ -56,7 +57,7 @@ void print_table(const std::vector<DatasetHealth>& all) {
       std::printf("%-54s %5u %5s %8llu %8llu %8llu %8llu  %s\n", "", s.slot, s.held ? "yes" : "no",
                   (unsigned long long)s.blocks, (unsigned long long)s.checked, (unsigned long long)s.missing,
                   (unsigned long long)s.corrupt,
-                  !s.held ? "-" : (s.missing + s.corrupt == 0 ? "intact" : "damaged"));
+                  s.held ? dataset_state_name(s.state) : "-");
   }
 }
 

@@ -127,6 +127,7 @@ Result<DatasetHealth> check_dataset(Repository& repository, const DatasetRecord&
     health.state = DatasetState::unrecoverable;
     return health;
   }
+  using SlotState = DatasetState;
   // Intact (or at least present and unsampled) blocks per group, over all rows held here.
   std::map<std::uint64_t, std::uint32_t> good_in_group;
   for (std::uint64_t bad : health.bad) good_in_group[layout->group_of(bad)] = 0;
@@ -146,6 +147,13 @@ Result<DatasetHealth> check_dataset(Repository& repository, const DatasetRecord&
       }
     }
     if (good < layout->k) health.unrecoverable_groups.push_back(group);
+  }
+  for (std::uint64_t bad : health.bad) {
+    SlotState& slot_state = health.slots[layout->slot_of(bad)].state;
+    const bool lost = std::binary_search(health.unrecoverable_groups.begin(), health.unrecoverable_groups.end(),
+                                         layout->group_of(bad));
+    if (lost) slot_state = DatasetState::unrecoverable;
+    else if (slot_state == DatasetState::intact) slot_state = DatasetState::damaged;
   }
   health.state = health.unrecoverable_groups.empty() ? DatasetState::damaged : DatasetState::unrecoverable;
   return health;

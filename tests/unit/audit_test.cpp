@@ -8,6 +8,7 @@
 
 #include "codex/dataset.hpp"
 #include "codex/encode.hpp"
+#include "codex/health.hpp"
 #include "test_support.hpp"
 
 namespace codex {
@@ -105,6 +106,39 @@ TEST(AuditCache, SchemaVersionOneIsMigrated) {
   ASSERT_TRUE(proof.ok()) << proof.error().message;
   auto cached = (*reopened)->slot_block_roots(f.cid, 4);
   ASSERT_TRUE(cached.ok() && cached->has_value());
+}
+
+// Per-slot states: slot 0 lost whole (recoverable: M=2), and in group 0 also
+// rows 1 and 2 (three bad rows there: group 0 is lost, so slots 0-2 are
+// unrecoverable while slot 3 stays intact).
+TEST(SlotHealthState, SaysWhichSlotsCanBeRebuilt) {
+  Fixture f;
+  auto record = f.repo->find_dataset(f.cid);
+  ASSERT_TRUE(record.ok() && record->has_value());
+  auto leaves = f.repo->tree_leaves((*record)->manifest.tree);
+  ASSERT_TRUE(leaves.ok());
+  auto layout = SteppedLayout::of((*record)->manifest);
+  ASSERT_TRUE(layout.ok());
+  auto lose = [&](std::uint64_t index) {
+    f.run_sql("DELETE FROM blocks WHERE digest = X'" + to_hex((*leaves)[index]) + "'");
+  };
+  for (std::uint64_t i = layout->slot_begin(0); i < layout->slot_end(0); ++i) lose(i);
+  auto reopened = Repository::open(f.dir.path() + "/repo");
+  ASSERT_TRUE(reopened.ok());
+  auto damaged = check_dataset(**reopened, **record, CheckOptions{});
+  ASSERT_TRUE(damaged.ok()) << damaged.error().message;
+  EXPECT_EQ(damaged->state, DatasetState::damaged);
+  EXPECT_EQ(damaged->slots[0].state, DatasetState::damaged);
+  EXPECT_EQ(damaged->slots[1].state, DatasetState::intact);
+
+  lose(layout->index(0, 1));
+  lose(layout->index(0, 2));
+  auto lost = check_dataset(**reopened, **record, CheckOptions{});
+  ASSERT_TRUE(lost.ok()) << lost.error().message;
+  EXPECT_EQ(lost->state, DatasetState::unrecoverable);
+  EXPECT_EQ(lost->unrecoverable_groups, std::vector<std::uint64_t>{0});
+  for (std::uint32_t slot : {0u, 1u, 2u}) EXPECT_EQ(lost->slots[slot].state, DatasetState::unrecoverable) << slot;
+  EXPECT_EQ(lost->slots[3].state, DatasetState::intact);
 }
 
 }  // namespace

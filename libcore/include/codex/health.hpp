@@ -30,6 +30,7 @@ struct SlotHealth {
   std::uint32_t slot = 0;
   bool held = false;
   std::uint64_t blocks = 0, checked = 0, intact = 0, missing = 0, corrupt = 0;
+  DatasetState state = DatasetState::intact;  // of this slot's held blocks
 };
 
 struct DatasetHealth {
