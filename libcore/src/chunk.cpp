@@ -1,16 +1,16 @@
 // Chunking: bytes in, Codex blocks and manifest out.
 //
 // The input is read in batches of blocks; while the pool hashes one batch,
-// a reader thread fills the next, so reading, hashing (on every core) and
+// a reader thread fills the next (read_ahead.hpp), so reading, hashing (on every core) and
 // writing overlap and memory stays at a few batches whatever the input size.
 // The last block is zero-padded to the block size and hashed padded, as Codex
 // does; the manifest records the real byte count.
 #include <cstring>
-#include <future>
 
 #include "codex/codex_tree.hpp"
 #include "codex/dataset.hpp"
 #include "codex/parallel.hpp"
+#include "read_ahead.hpp"
 
 namespace codex {
 namespace {
@@ -41,47 +41,33 @@ Result<ChunkResult> chunk_stream(ByteSource& input, CarWriter* output, const Chu
 
   Batch batches[2];
   for (auto& b : batches) b.data.resize(batch_capacity);
-  auto fill = [&input, batch_capacity](Batch* batch) -> Result<std::size_t> {
-    CODEX_TRY_ASSIGN(batch->bytes, input.read_full(MutableByteView(batch->data.data(), batch_capacity)));
-    return batch->bytes;
-  };
-
   WorkerPool& pool = default_pool();
   std::vector<Digest> leaves;
   std::uint64_t total = 0;
-  int current = 0;
-  CODEX_TRY(fill(&batches[0]));
-  for (;;) {
-    Batch& batch = batches[current];
-    const bool last = batch.bytes < batch_capacity;
-    std::future<Result<std::size_t>> next;
-    if (!last) next = std::async(std::launch::async, fill, &batches[1 - current]);
-
-    std::size_t blocks = (batch.bytes + block_size - 1) / block_size;
-    if (blocks == 0 && total == 0 && last) blocks = 1;  // empty input: one zero block
-    // Zero-pad the last, partial block in place.
-    std::memset(batch.data.data() + batch.bytes, 0, blocks * block_size - batch.bytes);
-    batch.digests.resize(blocks);
-    pool.for_each(blocks, [&](std::size_t i) {
-      batch.digests[i] = sha256(ByteView(batch.data.data() + i * block_size, block_size));
-    });
-    Status written;
-    if (output) {
-      for (std::size_t i = 0; i < blocks && written.ok(); ++i)
-        written = output->write_block(Cid::from_digest(codec::block, batch.digests[i]),
-                                      ByteView(batch.data.data() + i * block_size, block_size));
-    }
-    leaves.insert(leaves.end(), batch.digests.begin(), batch.digests.end());
-    total += batch.bytes;
-    if (last) {
-      CODEX_TRY(written);
-      break;
-    }
-    auto filled = next.get();
-    CODEX_TRY(written);
-    CODEX_TRY(filled);
-    current = 1 - current;
-  }
+  CODEX_TRY(read_ahead(
+      batches,
+      [&input, batch_capacity](Batch& batch) -> Status {
+        CODEX_TRY_ASSIGN(batch.bytes, input.read_full(MutableByteView(batch.data.data(), batch_capacity)));
+        return {};
+      },
+      [batch_capacity](const Batch& batch) { return batch.bytes < batch_capacity; },
+      [&](Batch& batch) -> Status {
+        std::size_t blocks = (batch.bytes + block_size - 1) / block_size;
+        if (blocks == 0 && total == 0 && batch.bytes < batch_capacity) blocks = 1;  // empty input: one zero block
+        // Zero-pad the last, partial block in place.
+        std::memset(batch.data.data() + batch.bytes, 0, blocks * block_size - batch.bytes);
+        batch.digests.resize(blocks);
+        pool.for_each(blocks, [&](std::size_t i) {
+          batch.digests[i] = sha256(ByteView(batch.data.data() + i * block_size, block_size));
+        });
+        leaves.insert(leaves.end(), batch.digests.begin(), batch.digests.end());
+        total += batch.bytes;
+        if (!output) return {};
+        for (std::size_t i = 0; i < blocks; ++i)
+          CODEX_TRY(output->write_block(Cid::from_digest(codec::block, batch.digests[i]),
+                                        ByteView(batch.data.data() + i * block_size, block_size)));
+        return {};
+      }));
 
   ChunkResult result;
   result.blocks = leaves.size();

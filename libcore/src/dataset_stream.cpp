@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <cstring>
-#include <future>
 
 #include "codex/codex_tree.hpp"
 #include "codex/dataset.hpp"
 #include "codex/parallel.hpp"
+#include "read_ahead.hpp"
 
 namespace codex {
 namespace {
@@ -142,58 +142,40 @@ Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corr
   bool have_manifest = false;
 
   EntryBatch batches[2];
-  int current = 0;
-  CODEX_TRY(fill(reader, batches[0]));
   std::vector<StreamBlock> blocks;
-  for (;;) {
-    EntryBatch& b = batches[current];
-    const bool last = b.manifest_seen || b.at_end;
-    std::future<Status> next;
-    if (!last) next = std::async(std::launch::async, [&reader, &batches, current] {
-      return fill(reader, batches[1 - current]);
-    });
-    std::size_t skip = 0;
-    Status checked;
-    if (received.empty() && !out.sparse && b.count > 0 && b.entries[0].cid.codec() == codec::raw) {
-      checked = read_leaf_list(b.entries[0], out.leaves);
-      out.sparse = true;
-      skip = 1;
-    }
-    const std::size_t count = (b.manifest_seen ? b.count - 1 : b.count) - std::min(skip, b.count);
-    if (checked.ok()) checked = check_entries(b, skip, count, received.size());
-    if (checked.ok()) {
-      blocks.resize(count);
-      default_pool().for_each(count, [&](std::size_t i) {
-        const Entry& e = b.entries[skip + i];
-        const Digest digest = *e.cid.sha256_digest();
-        blocks[i] = {received.size() + i, digest, e.data, sha256(e.data) == digest};
-      });
-      for (const StreamBlock& block : blocks) {
-        received.push_back(block.digest);
-        sizes.push_back(static_cast<std::uint32_t>(block.data.size()));
-        if (block.intact) continue;
-        if (!tolerate_corrupt) {
-          checked = make_error(Errc::corrupt, "block {} '{}' does not match its CID (its bytes hash to another digest)",
-                               block.index, Cid::from_digest(codec::block, block.digest).to_string());
-          break;
+  CODEX_TRY(read_ahead(
+      batches, [&reader](EntryBatch& b) { return fill(reader, b); },
+      [](const EntryBatch& b) { return b.manifest_seen || b.at_end; },
+      [&](EntryBatch& b) -> Status {
+        if (b.manifest_seen) {
+          std::swap(manifest_entry, b.entries[b.count - 1]);
+          have_manifest = true;
         }
-        out.corrupt.push_back(block.digest);
-      }
-      if (checked.ok()) checked = on_batch(blocks);
-    }
-    if (b.manifest_seen) {
-      std::swap(manifest_entry, b.entries[b.count - 1]);
-      have_manifest = true;
-    }
-    if (last) {
-      CODEX_TRY(checked);
-      break;
-    }
-    Status filled = next.get();
-    CODEX_TRY(checked);
-    CODEX_TRY(filled);
-    current = 1 - current;
-  }
+        std::size_t skip = 0;
+        if (received.empty() && !out.sparse && b.count > 0 && b.entries[0].cid.codec() == codec::raw) {
+          CODEX_TRY(read_leaf_list(b.entries[0], out.leaves));
+          out.sparse = true;
+          skip = 1;
+        }
+        const std::size_t count = (b.manifest_seen ? b.count - 1 : b.count) - std::min(skip, b.count);
+        CODEX_TRY(check_entries(b, skip, count, received.size()));
+        blocks.resize(count);
+        default_pool().for_each(count, [&](std::size_t i) {
+          const Entry& e = b.entries[skip + i];
+          const Digest digest = *e.cid.sha256_digest();
+          blocks[i] = {received.size() + i, digest, e.data, sha256(e.data) == digest};
+        });
+        for (const StreamBlock& block : blocks) {
+          received.push_back(block.digest);
+          sizes.push_back(static_cast<std::uint32_t>(block.data.size()));
+          if (block.intact) continue;
+          if (!tolerate_corrupt)
+            return make_error(Errc::corrupt, "block {} '{}' does not match its CID (its bytes hash to another digest)",
+                              block.index, Cid::from_digest(codec::block, block.digest).to_string());
+          out.corrupt.push_back(block.digest);
+        }
+        return on_batch(blocks);
+      }));
 
   if (!have_manifest)
     return make_error(Errc::corrupt, "the stream from '{}' ended after {} blocks without a manifest block (truncated?)",
