@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "cli/output.hpp"
+#include "cli/progress.hpp"
 #include "cli/tool.hpp"
 #include "codex/dataset.hpp"
 #include "codex/json.hpp"
@@ -49,6 +50,8 @@ int main(int argc, char** argv) {
     }
     // A file gets the manifest CID as its CAR root, patched in at the end.
     options.root_placeholder = out && !out->is_stdout();
+    cli::ProgressLine progress(tool.name(), tool.common().quiet);
+    options.on_progress = [&progress](std::uint64_t bytes) { progress.update(bytes); };
     CODEX_TRY_ASSIGN(ChunkResult result, chunk_stream(*source, writer ? &*writer : nullptr, options));
     if (options.root_placeholder) {
       const Cid roots[] = {result.manifest_cid};
@@ -58,6 +61,7 @@ int main(int argc, char** argv) {
     tool.verbose(fmt::format("{} bytes in {} blocks of {}; tree {}", result.manifest.dataset_size, result.blocks,
                              result.manifest.block_size, result.manifest.tree.to_string()));
 
+    progress.clear();
     std::string report = result.manifest_cid.to_string();
     if (tool.common().json)
       report = JsonObject()

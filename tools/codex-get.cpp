@@ -2,6 +2,7 @@
 // checked against its CID and, for protected datasets, decoded around missing
 // or corrupt blocks.
 #include "cli/output.hpp"
+#include "cli/progress.hpp"
 #include "cli/tool.hpp"
 #include "codex/dataset.hpp"
 #include "codex/json.hpp"
@@ -39,12 +40,16 @@ int main(int argc, char** argv) {
       return out.commit();
     }
     CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output));
+    cli::ProgressLine progress(tool.name(), tool.common().quiet);
     GetOptions options;
-    options.on_rebuilt = [&tool](const RebuiltBlock& block) {
+    options.on_progress = [&progress](std::uint64_t bytes) { progress.update(bytes); };
+    options.on_rebuilt = [&tool, &progress](const RebuiltBlock& block) {
+      progress.clear();
       tool.verbose(fmt::format("rebuilt block {} ({})", block.index, block.reason));
     };
     CODEX_TRY_ASSIGN(GetResult result, get_dataset(*repository, *cid, out.sink(), options));
     CODEX_TRY(out.commit());
+    progress.clear();
     if (tool.common().json) {
       std::string rebuilt = "[";
       for (const auto& block : result.rebuilt)

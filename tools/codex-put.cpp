@@ -1,5 +1,6 @@
 // codex-put: a CAR stream in, the dataset in the local repository, its
 // manifest CID on stdout. Every block is checked; all or nothing.
+#include "cli/progress.hpp"
 #include "cli/slots.hpp"
 #include "cli/tool.hpp"
 #include "codex/dataset.hpp"
@@ -22,7 +23,10 @@ int main(int argc, char** argv) {
     }
     CODEX_TRY_ASSIGN(auto source, open_input(input));
     CODEX_TRY_ASSIGN(auto repository, Repository::open(cli::resolve_repo(tool.common().repo)));
+    cli::ProgressLine progress(tool.name(), tool.common().quiet);
+    options.on_progress = [&progress](std::uint64_t bytes) { progress.update(bytes); };
     CODEX_TRY_ASSIGN(PutResult result, put_stream(*repository, *source, options));
+    progress.clear();
     if (tool.common().json) {
       std::printf("%s\n", JsonObject()
                               .add("cid", result.manifest_cid.to_string())

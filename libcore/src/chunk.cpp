@@ -62,6 +62,7 @@ Result<ChunkResult> chunk_stream(ByteSource& input, CarWriter* output, const Chu
         });
         leaves.insert(leaves.end(), batch.digests.begin(), batch.digests.end());
         total += batch.bytes;
+        if (options.on_progress) options.on_progress(total);
         if (!output) return {};
         for (std::size_t i = 0; i < blocks; ++i)
           CODEX_TRY(output->write_block(Cid::from_digest(codec::block, batch.digests[i]),

@@ -165,6 +165,7 @@ Result<GetResult> get_dataset(Repository& repository, const Cid& manifest_cid, B
       CODEX_TRY(output.write(ByteView(blocks[i].data(), static_cast<std::size_t>(take))));
       written += take;
     }
+    if (options.on_progress) options.on_progress(written);
   }
   CODEX_TRY(output.flush());
   result.bytes = written;

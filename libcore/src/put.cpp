@@ -57,13 +57,16 @@ Result<std::uint32_t> held_slots(const CheckedDataset& dataset, const PutOptions
 Result<PutResult> put_stream(Repository& repository, ByteSource& input, const PutOptions& options) {
   CODEX_TRY_ASSIGN(auto batch, repository.begin_batch());
   std::unordered_set<Digest, DigestHash> received;  // intact blocks of this stream
+  std::uint64_t received_bytes = 0;
   CODEX_TRY_ASSIGN(CheckedDataset dataset,
                    read_dataset_stream(input, options.slots.has_value(), [&](std::span<const StreamBlock> blocks) -> Status {
                      for (const StreamBlock& block : blocks) {
+                       received_bytes += block.data.size();
                        if (!block.intact) continue;
                        received.insert(block.digest);
                        CODEX_TRY(batch->add_block(block.digest, block.data));
                      }
+                     if (options.on_progress) options.on_progress(received_bytes);
                      return Status();
                    }));
   const Cid& cid = dataset.manifest_cid;

@@ -23,6 +23,10 @@ namespace codex {
 inline constexpr std::uint64_t kDefaultBlockSize = 65536;
 inline constexpr std::uint64_t kMaxBlockSize = 8u << 20;
 
+// Told how many bytes have gone through so far, a batch at a time (for a
+// progress display; never required).
+using ProgressFn = std::function<void(std::uint64_t bytes)>;
+
 struct ChunkOptions {
   std::uint64_t block_size = kDefaultBlockSize;
   std::optional<std::string> filename;
@@ -31,6 +35,7 @@ struct ChunkOptions {
   // Name manifest_root_placeholder() as the stream's root, for the caller to
   // patch (a seekable output); otherwise the roots are empty (a pipe).
   bool root_placeholder = false;
+  ProgressFn on_progress;  // bytes of input read
 };
 
 struct ChunkResult {
@@ -48,6 +53,7 @@ Result<ChunkResult> chunk_stream(ByteSource& input, CarWriter* output, const Chu
 struct PutOptions {
   // Store only these slots of a protected dataset (bit i = slot i).
   std::optional<std::uint32_t> slots;
+  ProgressFn on_progress;  // bytes of blocks received
 };
 
 struct PutResult {
@@ -72,6 +78,7 @@ struct RebuiltBlock {
 struct GetOptions {
   // Told of each block as it is rebuilt (for progress on long reads).
   std::function<void(const RebuiltBlock&)> on_rebuilt;
+  ProgressFn on_progress;  // bytes written
 };
 
 struct GetResult {
