@@ -36,6 +36,9 @@ command -v sqlite3 >/dev/null || fail "sqlite3 is needed by the CLI tests"
 
 # Scratch space; background jobs registered with track_pid are killed on exit.
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/codex-cli-$SCENARIO.XXXXXX")
+# No test may touch the user's own repository: until a test picks one with
+# new_repo, every tool's default is a repository inside the scratch directory.
+export CODEX_REPO=$TEST_TMP/default-repo
 TRACKED_PIDS=()
 track_pid() { TRACKED_PIDS+=("$1"); }
 cleanup() {
