@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what codex-tools needs to build and test, from Debian 12 packages.
+# Installs what codex-tools needs to build and test, from Debian 12 packages
+# (python3, sqlite3, xxd: the CLI scenarios; bc, time: the benchmarks).
 # liberasurecode only *suggests* its fast backends: libisal2 and libjerasure2
 # are named explicitly, or the coder silently falls back to the slow one.
 set -euo pipefail
@@ -8,7 +9,7 @@ packages=(
   libcli11-dev libfmt-dev libzstd-dev libsqlite3-dev libssl-dev
   liberasurecode-dev libisal2 libjerasure2
   libgtest-dev nlohmann-json3-dev
-  sqlite3 openssl xxd
+  sqlite3 openssl xxd python3 bc time
 )
 missing=()
 for p in "${packages[@]}"; do
