@@ -9,6 +9,7 @@ packages=(
   libcli11-dev libfmt-dev libzstd-dev libsqlite3-dev libssl-dev
   liberasurecode-dev libisal2 libjerasure2
   libgtest-dev nlohmann-json3-dev
+  libxxhash-dev
   sqlite3 openssl xxd python3 bc time
 )
 missing=()

@@ -263,25 +263,47 @@ Bytes encode_car_header_with_length(std::span<const Cid> roots) {
 Status CarWriter::write_header(std::span<const Cid> roots) {
   for (const Cid& root : roots)
     if (!root.valid()) return make_error(Errc::failure, "cannot write an empty CID as a CAR root");
-  return sink_.write(encode_car_header_with_length(roots));
+  const Bytes header = encode_car_header_with_length(roots);
+  written_ += header.size();
+  return sink_.write(header);
 }
 
-Status CarWriter::write_block(const Cid& cid, ByteView data) {
+namespace {
+
+// A section's varint length and CID, checked: what precedes its data.
+Result<Bytes> section_prefix(const Cid& cid, std::size_t data_size) {
   if (!cid.valid()) return make_error(Errc::failure, "cannot write a CAR section for an empty CID");
-  const std::uint64_t section = cid.bytes().size() + data.size();
+  const std::uint64_t section = cid.bytes().size() + data_size;
   if (section > kMaxCarSection)
     return make_error(Errc::failure, "block {} of {} bytes is too large for a CAR section (limit {} bytes)",
-                      cid.to_string(), data.size(), kMaxCarSection);
-  // Three writes into a buffered sink rather than one copy of the data.
-  std::uint8_t length[9];
-  std::size_t n = 0;
-  for (std::uint64_t v = section; ; v >>= 7) {
-    length[n++] = static_cast<std::uint8_t>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
-    if (v < 0x80) break;
-  }
-  CODEX_TRY(sink_.write(ByteView(length, n)));
-  CODEX_TRY(sink_.write(cid.bytes()));
+                      cid.to_string(), data_size, kMaxCarSection);
+  Bytes prefix;
+  prefix.reserve(9 + cid.bytes().size());
+  put_varint(prefix, section);
+  prefix.insert(prefix.end(), cid.bytes().begin(), cid.bytes().end());
+  return prefix;
+}
+
+}  // namespace
+
+Status CarWriter::write_block(const Cid& cid, ByteView data) {
+  // Two writes into a buffered sink rather than one copy of the data.
+  CODEX_TRY_ASSIGN(Bytes prefix, section_prefix(cid, data.size()));
+  CODEX_TRY(sink_.write(prefix));
   if (!data.empty()) CODEX_TRY(sink_.write(data));
+  written_ += prefix.size() + data.size();
+  return {};
+}
+
+std::uint64_t CarWriter::section_size(const Cid& cid, std::size_t data_size) {
+  const std::uint64_t section = cid.bytes().size() + data_size;
+  return varint_size(section) + section;
+}
+
+Status CarWriter::write_block_at(std::uint64_t offset, const Cid& cid, ByteView data) {
+  CODEX_TRY_ASSIGN(Bytes prefix, section_prefix(cid, data.size()));
+  CODEX_TRY(sink_.write_at(offset, prefix));
+  if (!data.empty()) CODEX_TRY(sink_.write_at(offset + prefix.size(), data));
   return {};
 }
 

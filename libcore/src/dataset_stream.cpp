@@ -17,6 +17,7 @@ constexpr std::size_t kEntriesPerBatch = 64;
 struct Entry {
   Cid cid;
   Bytes data;
+  std::uint64_t offset = 0;  // of data in the stream
 };
 
 struct EntryBatch {
@@ -36,6 +37,7 @@ Status fill(CarReader& reader, EntryBatch& batch) {
       batch.at_end = true;
       return {};
     }
+    entry.offset = reader.offset() - entry.data.size();
     ++batch.count;
     if (entry.cid.codec() == codec::manifest) {
       batch.manifest_seen = true;
@@ -163,7 +165,7 @@ Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corr
         default_pool().for_each(count, [&](std::size_t i) {
           const Entry& e = b.entries[skip + i];
           const Digest digest = *e.cid.sha256_digest();
-          blocks[i] = {received.size() + i, digest, e.data, sha256(e.data) == digest};
+          blocks[i] = {received.size() + i, digest, e.data, sha256(e.data) == digest, e.offset};
         });
         for (const StreamBlock& block : blocks) {
           received.push_back(block.digest);

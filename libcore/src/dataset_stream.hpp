@@ -24,6 +24,7 @@ struct StreamBlock {
   Digest digest;  // from the entry's CID
   ByteView data;
   bool intact;    // the bytes hash to the digest
+  std::uint64_t offset;  // where `data` starts in the stream (for ByteSource::read_at)
 };
 
 struct CheckedDataset {

@@ -1,15 +1,33 @@
 // Encoding a plain dataset into a protected one.
 //
-// Pass 1 streams the data blocks through: each is checked, given its cell
-// root (for the slot trees), written out, and kept for pass 2, in a spill file
-// when it came from a pipe. Pass 2 codes the EC groups a batch at a time on
-// every core (group s = rows s, s+steps, ...: scattered over the whole
-// dataset, hence the spill) and spills the parity in index order; pass 3
-// writes the parity out and, last, the manifest. Memory holds a few batches
-// and the per-block digests, whatever the dataset size.
+// Pass 1 streams the data blocks through: each is checked against its CID,
+// given its cell root (for the slot trees) and written out. Pass 2 codes the
+// EC groups (group s = rows s, s+steps, ...: scattered over the whole
+// dataset) on every core, each task reading its group's K data blocks and
+// placing its M parity blocks itself, so that reading, coding, hashing and
+// writing all spread over the cores. The manifest comes last.
+//
+// Where pass 2 reads the data blocks again:
+//  - from an input file that can be read at positions: the file itself, at
+//    the offsets pass 1 saw. Each block is checked against a fingerprint
+//    (XXH3, some twenty times cheaper than SHA-256) taken in pass 1, so that a
+//    file changed in between fails the encoding instead of yielding parity of
+//    other bytes than the data written out;
+//  - from a pipe: a spill file that pass 1 wrote (one write, one read);
+//  - for a stored dataset: the repository.
+// Where the parity goes:
+//  - to an output that can be written at positions (a regular file):
+//    straight to its place after the data, all sections being of known size;
+//  - otherwise: a spill file in index order, copied out after pass 2.
+// Memory holds a few batches, one group per core and the per-block digests,
+// whatever the dataset size.
 #include "codex/encode.hpp"
 
+#include <xxhash.h>
+
+#include <atomic>
 #include <mutex>
+#include <optional>
 
 #include "codex/block_source.hpp"
 #include "codex/codex_tree.hpp"
@@ -23,46 +41,61 @@
 namespace codex {
 namespace {
 
-constexpr std::size_t kGroupBatchBytes = 16 << 20;
 constexpr std::size_t kOutputBatchBytes = 4 << 20;
 
-// One coder per concurrently running task (liberasurecode instances are not shared).
-class CoderPool {
- public:
-  CoderPool(std::string backend, std::uint32_t k, std::uint32_t m, std::size_t block_size)
-      : backend_(std::move(backend)), k_(k), m_(m), block_size_(block_size) {}
-  Result<std::unique_ptr<ErasureCoder>> acquire() {
-    {
-      std::lock_guard lock(mutex_);
-      if (!free_.empty()) {
-        auto coder = std::move(free_.back());
-        free_.pop_back();
-        return coder;
-      }
-    }
-    CODEX_TRY_ASSIGN(auto coder, ErasureCoder::open(backend_, k_, m_, block_size_));
-    return std::make_unique<ErasureCoder>(std::move(coder));
-  }
-  void release(std::unique_ptr<ErasureCoder> coder) {
-    std::lock_guard lock(mutex_);
-    free_.push_back(std::move(coder));
-  }
-
- private:
-  std::string backend_;
-  std::uint32_t k_, m_;
-  std::size_t block_size_;
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<ErasureCoder>> free_;
-};
-
-// What the passes share: geometry, the digests and cell roots of every block.
+// What the passes share: geometry, the digests and cell roots of every block
+// (pass 2 fills the parity's from many threads, each at its own indices).
 struct Encoding {
   SteppedLayout layout;
   std::size_t block_size = 0;
   std::string backend;
   std::vector<Digest> leaves;      // all `total` leaves
   std::vector<Digest> cell_roots;  // all `total` block cell roots
+};
+
+// Pass 2's ends, called from the pool's threads: read data block `index`
+// (block_size bytes, checked) into `out`; place parity block `index`.
+// Sources that must be read from one thread (the repository) fetch each batch
+// of groups first, on the calling thread: Prefetch(first group, count).
+using ReadData = std::function<Status(std::uint64_t index, Bytes& out)>;
+using PutParity = std::function<Status(std::uint64_t index, const Digest& digest, ByteView block)>;
+using Prefetch = std::function<Status(std::uint64_t first_group, std::size_t groups)>;
+
+constexpr std::size_t kGroupBatchBytes = 16 << 20;
+
+// A coder and room for one group's blocks (K data, then M parity): one per
+// concurrently running task, reused from group to group.
+struct GroupWorker {
+  ErasureCoder coder;
+  std::vector<Bytes> blocks;
+};
+
+class GroupWorkers {
+ public:
+  explicit GroupWorkers(const Encoding& e) : e_(e) {}
+  Result<std::unique_ptr<GroupWorker>> acquire() {
+    {
+      std::lock_guard lock(mutex_);
+      if (!free_.empty()) {
+        auto worker = std::move(free_.back());
+        free_.pop_back();
+        return worker;
+      }
+    }
+    CODEX_TRY_ASSIGN(auto coder, ErasureCoder::open(e_.backend, e_.layout.k, e_.layout.m, e_.block_size));
+    auto worker = std::make_unique<GroupWorker>(GroupWorker{std::move(coder), {}});
+    worker->blocks.resize(e_.layout.k + e_.layout.m, Bytes(e_.block_size));
+    return worker;
+  }
+  void release(std::unique_ptr<GroupWorker> worker) {
+    std::lock_guard lock(mutex_);
+    free_.push_back(std::move(worker));
+  }
+
+ private:
+  const Encoding& e_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<GroupWorker>> free_;
 };
 
 Status check_plain(const Manifest& manifest, const Cid& cid) {
@@ -97,80 +130,66 @@ Status write_padding(const Encoding& e, CarWriter& output) {
   return {};
 }
 
-// Pass 2: code every group; parity (group s, parity row j) goes to
-// parity_spill at ((j * steps) + s) * block_size, i.e. in index order.
-Status code_groups(Encoding& e, const std::function<Status(std::uint64_t index, Bytes& out)>& read_data,
-                   TempFile& parity_spill) {
+// One group: its data rows in, its parity rows coded, hashed and placed.
+Status code_group(Encoding& e, std::uint64_t group, GroupWorker& worker, const ReadData& read_data,
+                  const PutParity& put_parity) {
   const SteppedLayout& layout = e.layout;
-  const std::size_t bs = e.block_size;
-  CoderPool coders(e.backend, layout.k, layout.m, bs);
-  {
-    auto probe = coders.acquire();  // fail early, with the backend's reason
-    if (!probe) return std::move(probe).error();
-    coders.release(std::move(*probe));
+  const std::uint32_t k = layout.k, m = layout.m;
+  std::uint8_t* rows[kMaxFragments];
+  for (std::uint32_t row = 0; row < k + m; ++row) {
+    Bytes& block = worker.blocks[row];
+    const std::uint64_t index = layout.index(group, row);
+    if (row >= k) block.resize(e.block_size);
+    else if (layout.is_padding(index)) block.assign(e.block_size, 0);
+    else CODEX_TRY(read_data(index, block));
+    rows[row] = block.data();
   }
-  const std::size_t per_group = static_cast<std::size_t>(layout.k + layout.m) * bs;
-  const std::size_t groups_per_batch = std::max<std::size_t>(1, kGroupBatchBytes / per_group);
-  std::vector<Bytes> data(groups_per_batch * layout.k), parity(groups_per_batch * layout.m);
-  for (auto& p : parity) p.resize(bs);
-  std::vector<Status> status(groups_per_batch);
-  for (std::uint64_t first = 0; first < layout.steps; first += groups_per_batch) {
-    const std::size_t groups = static_cast<std::size_t>(std::min<std::uint64_t>(groups_per_batch, layout.steps - first));
-    for (std::size_t g = 0; g < groups; ++g)
-      for (std::uint32_t row = 0; row < layout.k; ++row) {
-        const std::uint64_t index = layout.index(first + g, row);
-        Bytes& block = data[g * layout.k + row];
-        if (layout.is_padding(index)) block.assign(bs, 0);
-        else CODEX_TRY(read_data(index, block));
-      }
-    default_pool().for_each(groups, [&](std::size_t g) {
-      auto coder = coders.acquire();
-      if (!coder) {
-        status[g] = std::move(coder).error();
-        return;
-      }
-      std::vector<const std::uint8_t*> in(layout.k);
-      std::vector<std::uint8_t*> out(layout.m);
-      for (std::uint32_t row = 0; row < layout.k; ++row) in[row] = data[g * layout.k + row].data();
-      for (std::uint32_t j = 0; j < layout.m; ++j) out[j] = parity[g * layout.m + j].data();
-      status[g] = (*coder)->encode(in, out);
-      coders.release(std::move(*coder));
-      if (!status[g].ok()) return;
-      for (std::uint32_t j = 0; j < layout.m; ++j) {
-        const std::uint64_t index = layout.index(first + g, layout.k + j);
-        e.leaves[index] = sha256(parity[g * layout.m + j]);
-        e.cell_roots[index] = block_cell_root(parity[g * layout.m + j], kDefaultCellSize);
-      }
-    });
-    for (std::size_t g = 0; g < groups; ++g) {
-      CODEX_TRY(status[g]);
-      for (std::uint32_t j = 0; j < layout.m; ++j) {
-        const std::uint64_t offset = (static_cast<std::uint64_t>(j) * layout.steps + first + g) * bs;
-        CODEX_TRY(parity_spill.write_at(offset, parity[g * layout.m + j]));
-      }
-    }
+  CODEX_TRY(worker.coder.encode(std::span<const std::uint8_t* const>(rows, k), std::span<std::uint8_t* const>(rows + k, m)));
+  for (std::uint32_t j = 0; j < m; ++j) {
+    const std::uint64_t index = layout.index(group, k + j);
+    const ByteView parity(worker.blocks[k + j]);
+    e.leaves[index] = sha256(parity);
+    e.cell_roots[index] = block_cell_root(parity, kDefaultCellSize);
+    CODEX_TRY(put_parity(index, e.leaves[index], parity));
   }
   return {};
 }
 
-// Pass 3: the parity blocks in index order, then the manifest.
-Result<EncodeResult> finish(Encoding& e, TempFile& parity_spill, const Manifest& plain, const Cid& plain_cid,
-                            CarWriter& output) {
-  const SteppedLayout& layout = e.layout;
-  const std::size_t bs = e.block_size;
-  const std::size_t per_read = std::max<std::size_t>(1, kOutputBatchBytes / bs);
-  Bytes buffer(per_read * bs);
-  const std::uint64_t parity_blocks = layout.total - layout.rounded;
-  for (std::uint64_t first = 0; first < parity_blocks; first += per_read) {
-    const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(per_read, parity_blocks - first));
-    CODEX_TRY(parity_spill.read_at(first * bs, MutableByteView(buffer.data(), count * bs)));
-    for (std::size_t i = 0; i < count; ++i) {
-      const std::uint64_t index = layout.rounded + first + i;
-      CODEX_TRY(output.write_block(Cid::from_digest(codec::block, e.leaves[index]),
-                                   ByteView(buffer.data() + i * bs, bs)));
-    }
+// Pass 2: every group, on every core, a batch at a time; the first error
+// stops the rest.
+Status code_groups(Encoding& e, const ReadData& read_data, const PutParity& put_parity,
+                   const Prefetch& prefetch = nullptr) {
+  GroupWorkers workers(e);
+  {
+    auto probe = workers.acquire();  // fail early, with the backend's reason
+    if (!probe) return std::move(probe).error();
+    workers.release(std::move(*probe));
   }
+  const std::uint64_t steps = e.layout.steps;
+  const std::size_t per_batch = std::max<std::size_t>(1, kGroupBatchBytes / (e.layout.k * e.block_size));
+  std::atomic<bool> failed = false;
+  std::mutex error_mutex;
+  Status first_error;
+  for (std::uint64_t first = 0; first < steps && !failed; first += per_batch) {
+    const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(per_batch, steps - first));
+    if (prefetch) CODEX_TRY(prefetch(first, count));
+    default_pool().for_each(count, [&](std::size_t i) {
+      if (failed.load(std::memory_order_relaxed)) return;
+      auto worker = workers.acquire();
+      Status status = worker ? code_group(e, first + i, **worker, read_data, put_parity)
+                             : Status(std::move(worker).error());
+      if (worker) workers.release(std::move(*worker));
+      if (status.ok()) return;
+      std::lock_guard lock(error_mutex);
+      if (!failed.exchange(true)) first_error = std::move(status);
+    });
+  }
+  return first_error;
+}
 
+// The protected manifest, from the leaves and cell roots of every block.
+Result<EncodeResult> describe(const Encoding& e, const Manifest& plain, const Cid& plain_cid, Bytes& encoded) {
+  const SteppedLayout& layout = e.layout;
   ErasureInfo info;
   info.k = layout.k;
   info.m = layout.m;
@@ -190,17 +209,61 @@ Result<EncodeResult> finish(Encoding& e, TempFile& parity_spill, const Manifest&
   Manifest& manifest = result.manifest;
   CODEX_TRY_ASSIGN(Digest root, codex_tree_root(e.leaves));
   manifest.tree = Cid::from_digest(codec::root, root);
-  manifest.block_size = bs;
-  manifest.dataset_size = layout.total * bs;
+  manifest.block_size = e.block_size;
+  manifest.dataset_size = layout.total * e.block_size;
   manifest.filename = plain.filename;
   manifest.mimetype = plain.mimetype;
   manifest.erasure = std::move(info);
   manifest.format = ManifestFormat::protected_v1;
-  CODEX_TRY_ASSIGN(Bytes encoded, encode_manifest(manifest, ManifestFormat::protected_v1));
+  CODEX_TRY_ASSIGN(encoded, encode_manifest(manifest, ManifestFormat::protected_v1));
   result.manifest_cid = manifest_cid(encoded);
-  CODEX_TRY(output.write_block(result.manifest_cid, encoded));
   result.original_cid = plain_cid;
   result.layout = layout;
+  return result;
+}
+
+// After pass 1 (header and data written): padding, pass 2, parity, manifest.
+Result<EncodeResult> code_and_finish(Encoding& e, const ReadData& read_data, const Prefetch& prefetch,
+                                     const Manifest& plain, const Cid& plain_cid, CarWriter& output,
+                                     const std::string& spill_dir) {
+  const SteppedLayout& layout = e.layout;
+  const std::size_t bs = e.block_size;
+  CODEX_TRY(write_padding(e, output));
+  Bytes manifest_bytes;
+  if (output.sink().can_write_at()) {
+    // Every parity section has the same size: each goes straight to its place.
+    CODEX_TRY(output.sink().flush());
+    const std::uint64_t parity_start = output.bytes_written();
+    const std::uint64_t section = CarWriter::section_size(Cid::from_digest(codec::block, Digest{}), bs);
+    CODEX_TRY(code_groups(e, read_data, [&](std::uint64_t index, const Digest& digest, ByteView block) {
+      return output.write_block_at(parity_start + (index - layout.rounded) * section,
+                                   Cid::from_digest(codec::block, digest), block);
+    }, prefetch));
+    CODEX_TRY_ASSIGN(EncodeResult result, describe(e, plain, plain_cid, manifest_bytes));
+    const std::uint64_t manifest_at = parity_start + (layout.total - layout.rounded) * section;
+    CODEX_TRY(output.write_block_at(manifest_at, result.manifest_cid, manifest_bytes));
+    return result;
+  }
+
+  // A pipe: the parity waits in a spill file, in index order.
+  CODEX_TRY_ASSIGN(TempFile parity_spill, TempFile::create(spill_dir));
+  CODEX_TRY(code_groups(e, read_data, [&](std::uint64_t index, const Digest&, ByteView block) {
+    return parity_spill.write_at((index - layout.rounded) * bs, block);
+  }, prefetch));
+  const std::size_t per_read = std::max<std::size_t>(1, kOutputBatchBytes / bs);
+  Bytes buffer(per_read * bs);
+  const std::uint64_t parity_blocks = layout.total - layout.rounded;
+  for (std::uint64_t first = 0; first < parity_blocks; first += per_read) {
+    const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(per_read, parity_blocks - first));
+    CODEX_TRY(parity_spill.read_at(first * bs, MutableByteView(buffer.data(), count * bs)));
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::uint64_t index = layout.rounded + first + i;
+      CODEX_TRY(output.write_block(Cid::from_digest(codec::block, e.leaves[index]),
+                                   ByteView(buffer.data() + i * bs, bs)));
+    }
+  }
+  CODEX_TRY_ASSIGN(EncodeResult result, describe(e, plain, plain_cid, manifest_bytes));
+  CODEX_TRY(output.write_block(result.manifest_cid, manifest_bytes));
   return result;
 }
 
@@ -239,7 +302,15 @@ Status validate_options(const EncodeOptions& options) {
 
 Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const EncodeOptions& options) {
   CODEX_TRY(validate_options(options));
-  CODEX_TRY_ASSIGN(TempFile data_spill, TempFile::create(options.spill_dir));
+  // Pass 2 reads the data blocks again from the input where it can, else
+  // from a spill file.
+  const bool reread = input.can_read_at();
+  std::optional<TempFile> data_spill;
+  if (!reread) {
+    CODEX_TRY_ASSIGN(TempFile spill, TempFile::create(options.spill_dir));
+    data_spill.emplace(std::move(spill));
+  }
+  std::vector<std::uint64_t> offsets, fingerprints;  // of each block in the input (reread)
   CODEX_TRY(write_header(output, options));
   std::vector<Digest> cell_roots;
   std::uint64_t spilled = 0;
@@ -252,27 +323,36 @@ Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const E
                           block.index, block.data.size(), kDefaultCellSize);
     const std::size_t base = cell_roots.size();
     cell_roots.resize(base + blocks.size());
+    if (reread) fingerprints.resize(base + blocks.size());
     default_pool().for_each(blocks.size(), [&](std::size_t i) {
       cell_roots[base + i] = block_cell_root(blocks[i].data, kDefaultCellSize);
+      if (reread) fingerprints[base + i] = XXH3_64bits(blocks[i].data.data(), blocks[i].data.size());
     });
     for (const StreamBlock& block : blocks) {
       CODEX_TRY(output.write_block(Cid::from_digest(codec::block, block.digest), block.data));
-      CODEX_TRY(data_spill.write_at(spilled, block.data));
-      spilled += block.data.size();
+      if (reread) {
+        offsets.push_back(block.offset);
+      } else {
+        CODEX_TRY(data_spill->write_at(spilled, block.data));
+        spilled += block.data.size();
+      }
     }
     return {};
   }));
   CODEX_TRY_ASSIGN(Encoding e, start(plain.manifest, plain.manifest_cid, plain.leaves.size(), options));
   std::copy(plain.leaves.begin(), plain.leaves.end(), e.leaves.begin());
   std::copy(cell_roots.begin(), cell_roots.end(), e.cell_roots.begin());
-  CODEX_TRY(write_padding(e, output));
-  CODEX_TRY_ASSIGN(TempFile parity_spill, TempFile::create(options.spill_dir));
   const std::size_t bs = e.block_size;
-  CODEX_TRY(code_groups(e, [&](std::uint64_t index, Bytes& out) -> Status {
+  ReadData read_data = [&](std::uint64_t index, Bytes& out) -> Status {
     out.resize(bs);
-    return data_spill.read_at(index * bs, out);
-  }, parity_spill));
-  return finish(e, parity_spill, plain.manifest, plain.manifest_cid, output);
+    if (!reread) return data_spill->read_at(index * bs, out);
+    CODEX_TRY(input.read_at(offsets[index], out));
+    if (XXH3_64bits(out.data(), out.size()) != fingerprints[index])
+      return make_error(Errc::io, "'{}' changed while it was being encoded: block {} reads differently the second time",
+                        input.name(), index);
+    return {};
+  };
+  return code_and_finish(e, read_data, nullptr, plain.manifest, plain.manifest_cid, output, options.spill_dir);
 }
 
 Result<EncodeResult> encode_stored(Repository& repository, const Cid& manifest_cid, CarWriter& output,
@@ -301,11 +381,29 @@ Result<EncodeResult> encode_stored(Repository& repository, const Cid& manifest_c
     for (std::size_t i = 0; i < count; ++i)
       CODEX_TRY(output.write_block(Cid::from_digest(codec::block, leaves[first + i]), blocks[i]));
   }
-  CODEX_TRY(write_padding(e, output));
-  CODEX_TRY_ASSIGN(TempFile parity_spill, TempFile::create(options.spill_dir));
-  CODEX_TRY(code_groups(e, [&](std::uint64_t index, Bytes& out) { return source->read(leaves[index], out); },
-                        parity_spill));
-  return finish(e, parity_spill, record.manifest, manifest_cid, output);
+  // Pass 2 fetches each batch's data rows on this thread (the repository's
+  // lookups are not for many threads); the tasks take them from there.
+  std::vector<Digest> wanted;
+  std::vector<Bytes> fetched;
+  std::vector<Status> fetched_status;
+  std::uint64_t batch_first = 0;
+  Prefetch prefetch = [&](std::uint64_t first_group, std::size_t groups) -> Status {
+    batch_first = first_group;
+    wanted.clear();
+    for (std::size_t g = 0; g < groups; ++g)
+      for (std::uint32_t row = 0; row < e.layout.k; ++row) wanted.push_back(e.leaves[e.layout.index(first_group + g, row)]);
+    fetched.resize(std::max(fetched.size(), wanted.size()));
+    fetched_status.resize(wanted.size());
+    source->read_many(wanted, std::span<Bytes>(fetched.data(), wanted.size()), fetched_status);
+    for (auto& status : fetched_status) CODEX_TRY(status);
+    return {};
+  };
+  ReadData read_data = [&](std::uint64_t index, Bytes& out) -> Status {
+    const std::size_t slot = (e.layout.group_of(index) - batch_first) * e.layout.k + e.layout.row_of(index);
+    std::swap(out, fetched[slot]);  // no copy; the task's old buffer is reused by the next batch
+    return {};
+  };
+  return code_and_finish(e, read_data, prefetch, record.manifest, manifest_cid, output, options.spill_dir);
 }
 
 }  // namespace codex

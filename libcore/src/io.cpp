@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace codex {
 
@@ -57,6 +58,14 @@ Result<std::size_t> ByteSource::read_full(MutableByteView out) {
   return done;
 }
 
+Status ByteSource::read_at(std::uint64_t, MutableByteView) {
+  return make_error(Errc::failure, "'{}' cannot be read at a position", name());
+}
+
+Status ByteSink::write_at(std::uint64_t, ByteView) {
+  return make_error(Errc::failure, "'{}' cannot be written at a position", name());
+}
+
 Result<std::size_t> MemorySource::read_some(MutableByteView out) {
   std::size_t n = std::min(out.size(), data_.size() - pos_);
   if (n != 0) std::memcpy(out.data(), data_.data() + pos_, n);
@@ -68,9 +77,23 @@ namespace {
 
 constexpr std::size_t kBufferSize = kMaxSyscallBytes;
 
+// Where a regular file descriptor stands now: the origin of read_at/write_at.
+// Empty for anything else (pipes, terminals, sockets, devices) and for files
+// opened for appending, where pwrite ignores the offset.
+std::optional<std::uint64_t> positional_origin(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || (flags & O_APPEND) != 0) return std::nullopt;
+  const off_t here = ::lseek(fd, 0, SEEK_CUR);
+  if (here < 0) return std::nullopt;
+  return static_cast<std::uint64_t>(here);
+}
+
 class FdSource : public ByteSource {
  public:
-  FdSource(int fd, std::string name, bool owned) : fd_(fd), name_(std::move(name)), owned_(owned) {}
+  FdSource(int fd, std::string name, bool owned)
+      : fd_(fd), name_(std::move(name)), owned_(owned), origin_(positional_origin(fd)) {}
   ~FdSource() override {
     if (owned_) ::close(fd_);
   }
@@ -92,6 +115,12 @@ class FdSource : public ByteSource {
 
   std::string name() const override { return name_; }
 
+  bool can_read_at() const override { return origin_.has_value(); }
+  Status read_at(std::uint64_t offset, MutableByteView out) override {
+    if (!origin_) return ByteSource::read_at(offset, out);
+    return pread_full(fd_, out.data(), out.size(), *origin_ + offset, name_);
+  }
+
  private:
   Result<std::size_t> raw_read(MutableByteView out) {
     for (;;) {
@@ -105,13 +134,15 @@ class FdSource : public ByteSource {
   int fd_;
   std::string name_;
   bool owned_;
+  std::optional<std::uint64_t> origin_;
   Bytes buffer_ = Bytes(kBufferSize);
   std::size_t begin_ = 0, end_ = 0;
 };
 
 class FdSink : public ByteSink {
  public:
-  FdSink(int fd, std::string name, bool owned) : fd_(fd), name_(std::move(name)), owned_(owned) {
+  FdSink(int fd, std::string name, bool owned)
+      : fd_(fd), name_(std::move(name)), owned_(owned), origin_(positional_origin(fd)) {
     buffer_.reserve(kBufferSize);
   }
   ~FdSink() override {
@@ -136,6 +167,14 @@ class FdSink : public ByteSink {
 
   std::string name() const override { return name_; }
 
+  bool can_write_at() const override { return origin_.has_value(); }
+  Status write_at(std::uint64_t offset, ByteView data) override {
+    if (!origin_) return ByteSink::write_at(offset, data);
+    if (!buffer_.empty())
+      return make_error(Errc::failure, "'{}': positioned write with buffered bytes not flushed", name_);
+    return pwrite_full(fd_, data.data(), data.size(), *origin_ + offset, name_);
+  }
+
  private:
   Status raw_write(ByteView data) {
     while (!data.empty()) {
@@ -152,6 +191,7 @@ class FdSink : public ByteSink {
   int fd_;
   std::string name_;
   bool owned_;
+  std::optional<std::uint64_t> origin_;
   Bytes buffer_;
 };
 

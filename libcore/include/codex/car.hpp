@@ -69,9 +69,20 @@ class CarWriter {
   explicit CarWriter(ByteSink& sink) : sink_(sink) {}
   Status write_header(std::span<const Cid> roots);
   Status write_block(const Cid& cid, ByteView data);
+  std::uint64_t bytes_written() const { return written_; }  // by write_header and write_block
+
+  // Writing sections out of order, where the sink can (sink().can_write_at();
+  // flush() the sink first): a block section at `offset` from the stream's
+  // start, from any thread. A producer that knows every section's size
+  // (section_size) can thus fill a region after the sequential part in any
+  // order, and must then write nothing more sequentially.
+  ByteSink& sink() { return sink_; }
+  static std::uint64_t section_size(const Cid& cid, std::size_t data_size);
+  Status write_block_at(std::uint64_t offset, const Cid& cid, ByteView data);
 
  private:
   ByteSink& sink_;
+  std::uint64_t written_ = 0;
 };
 
 }  // namespace codex

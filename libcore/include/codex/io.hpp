@@ -20,6 +20,13 @@ class ByteSource {
   // Reads exactly out.size() bytes, or fewer only at end of stream (returns count).
   Result<std::size_t> read_full(MutableByteView out);
   virtual std::string name() const = 0;  // for error messages: a path or "stdin"
+
+  // A source over a regular file can also read at a position (bytes from
+  // where the source started), from any thread, without moving the stream:
+  // the encoder reads its data blocks a second time this way instead of
+  // spilling them. Pipes and memory cannot (read_at is then Errc::failure).
+  virtual bool can_read_at() const { return false; }
+  virtual Status read_at(std::uint64_t offset, MutableByteView out);
 };
 
 class ByteSink {
@@ -28,6 +35,15 @@ class ByteSink {
   virtual Status write(ByteView data) = 0;  // all of it, or an error
   virtual Status flush() { return {}; }
   virtual std::string name() const = 0;
+
+  // A sink over a regular file can also write at a position (bytes from
+  // where the sink started), from any thread, past the end too (leaving a
+  // hole to fill later): the encoder puts parity in its place this way
+  // instead of spilling it. flush() first: positioned writes bypass the
+  // buffer. Pipes, terminals and files opened for appending cannot
+  // (write_at is then Errc::failure).
+  virtual bool can_write_at() const { return false; }
+  virtual Status write_at(std::uint64_t offset, ByteView data);
 };
 
 // Files and pipes. `open_input("-")` is stdin; `open_output("-")` is stdout.

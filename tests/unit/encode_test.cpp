@@ -1,0 +1,173 @@
+// Encoding: every way in and out gives the same protected stream (memory or
+// pipe in: data spilled; a file in: re-read at its offsets; a file out: parity
+// written in place; memory out: parity spilled), a file that changes between
+// the passes fails the encoding, and positioned I/O is offered only where it
+// works.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "codex/dataset.hpp"
+#include "codex/encode.hpp"
+#include "codex/io.hpp"
+#include "test_support.hpp"
+
+namespace codex {
+namespace {
+
+using testing::TempDir;
+using testing::random_bytes;
+
+Bytes plain_stream(std::mt19937_64& rng, std::size_t bytes, std::size_t block_size) {
+  MemorySink plain;
+  MemorySource input(random_bytes(rng, bytes));
+  CarWriter writer(plain);
+  ChunkOptions options;
+  options.block_size = block_size;
+  EXPECT_TRUE(chunk_stream(input, &writer, options).ok());
+  return plain.bytes;
+}
+
+void write_file(const std::string& path, const Bytes& bytes) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+Bytes read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+EncodeOptions options_for(std::uint32_t k, std::uint32_t m, const std::string& spill) {
+  EncodeOptions options;
+  options.k = k;
+  options.m = m;
+  options.spill_dir = spill;
+  return options;
+}
+
+// Encodes `plain`, read from memory or from a file, written to memory or to a file.
+Result<Bytes> encode(const Bytes& plain, bool from_file, bool to_file, const EncodeOptions& options,
+                     const TempDir& tmp) {
+  std::unique_ptr<ByteSource> input;
+  if (from_file) {
+    write_file(tmp.path() + "/in.car", plain);
+    CODEX_TRY_ASSIGN(input, open_input(tmp.path() + "/in.car"));
+    EXPECT_TRUE(input->can_read_at());
+  } else {
+    input = std::make_unique<MemorySource>(plain);
+  }
+  MemorySink memory;
+  std::unique_ptr<ByteSink> file;
+  if (to_file) {
+    CODEX_TRY_ASSIGN(file, open_output(tmp.path() + "/out.car"));
+    EXPECT_TRUE(file->can_write_at());
+  }
+  ByteSink& sink = to_file ? *file : memory;
+  CarWriter writer(sink);
+  CODEX_TRY(encode_stream(*input, writer, options));
+  CODEX_TRY(sink.flush());
+  if (!to_file) return memory.bytes;
+  file.reset();
+  return read_file(tmp.path() + "/out.car");
+}
+
+TEST(EncodeTest, EveryPathGivesTheSameStream) {
+  TempDir tmp;
+  std::mt19937_64 rng(11);
+  // 10 blocks: with K=4 the last group has padding; with K=3 M=3, too.
+  const Bytes plain = plain_stream(rng, 10 * 4096 - 100, 4096);
+  for (auto [k, m] : {std::pair{4u, 2u}, std::pair{3u, 3u}, std::pair{10u, 4u}}) {
+    const EncodeOptions options = options_for(k, m, tmp.path());
+    auto reference = encode(plain, false, false, options, tmp);
+    ASSERT_TRUE(reference.ok()) << reference.error().message;
+    for (bool from_file : {false, true})
+      for (bool to_file : {false, true}) {
+        auto out = encode(plain, from_file, to_file, options, tmp);
+        ASSERT_TRUE(out.ok()) << out.error().message;
+        EXPECT_TRUE(*out == *reference) << "K=" << k << " M=" << m << " from_file=" << from_file
+                                        << " to_file=" << to_file;
+      }
+    // And the stream is a valid protected dataset.
+    TempDir repo_dir;
+    auto repo = Repository::open(repo_dir.path(), Repository::OpenMode::create);
+    ASSERT_TRUE(repo.ok());
+    MemorySource stream(*reference);
+    auto put = put_stream(**repo, stream, PutOptions());
+    ASSERT_TRUE(put.ok()) << put.error().message;
+  }
+}
+
+// A file whose bytes differ the second time they are read.
+class ChangingSource : public ByteSource {
+ public:
+  explicit ChangingSource(Bytes bytes) : bytes_(std::move(bytes)) {}
+  Result<std::size_t> read_some(MutableByteView out) override {
+    const std::size_t n = std::min(out.size(), bytes_.size() - pos_);
+    std::memcpy(out.data(), bytes_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+  std::string name() const override { return "changing.car"; }
+  bool can_read_at() const override { return true; }
+  Status read_at(std::uint64_t offset, MutableByteView out) override {
+    std::memcpy(out.data(), bytes_.data() + offset, out.size());
+    out[out.size() / 2] ^= 1;  // someone wrote to the file meanwhile
+    return {};
+  }
+
+ private:
+  Bytes bytes_;
+  std::size_t pos_ = 0;
+};
+
+TEST(EncodeTest, AFileChangedBetweenThePassesFails) {
+  TempDir tmp;
+  std::mt19937_64 rng(12);
+  ChangingSource input(plain_stream(rng, 8 * 4096, 4096));
+  MemorySink out;
+  CarWriter writer(out);
+  auto encoded = encode_stream(input, writer, options_for(4, 2, tmp.path()));
+  ASSERT_FALSE(encoded.ok());
+  EXPECT_EQ(encoded.error().code, Errc::io);
+  EXPECT_NE(encoded.error().message.find("changed while it was being encoded"), std::string::npos)
+      << encoded.error().message;
+}
+
+TEST(EncodeTest, PositionedIoOnlyOnRegularFiles) {
+  TempDir tmp;
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  EXPECT_FALSE(fd_source(fds[0], "pipe")->can_read_at());
+  auto pipe_sink = fd_sink(fds[1], "pipe");
+  EXPECT_FALSE(pipe_sink->can_write_at());
+  EXPECT_EQ(pipe_sink->write_at(0, Bytes{1}).error().code, Errc::failure);
+  ::close(fds[0]);
+  ::close(fds[1]);
+
+  const std::string path = tmp.path() + "/f";
+  write_file(path, Bytes{9, 9});
+  int append = ::open(path.c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(append, 0);
+  EXPECT_FALSE(fd_sink(append, path)->can_write_at()) << "pwrite ignores offsets under O_APPEND";
+  ::close(append);
+
+  // Positions count from where the descriptor stood when the sink was made.
+  int fd = ::open(path.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::lseek(fd, 1, SEEK_SET), 1);
+  {
+    auto sink = fd_sink(fd, path);
+    ASSERT_TRUE(sink->can_write_at());
+    ASSERT_TRUE(sink->write(Bytes{1}).ok());
+    EXPECT_EQ(sink->write_at(3, Bytes{4}).error().code, Errc::failure) << "buffered bytes not flushed first";
+    ASSERT_TRUE(sink->flush().ok());
+    ASSERT_TRUE(sink->write_at(3, Bytes{4}).ok());
+  }
+  ::close(fd);
+  EXPECT_EQ(read_file(path), (Bytes{9, 1, 0, 0, 4}));
+}
+
+}  // namespace
+}  // namespace codex
