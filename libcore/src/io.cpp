@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
+#include <future>
 #include <optional>
 
 namespace codex {
@@ -139,30 +140,37 @@ class FdSource : public ByteSource {
   std::size_t begin_ = 0, end_ = 0;
 };
 
+// Writes behind: a full buffer goes to a writer thread while the caller fills
+// the other one, so the system call's copy (into the page cache or a pipe)
+// overlaps the caller's work (hashing) instead of following it. An error of
+// a write behind is reported by the next write or flush.
 class FdSink : public ByteSink {
  public:
   FdSink(int fd, std::string name, bool owned)
       : fd_(fd), name_(std::move(name)), owned_(owned), origin_(positional_origin(fd)) {
     buffer_.reserve(kBufferSize);
+    in_flight_.reserve(kBufferSize);
   }
   ~FdSink() override {
+    (void)settle();
     if (owned_) ::close(fd_);
   }
 
   Status write(ByteView data) override {
     if (buffer_.size() + data.size() > kBufferSize) {
-      CODEX_TRY(flush());
-      if (data.size() >= kBufferSize / 2) return raw_write(data);
+      CODEX_TRY(write_behind());
+      if (data.size() >= kBufferSize / 2) {
+        CODEX_TRY(settle());
+        return raw_write(data);
+      }
     }
     buffer_.insert(buffer_.end(), data.begin(), data.end());
     return {};
   }
 
   Status flush() override {
-    if (buffer_.empty()) return {};
-    Status status = raw_write(buffer_);
-    buffer_.clear();
-    return status;
+    CODEX_TRY(write_behind());
+    return settle();
   }
 
   std::string name() const override { return name_; }
@@ -170,12 +178,25 @@ class FdSink : public ByteSink {
   bool can_write_at() const override { return origin_.has_value(); }
   Status write_at(std::uint64_t offset, ByteView data) override {
     if (!origin_) return ByteSink::write_at(offset, data);
-    if (!buffer_.empty())
+    if (!buffer_.empty() || pending_.valid())
       return make_error(Errc::failure, "'{}': positioned write with buffered bytes not flushed", name_);
     return pwrite_full(fd_, data.data(), data.size(), *origin_ + offset, name_);
   }
 
  private:
+  // Hands the buffer to a writer thread, once the previous one is written.
+  Status write_behind() {
+    if (buffer_.empty()) return {};
+    CODEX_TRY(settle());
+    std::swap(buffer_, in_flight_);
+    buffer_.clear();
+    pending_ = std::async(std::launch::async, [this] { return raw_write(in_flight_); });
+    return {};
+  }
+
+  // Waits for the write behind, if one is in flight.
+  Status settle() { return pending_.valid() ? pending_.get() : Status(); }
+
   Status raw_write(ByteView data) {
     while (!data.empty()) {
       ssize_t n = ::write(fd_, data.data(), std::min(data.size(), kMaxSyscallBytes));
@@ -192,7 +213,9 @@ class FdSink : public ByteSink {
   std::string name_;
   bool owned_;
   std::optional<std::uint64_t> origin_;
-  Bytes buffer_;
+  Bytes buffer_;     // being filled
+  Bytes in_flight_;  // being written by pending_
+  std::future<Status> pending_;
 };
 
 // A pipe's default 64 KiB buffer makes the two ends of `codex-chunk |
