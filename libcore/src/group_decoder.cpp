@@ -20,7 +20,6 @@ Result<GroupRebuild> rebuild_group(BlockSource& source, const SteppedLayout& lay
                                    ErasureCoder& coder, std::uint64_t group,
                                    const std::function<bool(std::uint32_t row)>& wanted) {
   const std::uint32_t rows = layout.slots();
-  const std::size_t block_size = coder.block_size();
   std::vector<Digest> digests;
   std::vector<std::uint32_t> stored_rows;  // rows that are real blocks (not padding)
   for (std::uint32_t row = 0; row < rows; ++row) {
@@ -29,29 +28,41 @@ Result<GroupRebuild> rebuild_group(BlockSource& source, const SteppedLayout& lay
     stored_rows.push_back(row);
     digests.push_back(leaves[index]);
   }
-  std::vector<Bytes> blocks(digests.size());
-  std::vector<Status> status(digests.size());
-  source.read_many(digests, blocks, status);
+  std::vector<Bytes> read(digests.size());
+  std::vector<Status> read_status(digests.size());
+  source.read_many(digests, read, read_status);
+  std::vector<Bytes> blocks(rows);
+  std::vector<Status> status(rows);
+  for (std::size_t i = 0; i < stored_rows.size(); ++i) {
+    blocks[stored_rows[i]] = std::move(read[i]);
+    status[stored_rows[i]] = std::move(read_status[i]);
+  }
+  return decode_group(layout, leaves, coder, group, blocks, status, wanted);
+}
 
+Result<GroupRebuild> decode_group(const SteppedLayout& layout, std::span<const Digest> leaves, ErasureCoder& coder,
+                                  std::uint64_t group, std::span<const Bytes> blocks, std::span<const Status> status,
+                                  const std::function<bool(std::uint32_t row)>& wanted) {
+  const std::uint32_t rows = layout.slots();
+  const std::size_t block_size = coder.block_size();
   GroupRebuild result;
   result.group = group;
   std::vector<const std::uint8_t*> fragments(rows, nullptr);
   Bytes zeros;  // padding rows are zero blocks to the coder
+  std::uint32_t intact = 0;
   for (std::uint32_t row = 0; row < rows; ++row) {
-    if (!layout.is_padding(layout.index(group, row))) continue;
-    if (zeros.empty()) zeros.assign(block_size, 0);
-    fragments[row] = zeros.data();
-  }
-  std::uint32_t intact = rows - static_cast<std::uint32_t>(stored_rows.size());  // padding rows are known zeros
-  for (std::size_t i = 0; i < stored_rows.size(); ++i) {
-    const std::uint32_t row = stored_rows[i];
-    if (status[i].ok() && blocks[i].size() == block_size) {
-      fragments[row] = blocks[i].data();
+    const std::uint64_t index = layout.index(group, row);
+    if (layout.is_padding(index)) {
+      if (zeros.empty()) zeros.assign(block_size, 0);
+      fragments[row] = zeros.data();
+      ++intact;  // padding rows are known zeros
+    } else if (status[row].ok() && blocks[row].size() == block_size) {
+      fragments[row] = blocks[row].data();
       ++intact;
     } else {
-      Errc why = status[i].ok() ? Errc::corrupt : status[i].error().code;
+      Errc why = status[row].ok() ? Errc::corrupt : status[row].error().code;
       if (why != Errc::not_found) why = Errc::corrupt;
-      result.bad.push_back({row, layout.index(group, row), why, {}});
+      result.bad.push_back({row, index, why, {}});
     }
   }
   if (result.bad.empty()) return result;
@@ -73,6 +84,24 @@ Result<GroupRebuild> rebuild_group(BlockSource& source, const SteppedLayout& lay
                         Cid::from_digest(codec::block, leaves[bad.index]).to_string());
   }
   return result;
+}
+
+Result<std::unique_ptr<ErasureCoder>> CoderPool::acquire() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!free_.empty()) {
+      auto coder = std::move(free_.back());
+      free_.pop_back();
+      return coder;
+    }
+  }
+  CODEX_TRY_ASSIGN(auto coder, ErasureCoder::open(backend_, k_, m_, block_size_));
+  return std::make_unique<ErasureCoder>(std::move(coder));
+}
+
+void CoderPool::release(std::unique_ptr<ErasureCoder> coder) {
+  std::lock_guard lock(mutex_);
+  free_.push_back(std::move(coder));
 }
 
 }  // namespace codex

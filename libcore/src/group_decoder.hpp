@@ -6,6 +6,8 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,6 +36,30 @@ struct GroupRebuild {
 Result<GroupRebuild> rebuild_group(BlockSource& source, const SteppedLayout& layout, std::span<const Digest> leaves,
                                    ErasureCoder& coder, std::uint64_t group,
                                    const std::function<bool(std::uint32_t row)>& wanted);
+
+// The same from rows already read by the caller: blocks[row] and status[row]
+// for each of the K + M rows (as BlockSource::read_many left them; padding
+// rows' entries are ignored). Touches no source, so callers may decode many
+// groups at once, one coder per thread.
+Result<GroupRebuild> decode_group(const SteppedLayout& layout, std::span<const Digest> leaves, ErasureCoder& coder,
+                                  std::uint64_t group, std::span<const Bytes> blocks, std::span<const Status> status,
+                                  const std::function<bool(std::uint32_t row)>& wanted);
+
+// Coders for decoding on many threads: one per task at a time, reused.
+class CoderPool {
+ public:
+  CoderPool(std::string backend, std::uint32_t k, std::uint32_t m, std::size_t block_size)
+      : backend_(std::move(backend)), k_(k), m_(m), block_size_(block_size) {}
+  Result<std::unique_ptr<ErasureCoder>> acquire();
+  void release(std::unique_ptr<ErasureCoder> coder);
+
+ private:
+  std::string backend_;
+  std::uint32_t k_, m_;
+  std::size_t block_size_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<ErasureCoder>> free_;
+};
 
 // A one-line account of a group's bad rows, e.g. "rows 1 (index 4) missing, 3 (index 10) corrupt".
 std::string describe_bad_rows(const GroupRebuild& rebuild);

@@ -86,6 +86,16 @@ Encoded encode(const Bytes& data, std::uint32_t k, std::uint32_t m, const std::s
   return out;
 }
 
+Bytes read_file(const std::string& path) {
+  Bytes out;
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return out;
+  std::uint8_t buffer[65536];
+  for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) out.insert(out.end(), buffer, buffer + n);
+  ::close(fd);
+  return out;
+}
+
 // A repository holding one protected dataset, with the means to damage it.
 class Damageable {
  public:
@@ -295,6 +305,19 @@ void run_pattern(const Encoded& encoded, const Bytes& original, const Losses& as
     for (const auto& [index, why] : losses)
       if (index < layout.blocks) data_losses[index] = why;
     EXPECT_EQ(describe(rebuilt), describe(data_losses)) << "rebuilt blocks are not the lost data blocks";
+
+    // Into a file, which get fills group by group: the same bytes, the same account.
+    auto file = open_output(dir.path() + "/got");
+    ASSERT_TRUE(file.ok() && (*file)->can_write_at());
+    auto got_file = get_dataset(repo.repo(), encoded.cid, **file, GetOptions{});
+    ASSERT_TRUE(got_file.ok()) << got_file.error().message;
+    ASSERT_TRUE((*file)->flush().ok());
+    file->reset();
+    EXPECT_TRUE(read_file(dir.path() + "/got") == original) << "get into a file gave different bytes";
+    EXPECT_EQ(got_file->bytes, original.size());
+    std::map<std::uint64_t, std::string> rebuilt_file;
+    for (const auto& block : got_file->rebuilt) rebuilt_file.emplace(block.index, block.reason);
+    EXPECT_EQ(describe(rebuilt_file), describe(data_losses)) << "get into a file rebuilt other blocks";
   } else {
     ASSERT_FALSE(got.ok()) << "get succeeded although groups are short of K";
     EXPECT_EQ(got.error().code, Errc::unrecoverable) << got.error().message;
