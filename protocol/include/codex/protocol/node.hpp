@@ -1,0 +1,139 @@
+// One member's protocol state machine: membership and failure detection
+// (SWIM with Lifeguard, admission by certificate), placement of slots by XOR
+// distance, heartbeats carrying storage proofs, audits, and repair decisions.
+// Sans-I/O: it is fed peer messages, timer ticks and local facts with the
+// current time, and appends messages to send and actions to do to an Output.
+// It never reads a clock, opens a socket, starts a thread or draws global
+// randomness: randomness comes from the seed it is given, so the same inputs
+// give the same outputs, bit for bit. docs/protocol.md is its specification.
+//
+// Who drives it: the daemon (real sockets and clock, Ed25519, libcore proofs)
+// and the simulator (virtual network and clock, possibly stand-in crypto).
+// Contract for drivers:
+//   - `from` in on_message is the authenticated sender (TLS peer id);
+//   - call on_tick no later than next_deadline() (earlier is harmless);
+//   - `now` never decreases across calls.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "codex/bytes.hpp"
+#include "codex/protocol/config.hpp"
+#include "codex/protocol/crypto.hpp"
+#include "codex/protocol/directory.hpp"
+#include "codex/protocol/events.hpp"
+#include "codex/protocol/types.hpp"
+
+namespace codex::protocol {
+
+// This node's own identity as others will see it.
+struct SelfIdentity {
+  MemberId id{};
+  Bytes certificate;             // the community's membership certificate for id
+  std::vector<Bytes> addresses;  // opaque to the core (the daemon puts binary multiaddrs)
+};
+
+// A member to contact when joining.
+struct Contact {
+  MemberId id{};
+  std::vector<Bytes> addresses;
+};
+
+struct MemberView {
+  MemberId id{};
+  MemberStatus status = MemberStatus::alive;
+  std::uint32_t incarnation = 0;
+  std::vector<Bytes> addresses;
+};
+
+enum class SlotHealth : std::uint8_t {
+  pending = 1,    // assigned, the holder has not yet shown it holds it
+  held = 2,       // heartbeats with good proofs arrive
+  suspect = 3,    // heartbeats missed, not yet lost
+  lost = 4,       // lost in this node's view (own evidence)
+  confirmed = 5,  // lost and confirmed by enough watchers: repair may start
+  repairing = 6,  // a claimant is rebuilding it
+};
+const char* slot_health_name(SlotHealth health);
+
+struct SlotView {
+  std::uint32_t slot = 0;
+  std::optional<MemberId> holder;
+  SlotHealth health = SlotHealth::pending;
+};
+
+struct DatasetView {
+  DatasetDescriptor dataset;
+  std::optional<std::uint32_t> own_slot;  // the slot this node holds or is getting
+  bool own_slot_stored = false;
+  std::vector<SlotView> slots;             // empty for a plain dataset
+};
+
+// Counters for reports (messages and bytes per member per second, refusals).
+struct NodeStats {
+  std::uint64_t messages_sent = 0, bytes_sent = 0;
+  std::uint64_t messages_received = 0, bytes_received = 0;
+  std::uint64_t refused = 0;            // malformed, forged, replayed, stale, non-member
+  std::uint64_t refused_signature = 0;  // of which: bad signature
+  std::uint64_t refused_replay = 0;     // of which: sequence not newer
+  std::uint64_t refused_non_member = 0; // of which: sender not an admitted member
+  std::uint64_t probes = 0, indirect_probes = 0;
+  std::uint64_t suspicions_raised = 0, refutations = 0, deaths_declared = 0;
+  std::uint64_t heartbeats_sent = 0, heartbeats_accepted = 0;
+  std::uint64_t proofs_checked = 0, proofs_failed = 0;
+  std::uint64_t audits_sent = 0, audits_failed = 0;
+  std::uint64_t losses_confirmed = 0;
+  std::uint64_t repairs_claimed = 0, repairs_cancelled = 0, repairs_finished = 0;
+  std::uint64_t syncs = 0;
+};
+
+class Node {
+ public:
+  // `directory` may be shared between nodes driven by one thread (simulator);
+  // nullptr gives the node its own.
+  Node(const Config& config, SelfIdentity self, Crypto& crypto, ProofSystem& proofs,
+       std::uint64_t seed, std::shared_ptr<MemberDirectory> directory = nullptr);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Start membership: announce ourselves to `seeds` and ask one for its full
+  // view. With no seeds this node founds the community (alone until others join).
+  void join(Time now, std::span<const Contact> seeds, Output& out);
+  // Announce a graceful departure (members mark us left, our slots get repaired).
+  void leave(Time now, Output& out);
+
+  void on_message(Time now, const MemberId& from, ByteView payload, Output& out);
+  void on_tick(Time now, Output& out);
+  void on_local(Time now, const LocalEvent& event, Output& out);
+  // The latest time on_tick must next be called.
+  Time next_deadline() const;
+
+  // Audit `holder` for slot `slot` of `dataset` with a fresh challenge now.
+  void audit(Time now, const DatasetId& dataset, std::uint32_t slot, Output& out);
+
+  // --- Read-only views -------------------------------------------------------
+  const MemberId& id() const;
+  std::vector<MemberView> members() const;  // every member known, any status
+  std::size_t live_members() const;         // alive + suspect, self included
+  std::optional<MemberStatus> status_of(const MemberId& member) const;
+  std::vector<DatasetView> datasets() const;
+  std::optional<DatasetView> dataset(const DatasetId& id) const;
+  // Where slots of a dataset go in this node's current view (live members,
+  // closest by XOR to each slot point, distinct): what a publisher computes.
+  std::vector<MemberId> placement(const DatasetDescriptor& dataset) const;
+  const NodeStats& stats() const;
+  // Local health (Lifeguard awareness score, 0 = healthy).
+  std::uint32_t health_score() const;
+
+  struct Impl;  // the implementation's (protocol/src/node_impl.hpp)
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace codex::protocol

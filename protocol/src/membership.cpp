@@ -1,0 +1,578 @@
+// Membership and failure detection: SWIM with Lifeguard's refinements, as
+// hashicorp/memberlist implements them, with admission on top.
+//
+//  - Probes: every probe interval one random live member gets a Ping; no Ack
+//    within the probe timeout and `indirect_checks` members are asked to ping
+//    it (PingReq); they answer Nack if they cannot reach it either.
+//  - Suspicion: a failed probe makes the target suspect; the timeout starts
+//    at suspicion_max_timeout_multiplier * min and shrinks logarithmically
+//    toward min = suspicion_multiplier * max(1, log10 N) * probe interval as
+//    independent members confirm; at expiry the member is declared dead. A
+//    suspected member refutes by raising its incarnation.
+//  - Local health (Lifeguard): failed probes with missing Nacks and having to
+//    refute raise an awareness score that stretches our own timeouts and
+//    probe interval, so a slow member stops accusing healthy ones.
+//  - Dissemination: updates ride on membership messages (max_piggyback
+//    each), each retransmitted retransmit_multiplier * ceil(log10(N+1)) times;
+//    optional dedicated gossip rounds.
+//  - Anti-entropy: every sync interval, digests of the view in buckets (by
+//    point prefix) are exchanged with a random member, and only differing
+//    buckets' records are sent, so a converged community pays two small
+//    messages per sync.
+//  - Admission: an alive record counts only with a valid certificate for the
+//    member and the member's own signature; revocations are gossiped and
+//    exchanged in anti-entropy, and make a member revoked for good.
+#include <algorithm>
+#include <cmath>
+
+#include "node_impl.hpp"
+
+namespace codex::protocol {
+namespace {
+
+std::uint64_t splitmix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t prefix64(const Digest& d) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | d[i];
+  return v;
+}
+
+std::uint64_t bytes_hash(ByteView bytes) { return prefix64(sha256(bytes)); }
+
+}  // namespace
+
+Time Suspicion::deadline() const {
+  Time timeout = min_timeout;
+  std::size_t confirmations = accusers.empty() ? 0 : accusers.size() - 1;
+  if (expected_confirmations > 0) {
+    double frac = std::log(double(confirmations) + 1.0) / std::log(double(expected_confirmations) + 1.0);
+    double t = double(max_timeout) - double(max_timeout - min_timeout) * std::min(frac, 1.0);
+    timeout = std::max(min_timeout, Time(std::floor(t)));
+  }
+  return start + timeout;
+}
+
+// --- Records --------------------------------------------------------------
+
+Update Node::Impl::own_alive() const {
+  Update u;
+  u.kind = UpdateKind::alive;
+  u.member = self.id;
+  u.incarnation = incarnation;
+  if (const auto* r = directory->record(me, incarnation, false)) {
+    u.addresses = r->addresses;
+    u.certificate = r->certificate;
+    u.signature = r->signature;
+  }
+  return u;
+}
+
+static void remember_own(Node::Impl& s, Time now, bool left) {
+  Update u;
+  u.kind = left ? UpdateKind::left : UpdateKind::alive;
+  u.member = s.self.id;
+  u.incarnation = s.incarnation;
+  if (!left) u.addresses = s.self.addresses;
+  MemberDirectory::Record r;
+  r.incarnation = s.incarnation;
+  r.left = left;
+  r.addresses = u.addresses;
+  r.certificate = s.self.certificate;
+  r.signature = s.crypto.sign(alive_signing_bytes(u));
+  if (auto a = s.crypto.check_certificate(s.self.id, s.self.certificate, now)) r.admission = *a;
+  s.directory->remember(s.me, std::move(r));
+}
+
+std::uint64_t Node::Impl::record_hash(MemberHandle h, const MemberEntry& e) const {
+  MemberStatus st = MemberStatus(e.status);
+  std::uint64_t cls = protocol::is_live(st) ? 1 : std::uint64_t(st);
+  return splitmix(prefix64(directory->point(h)) ^ splitmix((std::uint64_t(e.incarnation) << 8) | cls));
+}
+
+std::size_t Node::Impl::bucket_of(MemberHandle h) const {
+  unsigned bits = std::countr_zero(bucket_digests.size());
+  return bits == 0 ? 0 : directory->point(h)[0] >> (8 - bits);
+}
+
+std::uint32_t Node::Impl::retransmit_limit() const {
+  double n = double(live_count());
+  return config.retransmit_multiplier * std::uint32_t(std::ceil(std::log10(n + 1.0)));
+}
+
+void Node::Impl::broadcast(Update update) {
+  if (update.kind != UpdateKind::revocation) {
+    std::erase_if(broadcasts, [&](const QueuedUpdate& q) {
+      return q.update.kind != UpdateKind::revocation && q.update.member == update.member;
+    });
+  }
+  broadcasts.push_back(QueuedUpdate{std::move(update), 0});
+}
+
+std::vector<Update> Node::Impl::piggyback() {
+  std::vector<Update> out;
+  if (broadcasts.empty()) return out;
+  std::stable_sort(broadcasts.begin(), broadcasts.end(),
+                   [](const QueuedUpdate& a, const QueuedUpdate& b) { return a.transmits < b.transmits; });
+  std::uint32_t limit = std::max<std::uint32_t>(1, retransmit_limit());
+  for (std::size_t i = 0; i < broadcasts.size() && out.size() < config.max_piggyback; ++i) {
+    out.push_back(broadcasts[i].update);
+    broadcasts[i].transmits++;
+  }
+  std::erase_if(broadcasts, [&](const QueuedUpdate& q) { return q.transmits >= limit; });
+  return out;
+}
+
+void Node::Impl::adjust_awareness(int delta) {
+  long v = long(awareness) + delta;
+  awareness = std::uint32_t(std::clamp<long>(v, 0, config.awareness_max));
+}
+
+MemberHandle Node::Impl::random_live_member(MemberHandle exclude) {
+  auto live = ring.members();
+  std::size_t others = live.size() - (ring.contains(me) ? 1 : 0) - (exclude != MemberDirectory::kNone && ring.contains(exclude) ? 1 : 0);
+  if (others == 0) return MemberDirectory::kNone;
+  for (int attempt = 0; attempt < 32; ++attempt) {
+    MemberHandle h = live[random(live.size())];
+    if (h != me && h != exclude) return h;
+  }
+  for (MemberHandle h : live)
+    if (h != me && h != exclude) return h;
+  return MemberDirectory::kNone;
+}
+
+// --- Status changes -----------------------------------------------------------
+
+void Node::Impl::set_status(Time now, MemberHandle h, MemberStatus status, std::uint32_t inc, Output& out) {
+  MemberEntry& e = entry(h);
+  MemberStatus old = MemberStatus(e.status);
+  bool had = e.status != 0;
+  if (had) bucket_digests[bucket_of(h)] ^= record_hash(h, e);
+  e.status = std::uint8_t(status);
+  e.incarnation = inc;
+  bucket_digests[bucket_of(h)] ^= record_hash(h, e);
+  bool was_live = had && protocol::is_live(old);
+  bool now_live = protocol::is_live(status);
+  if (now_live && !was_live) ring.insert(h);
+  if (!now_live && was_live) ring.erase(h);
+  if (status != MemberStatus::suspect) suspicions.erase(h);
+  if (!had || old != status) {
+    MemberChanged change{directory->id(h), status, {}};
+    if (const auto* r = directory->record(h, inc, false)) change.addresses = r->addresses;
+    out.actions.push_back(std::move(change));
+  }
+  if (was_live && !now_live) member_gone(now, h, out);
+}
+
+void Node::Impl::refute(Time now, std::uint32_t accused) {
+  incarnation = std::max(incarnation, accused) + 1;
+  remember_own(*this, now, false);
+  broadcast(own_alive());
+  adjust_awareness(1);
+  stats.refutations++;
+}
+
+void Node::Impl::suspect(Time now, MemberHandle h, std::uint32_t inc, MemberHandle accuser, Output& out) {
+  MemberEntry& e = entry(h);
+  MemberStatus st = MemberStatus(e.status);
+  if (st == MemberStatus::suspect && e.incarnation == inc) {
+    auto it = suspicions.find(h);
+    if (it == suspicions.end()) return;
+    auto& acc = it->second.accusers;
+    if (std::find(acc.begin(), acc.end(), accuser) != acc.end()) return;
+    acc.push_back(accuser);  // an independent confirmation: shrinks the timeout
+    Update u{UpdateKind::suspect, directory->id(h), inc, directory->id(accuser), {}, {}, {}, {}};
+    broadcast(std::move(u));
+    return;
+  }
+  if (st != MemberStatus::alive && !(st == MemberStatus::suspect && inc > e.incarnation)) return;
+  std::size_t n = std::max<std::size_t>(live_count(), 1);
+  double log_n = std::max(1.0, std::log10(double(n)));
+  Suspicion s;
+  s.incarnation = inc;
+  s.start = now;
+  s.min_timeout = Time(double(config.suspicion_multiplier) * log_n * double(config.probe_interval));
+  s.max_timeout = s.min_timeout * std::max<Time>(1, config.suspicion_max_timeout_multiplier);
+  std::uint32_t k = config.suspicion_multiplier >= 2 ? config.suspicion_multiplier - 2 : 0;
+  s.expected_confirmations = (n < std::size_t(k) + 2) ? 0 : k;
+  s.accusers.push_back(accuser);
+  set_status(now, h, MemberStatus::suspect, inc, out);
+  suspicions[h] = std::move(s);
+  stats.suspicions_raised++;
+  broadcast(Update{UpdateKind::suspect, directory->id(h), inc, directory->id(accuser), {}, {}, {}, {}});
+}
+
+// --- Applying membership records ---------------------------------------------
+
+void Node::Impl::apply_updates(Time now, const std::vector<Update>& updates, Output& out) {
+  for (const Update& u : updates) apply(now, u, out);
+}
+
+void Node::Impl::apply(Time now, const Update& u, Output& out) {
+  if (u.kind == UpdateKind::revocation) {
+    auto facts = crypto.check_revocation(u.revocation, now);
+    if (!facts) {
+      stats.refused++;
+      stats.refused_signature++;
+      return;
+    }
+    auto key = std::make_pair(facts->member, facts->serial);
+    if (revocations.count(key)) return;
+    revocations_digest ^= bytes_hash(u.revocation);
+    revocations.emplace(key, u.revocation);
+    broadcast(u);
+    MemberHandle h = directory->find(facts->member);
+    if (h == me) {
+      if (auto* r = directory->record(me, incarnation, false); r && r->admission.serial == facts->serial) {
+        departed = true;  // revoked: this node is no member any more
+      }
+      return;
+    }
+    if (h == MemberDirectory::kNone) return;
+    const MemberEntry* e = find_entry(h);
+    if (!e) return;
+    const auto* r = directory->record(h, e->incarnation, false);
+    if (r && r->admission.serial == facts->serial) set_status(now, h, MemberStatus::revoked, e->incarnation, out);
+    return;
+  }
+
+  MemberHandle h = directory->intern(u.member);
+  if (h == me) {
+    // Someone speaks about us: refute any accusation at our incarnation or later.
+    if ((u.kind == UpdateKind::suspect || u.kind == UpdateKind::dead) && u.incarnation >= incarnation && !departed)
+      refute(now, u.incarnation);
+    if (u.kind == UpdateKind::alive && u.incarnation > incarnation && !departed) refute(now, u.incarnation);
+    return;
+  }
+  MemberEntry& e = entry(h);
+  MemberStatus st = MemberStatus(e.status);
+  if (e.status != 0 && st == MemberStatus::revoked) return;
+
+  switch (u.kind) {
+    case UpdateKind::alive: {
+      if (e.status != 0 && u.incarnation <= e.incarnation) return;
+      const auto* known = directory->record(h, u.incarnation, false);
+      Admission admission;
+      if (known && known->signature == u.signature && known->certificate == u.certificate &&
+          known->addresses == u.addresses) {
+        admission = known->admission;
+      } else {
+        auto a = crypto.check_certificate(u.member, u.certificate, now);
+        if (!a) {
+          stats.refused++;
+          stats.refused_non_member++;
+          return;
+        }
+        if (!crypto.verify(u.member, alive_signing_bytes(u), u.signature)) {
+          stats.refused++;
+          stats.refused_signature++;
+          return;
+        }
+        admission = *a;
+        directory->remember(h, MemberDirectory::Record{u.incarnation, false, u.addresses, u.certificate,
+                                                       u.signature, admission});
+      }
+      if (admission.expires <= now) {
+        stats.refused++;
+        stats.refused_non_member++;
+        return;
+      }
+      if (revocations.count(std::make_pair(u.member, admission.serial))) {
+        set_status(now, h, MemberStatus::revoked, u.incarnation, out);
+        return;
+      }
+      if (admission.expires != kNever) cert_expiry[h] = admission.expires;
+      set_status(now, h, MemberStatus::alive, u.incarnation, out);
+      broadcast(u);
+      return;
+    }
+    case UpdateKind::suspect: {
+      if (e.status == 0 || u.incarnation < e.incarnation) return;
+      suspect(now, h, u.incarnation, directory->intern(u.accuser), out);
+      return;
+    }
+    case UpdateKind::dead: {
+      if (e.status != 0 && (u.incarnation < e.incarnation || !protocol::is_live(st))) return;
+      set_status(now, h, MemberStatus::dead, u.incarnation, out);
+      broadcast(u);
+      return;
+    }
+    case UpdateKind::left: {
+      if (e.status != 0 && (u.incarnation < e.incarnation || st == MemberStatus::left)) return;
+      const auto* known = directory->record(h, u.incarnation, true);
+      if (!(known && known->signature == u.signature)) {
+        if (!crypto.verify(u.member, alive_signing_bytes(u), u.signature)) {
+          stats.refused++;
+          stats.refused_signature++;
+          return;
+        }
+        directory->remember(h, MemberDirectory::Record{u.incarnation, true, {}, {}, u.signature, {}});
+      }
+      set_status(now, h, MemberStatus::left, u.incarnation, out);
+      broadcast(u);
+      return;
+    }
+    case UpdateKind::revocation: return;
+  }
+}
+
+// --- Joining and leaving ---------------------------------------------------------
+
+void Node::Impl::start(Time now, std::span<const Contact> seeds, Output& out) {
+  if (joined) return;
+  joined = true;
+  remember_own(*this, now, false);
+  ring.insert(me);
+  next_probe = now + Time(random(std::uint64_t(std::max<Time>(1, config.probe_interval))));
+  next_sync = now + Time(random(std::uint64_t(std::max<Time>(1, config.sync_interval))));
+  next_heartbeat = now + Time(random(std::uint64_t(std::max<Time>(1, config.heartbeat_interval))));
+  next_sweep = now + config.heartbeat_interval / 4;
+  broadcast(own_alive());
+  std::size_t asked = 0;
+  for (const Contact& c : seeds) {
+    if (c.id == self.id || asked >= 3) continue;
+    MemberHandle h = directory->intern(c.id);
+    SyncRequest request;
+    request.revocations_digest = revocations_digest;
+    request.updates.push_back(own_alive());
+    send(h, request, out);
+    ++asked;
+  }
+}
+
+void Node::Impl::depart(Time now, Output& out) {
+  if (!joined || departed) return;
+  remember_own(*this, now, true);
+  const auto* r = directory->record(me, incarnation, true);
+  Update u{UpdateKind::left, self.id, incarnation, {}, {}, {}, r ? r->signature : Bytes{}, {}};
+  std::vector<MemberHandle> told;
+  for (std::uint32_t i = 0; i < std::max<std::uint32_t>(config.gossip_fanout, 1) + 2; ++i) {
+    MemberHandle h = random_live_member(MemberDirectory::kNone);
+    if (h == MemberDirectory::kNone) break;
+    if (std::find(told.begin(), told.end(), h) != told.end()) continue;
+    told.push_back(h);
+    send(h, Gossip{{u}}, out);
+  }
+  departed = true;
+}
+
+// --- Probes -------------------------------------------------------------------------
+
+void Node::Impl::on_ping(Time, MemberHandle from, const Ping& m, Output& out) {
+  if (m.target != self.id) return;  // meant for someone else (stale address)
+  send(from, Ack{m.seq, piggyback()}, out);
+}
+
+void Node::Impl::on_ack(Time, MemberHandle from, const Ack& m, Output& out) {
+  if (probe && m.seq == probe->seq) {
+    (void)from;
+    adjust_awareness(-1);
+    probe.reset();
+    return;
+  }
+  auto it = relayed.find(m.seq);
+  if (it != relayed.end()) {
+    send(it->second.origin, Ack{it->second.origin_seq, piggyback()}, out);
+    relayed.erase(it);
+  }
+}
+
+void Node::Impl::on_ping_req(Time now, MemberHandle from, const PingReq& m, Output& out) {
+  MemberHandle target = directory->intern(m.target);
+  if (target == me || target == from || !is_member(target)) return;
+  std::uint64_t seq = next_seq++;
+  relayed[seq] = RelayedProbe{from, m.seq, now + scaled(config.probe_timeout)};
+  send(target, Ping{seq, m.target, piggyback()}, out);
+  stats.indirect_probes++;
+}
+
+void Node::Impl::on_nack(Time, MemberHandle, const Nack& m, Output&) {
+  if (probe && m.seq == probe->seq) probe->nacks++;
+}
+
+void Node::Impl::start_probe(Time now, Output& out) {
+  MemberHandle target = random_live_member(MemberDirectory::kNone);
+  if (target == MemberDirectory::kNone) return;
+  PendingProbe p;
+  p.seq = next_seq++;
+  p.target = target;
+  p.direct_deadline = now + scaled(config.probe_timeout);
+  probe = p;
+  send(target, Ping{p.seq, directory->id(target), piggyback()}, out);
+  stats.probes++;
+}
+
+void Node::Impl::membership_tick(Time now, Output& out) {
+  // A probe in flight: escalate to indirect probes, then suspect.
+  if (probe && !probe->indirect_sent && now >= probe->direct_deadline) {
+    std::vector<MemberHandle> helpers;
+    for (std::uint32_t i = 0; i < config.indirect_checks * 3 && helpers.size() < config.indirect_checks; ++i) {
+      MemberHandle h = random_live_member(probe->target);
+      if (h == MemberDirectory::kNone) break;
+      if (std::find(helpers.begin(), helpers.end(), h) == helpers.end()) helpers.push_back(h);
+    }
+    for (MemberHandle h : helpers) send(h, PingReq{probe->seq, directory->id(probe->target), piggyback()}, out);
+    probe->indirect_sent = true;
+    probe->expected_nacks = std::uint32_t(helpers.size());
+    probe->indirect_deadline = now + 2 * scaled(config.probe_timeout);
+  }
+  if (probe && probe->indirect_sent && now >= probe->indirect_deadline) {
+    // Lifeguard: Nacks that did not come mean our own links are the problem.
+    if (probe->expected_nacks > 0)
+      adjust_awareness(int(probe->expected_nacks - std::min(probe->nacks, probe->expected_nacks)));
+    else
+      adjust_awareness(1);
+    MemberHandle target = probe->target;
+    probe.reset();
+    if (const MemberEntry* e = find_entry(target); e && protocol::is_live(MemberStatus(e->status)))
+      suspect(now, target, e->incarnation, me, out);
+  }
+  for (auto it = relayed.begin(); it != relayed.end();) {
+    if (now >= it->second.deadline) {
+      send(it->second.origin, Nack{it->second.origin_seq, piggyback()}, out);
+      it = relayed.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // Suspicions that ran out: the member is dead.
+  std::vector<std::pair<MemberHandle, std::uint32_t>> expired;
+  for (const auto& [h, s] : suspicions)
+    if (now >= s.deadline()) expired.emplace_back(h, s.incarnation);
+  for (auto [h, inc] : expired) {
+    suspicions.erase(h);
+    set_status(now, h, MemberStatus::dead, inc, out);
+    broadcast(Update{UpdateKind::dead, directory->id(h), inc, self.id, {}, {}, {}, {}});
+    stats.deaths_declared++;
+  }
+  if (now >= next_probe) {
+    if (!probe) start_probe(now, out);
+    next_probe = now + scaled(config.probe_interval);
+    // Certificates that expired: the member cannot show one any more.
+    for (auto it = cert_expiry.begin(); it != cert_expiry.end();) {
+      if (it->second <= now) {
+        MemberHandle h = it->first;
+        it = cert_expiry.erase(it);
+        if (const MemberEntry* e = find_entry(h); e && protocol::is_live(MemberStatus(e->status)))
+          set_status(now, h, MemberStatus::dead, e->incarnation, out);
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (config.gossip_interval > 0 && !broadcasts.empty() && now >= next_gossip) {
+    for (std::uint32_t i = 0; i < config.gossip_fanout && !broadcasts.empty(); ++i) {
+      MemberHandle h = random_live_member(MemberDirectory::kNone);
+      if (h == MemberDirectory::kNone) break;
+      send(h, Gossip{piggyback()}, out);
+    }
+    next_gossip = now + config.gossip_interval;
+  } else if (config.gossip_interval > 0 && broadcasts.empty()) {
+    next_gossip = std::max(next_gossip, now);
+  }
+  if (now >= next_sync) {
+    MemberHandle h = random_live_member(MemberDirectory::kNone);
+    if (h != MemberDirectory::kNone) {
+      send(h, SyncRequest{bucket_digests, revocations_digest, {}}, out);
+      stats.syncs++;
+    }
+    // +-10% jitter keeps members from synchronising their syncs.
+    Time jitter = config.sync_interval / 10;
+    next_sync = now + config.sync_interval - jitter + Time(random(std::uint64_t(2 * jitter + 1)));
+  }
+}
+
+Time Node::Impl::membership_deadline() const {
+  Time t = std::min(next_probe, next_sync);
+  if (probe) t = std::min(t, probe->indirect_sent ? probe->indirect_deadline : probe->direct_deadline);
+  for (const auto& [seq, r] : relayed) t = std::min(t, r.deadline);
+  for (const auto& [h, s] : suspicions) t = std::min(t, s.deadline());
+  if (config.gossip_interval > 0 && !broadcasts.empty()) t = std::min(t, next_gossip);
+  return t;
+}
+
+// --- Anti-entropy ------------------------------------------------------------------
+
+std::vector<Update> Node::Impl::records_of_buckets(const std::vector<bool>& wanted) const {
+  std::vector<Update> out;
+  for (MemberHandle h = 0; h < members.size(); ++h) {
+    const MemberEntry& e = members[h];
+    if (e.status == 0 || !wanted[bucket_of(h)]) continue;
+    MemberStatus st = MemberStatus(e.status);
+    const MemberId& id = directory->id(h);
+    switch (st) {
+      case MemberStatus::alive:
+      case MemberStatus::suspect:
+        if (const auto* r = directory->record(h, e.incarnation, false)) {
+          out.push_back(Update{UpdateKind::alive, id, e.incarnation, {}, r->addresses, r->certificate, r->signature, {}});
+          auto s = suspicions.find(h);
+          if (st == MemberStatus::suspect && s != suspicions.end() && !s->second.accusers.empty())
+            out.push_back(Update{UpdateKind::suspect, id, e.incarnation, directory->id(s->second.accusers.front()), {}, {}, {}, {}});
+        }
+        break;
+      case MemberStatus::dead:
+        out.push_back(Update{UpdateKind::dead, id, e.incarnation, self.id, {}, {}, {}, {}});
+        break;
+      case MemberStatus::left:
+        if (const auto* r = directory->record(h, e.incarnation, true))
+          out.push_back(Update{UpdateKind::left, id, e.incarnation, {}, {}, {}, r->signature, {}});
+        break;
+      case MemberStatus::revoked: break;  // carried by the revocations themselves
+    }
+  }
+  if (joined && !departed && wanted[bucket_of(me)]) out.push_back(own_alive());
+  return out;
+}
+
+std::vector<Update> Node::Impl::revocation_records() const {
+  std::vector<Update> out;
+  for (const auto& [key, bytes] : revocations) {
+    Update u;
+    u.kind = UpdateKind::revocation;
+    u.revocation = bytes;
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+void Node::Impl::on_sync_request(Time, MemberHandle from, const SyncRequest& m, Output& out) {
+  SyncState reply;
+  bool all = m.digests.size() != bucket_digests.size();
+  bool any = false;
+  std::vector<bool> wanted(bucket_digests.size());
+  for (std::size_t b = 0; b < bucket_digests.size(); ++b)
+    if (all || m.digests[b] != bucket_digests[b]) wanted[b] = any = true;
+  if (any) reply.updates = records_of_buckets(wanted);
+  if (m.revocations_digest != revocations_digest) {
+    auto records = revocation_records();
+    reply.updates.insert(reply.updates.end(), records.begin(), records.end());
+    any = true;
+  }
+  if (!any) return;  // views agree: one small message was the whole cost
+  reply.digests = bucket_digests;
+  reply.revocations_digest = revocations_digest;
+  send(from, reply, out);
+}
+
+void Node::Impl::on_sync_state(Time, MemberHandle from, const SyncState& m, Output& out) {
+  if (m.digests.empty()) return;
+  SyncState reply;
+  bool all = m.digests.size() != bucket_digests.size();
+  bool any = false;
+  std::vector<bool> wanted(bucket_digests.size());
+  for (std::size_t b = 0; b < bucket_digests.size(); ++b)
+    if (all || m.digests[b] != bucket_digests[b]) wanted[b] = any = true;
+  if (any) reply.updates = records_of_buckets(wanted);
+  if (m.revocations_digest != revocations_digest) {
+    auto records = revocation_records();
+    reply.updates.insert(reply.updates.end(), records.begin(), records.end());
+  }
+  if (!reply.updates.empty()) send(from, reply, out);
+}
+
+}  // namespace codex::protocol

@@ -1,0 +1,213 @@
+// The Node's private state, shared by the files that implement its parts:
+// node.cpp (entry points, views), membership.cpp (SWIM, Lifeguard, admission,
+// anti-entropy) and storage.cpp (placement, heartbeats, audits, loss, repair).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "codex/protocol/messages.hpp"
+#include "codex/protocol/node.hpp"
+#include "codex/protocol/placement.hpp"
+
+namespace codex::protocol {
+
+// One member in this node's view: 8 bytes, so 10,000 views of 10,000 fit.
+struct MemberEntry {
+  std::uint32_t incarnation = 0;
+  std::uint8_t status = 0;  // 0: unknown, else MemberStatus
+};
+
+struct PendingProbe {
+  std::uint64_t seq = 0;
+  MemberHandle target = MemberDirectory::kNone;
+  Time direct_deadline = 0;
+  Time indirect_deadline = 0;
+  bool indirect_sent = false;
+  std::uint32_t expected_nacks = 0;
+  std::uint32_t nacks = 0;
+};
+
+// A ping we send on another member's behalf (PingReq).
+struct RelayedProbe {
+  MemberHandle origin = MemberDirectory::kNone;
+  std::uint64_t origin_seq = 0;
+  Time deadline = 0;
+};
+
+struct Suspicion {
+  std::uint32_t incarnation = 0;
+  Time start = 0;
+  Time min_timeout = 0, max_timeout = 0;
+  std::uint32_t expected_confirmations = 0;
+  std::vector<MemberHandle> accusers;  // distinct; the first does not count as a confirmation
+  Time deadline() const;
+};
+
+struct QueuedUpdate {
+  Update update;
+  std::uint32_t transmits = 0;
+};
+
+struct SlotState {
+  MemberHandle holder = MemberDirectory::kNone;
+  SlotHealth health = SlotHealth::pending;
+  Time last_heard = 0;                  // last good heartbeat entry from the holder
+  std::vector<MemberHandle> reporters;  // watchers that reported the current holder lost
+  Time repair_deadline = 0;             // when a repairing/confirmed slot is re-requested
+  std::uint32_t repair_round = 0;
+  std::vector<MemberHandle> failed_claimants;
+};
+
+struct DatasetState {
+  DatasetDescriptor desc;
+  std::optional<std::uint32_t> own_slot;
+  bool stored = false;        // own slot stored and verified
+  bool claimed = false;       // own slot is a repair claim in progress
+  Time claim_at = kNever;     // scheduled claim (repair candidate backing off by rank)
+  std::vector<SlotState> slots;
+};
+
+// Heartbeat bookkeeping with one co-holder, both directions.
+struct PeerHeartbeat {
+  Bytes their_nonce;               // the last nonce it gave us: our next challenges
+  Bytes my_nonce, my_old_nonce;    // the nonces we gave it (current, previous)
+  Time my_nonce_at = 0;            // when we gave my_old_nonce's successor
+  std::uint64_t last_seq = 0;      // highest heartbeat sequence accepted from it
+};
+
+struct PendingAudit {
+  DatasetId dataset{};
+  std::uint32_t slot = 0;
+  MemberHandle holder = MemberDirectory::kNone;
+  Bytes challenge;
+  Time deadline = 0;
+};
+
+struct Node::Impl {
+  Impl(const Config& config, SelfIdentity self, Crypto& crypto, ProofSystem& proofs,
+       std::uint64_t seed, std::shared_ptr<MemberDirectory> directory);
+
+  Config config;
+  SelfIdentity self;
+  Crypto& crypto;
+  ProofSystem& proofs;
+  std::mt19937_64 rng;
+  std::shared_ptr<MemberDirectory> directory;
+  MemberHandle me = MemberDirectory::kNone;
+  NodeStats stats;
+  bool joined = false;
+  bool departed = false;
+
+  // --- membership ---
+  std::vector<MemberEntry> members;  // indexed by handle (grown on demand)
+  Ring ring;                         // live members, self included
+  std::uint32_t incarnation = 0;
+  std::uint32_t awareness = 0;       // Lifeguard local health score
+  std::uint64_t next_seq = 1;
+  Time next_probe = 0;
+  std::optional<PendingProbe> probe;
+  std::unordered_map<std::uint64_t, RelayedProbe> relayed;
+  std::map<MemberHandle, Suspicion> suspicions;
+  std::vector<QueuedUpdate> broadcasts;
+  Time next_gossip = kNever;
+  Time next_sync = 0;
+  std::vector<std::uint64_t> bucket_digests;
+  std::map<std::pair<MemberId, std::uint64_t>, Bytes> revocations;  // (member, serial) -> bytes
+  std::uint64_t revocations_digest = 0;
+  std::unordered_map<MemberHandle, Time> cert_expiry;  // only finite expiries
+
+  // --- storage ---
+  std::map<DatasetId, DatasetState> datasets;
+  std::unordered_map<MemberHandle, PeerHeartbeat> peers;
+  std::unordered_map<std::uint64_t, PendingAudit> audits;
+  std::uint64_t heartbeat_seq = 0;
+  Time next_heartbeat = 0;
+  Time next_sweep = 0;
+  std::uint32_t active_repairs = 0;
+  // Storage timers: (when, dataset, slot, kind); stale ones are checked and skipped.
+  enum TimerKind : std::uint8_t { claim_timer = 1, repair_timer = 2 };
+  std::set<std::tuple<Time, DatasetId, std::uint32_t, std::uint8_t>> timers;
+  std::unordered_map<MemberHandle, Time> last_audited_by;  // audits we answered, per auditor
+
+  // --- helpers (node.cpp) ---
+  std::uint64_t random(std::uint64_t bound);  // uniform in [0, bound)
+  Bytes random_bytes(std::size_t n);
+  void send(MemberHandle to, const Message& message, Output& out);
+  MemberEntry& entry(MemberHandle h);
+  const MemberEntry* find_entry(MemberHandle h) const;
+  bool is_member(MemberHandle h) const;  // admitted and not revoked
+  bool is_live(MemberHandle h) const;
+  std::size_t live_count() const { return ring.size(); }
+
+  // --- membership (membership.cpp) ---
+  void start(Time now, std::span<const Contact> seeds, Output& out);
+  void depart(Time now, Output& out);
+  Update own_alive() const;
+  void broadcast(Update update);
+  std::vector<Update> piggyback();
+  std::uint32_t retransmit_limit() const;
+  void apply_updates(Time now, const std::vector<Update>& updates, Output& out);
+  void apply(Time now, const Update& update, Output& out);
+  void set_status(Time now, MemberHandle h, MemberStatus status, std::uint32_t incarnation, Output& out);
+  void refute(Time now, std::uint32_t accused_incarnation);
+  void on_ping(Time now, MemberHandle from, const Ping& m, Output& out);
+  void on_ack(Time now, MemberHandle from, const Ack& m, Output& out);
+  void on_ping_req(Time now, MemberHandle from, const PingReq& m, Output& out);
+  void on_nack(Time now, MemberHandle from, const Nack& m, Output& out);
+  void on_sync_request(Time now, MemberHandle from, const SyncRequest& m, Output& out);
+  void on_sync_state(Time now, MemberHandle from, const SyncState& m, Output& out);
+  void membership_tick(Time now, Output& out);
+  Time membership_deadline() const;
+  void start_probe(Time now, Output& out);
+  void suspect(Time now, MemberHandle h, std::uint32_t incarnation, MemberHandle accuser, Output& out);
+  Time scaled(Time t) const { return t * (1 + Time(awareness)); }
+  void adjust_awareness(int delta);
+  std::uint64_t record_hash(MemberHandle h, const MemberEntry& e) const;
+  std::size_t bucket_of(MemberHandle h) const;
+  std::vector<Update> records_of_buckets(const std::vector<bool>& wanted) const;
+  std::vector<Update> revocation_records() const;
+  MemberHandle random_live_member(MemberHandle exclude);
+
+  // --- storage (storage.cpp) ---
+  void on_local_event(Time now, const LocalEvent& event, Output& out);
+  void on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, Output& out);
+  void on_audit(Time now, MemberHandle from, const Audit& m, Output& out);
+  void on_audit_reply(Time now, MemberHandle from, const AuditReply& m, Output& out);
+  void on_assign(Time now, MemberHandle from, const Assign& m, Output& out);
+  void on_loss_report(Time now, MemberHandle from, const LossReport& m, Output& out);
+  void on_repair_request(Time now, MemberHandle from, const RepairRequest& m, Output& out);
+  void on_claim(Time now, MemberHandle from, const Claim& m, Output& out);
+  void on_dataset_view(Time now, MemberHandle from, const DatasetViewMessage& m, Output& out);
+  void storage_tick(Time now, Output& out);
+  Time storage_deadline() const;
+  void member_gone(Time now, MemberHandle h, Output& out);
+  void send_heartbeats(Time now, Output& out, const DatasetId* only);
+  void sweep(Time now, Output& out);
+  void mark_lost(Time now, DatasetState& d, std::uint32_t slot, LossReason reason, Output& out);
+  void add_reporter(Time now, DatasetState& d, std::uint32_t slot, MemberHandle reporter, Output& out);
+  void maybe_repair(Time now, DatasetState& d, Output& out);
+  void request_repair(Time now, DatasetState& d, std::uint32_t slot, Output& out);
+  std::vector<MemberHandle> repair_candidates(const DatasetState& d, std::uint32_t slot,
+                                              std::size_t skip, std::size_t count) const;
+  void make_claim(Time now, DatasetState& d, Output& out);
+  void start_audit(Time now, const DatasetState& d, std::uint32_t slot, Output& out);
+  std::uint64_t view_digest(const DatasetState& d) const;
+  std::vector<std::optional<MemberId>> holders_of(const DatasetState& d) const;
+  std::vector<MemberHandle> watchers_of(const DatasetState& d) const;
+  bool better_claim(const DatasetId& dataset, std::uint32_t slot, MemberHandle a, MemberHandle b) const;
+};
+
+// The challenge a holder answers in a heartbeat to a watcher who gave it `nonce`.
+Bytes heartbeat_challenge(ByteView nonce, const DatasetId& dataset, std::uint32_t slot);
+// Which entries (indices into a heartbeat's entries) a nonce asks proofs for.
+std::vector<std::size_t> sampled_entries(ByteView nonce, std::size_t entries, std::uint32_t proofs);
+
+}  // namespace codex::protocol

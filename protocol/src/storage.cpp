@@ -1,0 +1,732 @@
+// Placement, heartbeats, audits, loss detection and repair decisions.
+//
+// Each member tracks only the datasets it holds a slot of (or is asked to
+// rebuild), so its state and traffic grow with the slots it holds, not with
+// the community. The holders of one dataset watch each other:
+//  - Heartbeats: every heartbeat interval a holder sends each co-holder one
+//    signed heartbeat listing the slots it holds of datasets they share, with
+//    storage proofs for the entries the co-holder's last nonce selects, on a
+//    challenge derived from that nonce (so it cannot be precomputed).
+//  - Loss: a co-holder that misses heartbeats (or fails a proof or an audit,
+//    or is declared dead by SWIM) is lost in a watcher's view; watchers tell
+//    each other (LossReport), and only when loss_confirmations of them agree
+//    is the loss confirmed.
+//  - Repair: once l0 slots of a dataset are confirmed lost, the watchers ask
+//    the next members by placement (rank 0, 1, ...) to rebuild; rank r waits
+//    r * repair_backoff before claiming; claims are ordered by XOR distance
+//    to the slot point, then member id, so every member settles on the same
+//    claimant without a vote, and worse claimants cancel.
+//  - Anti-entropy of health: each heartbeat entry carries a digest of the
+//    sender's view of the dataset; a differing digest is answered with the
+//    whole view, merged by the same claim order.
+#include <algorithm>
+
+#include "node_impl.hpp"
+
+namespace codex::protocol {
+namespace {
+
+std::uint64_t prefix64(const Digest& d) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | d[i];
+  return v;
+}
+
+bool lostish(SlotHealth h) { return h == SlotHealth::lost || h == SlotHealth::confirmed; }
+
+}  // namespace
+
+Bytes heartbeat_challenge(ByteView nonce, const DatasetId& dataset, std::uint32_t slot) {
+  Bytes in(as_bytes("codex-tools/heartbeat-challenge/v1").begin(), as_bytes("codex-tools/heartbeat-challenge/v1").end());
+  in.insert(in.end(), nonce.begin(), nonce.end());
+  in.insert(in.end(), dataset.begin(), dataset.end());
+  for (int i = 3; i >= 0; --i) in.push_back(std::uint8_t(slot >> (8 * i)));
+  Digest d = sha256(in);
+  return Bytes(d.begin(), d.end());
+}
+
+std::vector<std::size_t> sampled_entries(ByteView nonce, std::size_t entries, std::uint32_t proofs) {
+  std::vector<std::size_t> out;
+  if (entries == 0 || proofs == 0) return out;
+  Bytes in(as_bytes("codex-tools/heartbeat-sample/v1").begin(), as_bytes("codex-tools/heartbeat-sample/v1").end());
+  in.insert(in.end(), nonce.begin(), nonce.end());
+  std::size_t start = prefix64(sha256(in)) % entries;
+  for (std::size_t j = 0; j < std::min<std::size_t>(proofs, entries); ++j) out.push_back((start + j) % entries);
+  return out;
+}
+
+// --- Views of one dataset -------------------------------------------------------
+
+bool Node::Impl::better_claim(const DatasetId& dataset, std::uint32_t slot, MemberHandle a, MemberHandle b) const {
+  if (b == MemberDirectory::kNone) return true;
+  if (a == MemberDirectory::kNone) return false;
+  return closer(slot_point(dataset, slot), directory->point(a), directory->id(a), directory->point(b),
+                directory->id(b));
+}
+
+std::vector<std::optional<MemberId>> Node::Impl::holders_of(const DatasetState& d) const {
+  std::vector<std::optional<MemberId>> out(d.slots.size());
+  for (std::size_t i = 0; i < d.slots.size(); ++i)
+    if (d.slots[i].holder != MemberDirectory::kNone && !lostish(d.slots[i].health))
+      out[i] = directory->id(d.slots[i].holder);
+  return out;
+}
+
+std::vector<MemberHandle> Node::Impl::watchers_of(const DatasetState& d) const {
+  std::vector<MemberHandle> out;
+  for (const SlotState& s : d.slots) {
+    if (s.holder == MemberDirectory::kNone || s.holder == me || lostish(s.health) || !is_live(s.holder)) continue;
+    if (std::find(out.begin(), out.end(), s.holder) == out.end()) out.push_back(s.holder);
+  }
+  return out;
+}
+
+std::uint64_t Node::Impl::view_digest(const DatasetState& d) const {
+  Bytes in;
+  in.reserve(d.slots.size() * 33);
+  for (const SlotState& s : d.slots) {
+    if (s.holder == MemberDirectory::kNone) in.insert(in.end(), 32, 0);
+    else {
+      const MemberId& id = directory->id(s.holder);
+      in.insert(in.end(), id.begin(), id.end());
+    }
+    in.push_back(lostish(s.health) ? 1 : 0);
+  }
+  return prefix64(sha256(in));
+}
+
+// --- Local events --------------------------------------------------------------------
+
+void Node::Impl::on_local_event(Time now, const LocalEvent& event, Output& out) {
+  if (auto* e = std::get_if<DatasetPublished>(&event)) {
+    const DatasetDescriptor& desc = e->dataset;
+    if (desc.plain) {
+      DatasetState d;
+      d.desc = desc;
+      d.own_slot = 0;
+      d.stored = true;
+      datasets[desc.id] = std::move(d);
+      return;
+    }
+    if (desc.k == 0 || desc.l0 == 0) return;
+    auto placed = place_dataset(ring, desc);
+    DatasetState d;
+    d.desc = desc;
+    d.slots.resize(desc.slots());
+    for (std::uint32_t i = 0; i < desc.slots(); ++i) {
+      d.slots[i].holder = placed[i].value_or(MemberDirectory::kNone);
+      d.slots[i].health = SlotHealth::pending;
+      d.slots[i].last_heard = now;
+      if (placed[i] == me) {
+        d.own_slot = i;
+        d.stored = true;
+        d.slots[i].health = SlotHealth::held;
+      }
+    }
+    auto holders = holders_of(d);
+    for (std::uint32_t i = 0; i < desc.slots(); ++i)
+      if (d.slots[i].holder != MemberDirectory::kNone && d.slots[i].holder != me)
+        send(d.slots[i].holder, Assign{desc, i, holders}, out);
+    // The publisher keeps the dataset's state only if it is one of the holders.
+    if (d.own_slot) datasets[desc.id] = std::move(d);
+    return;
+  }
+  if (auto* e = std::get_if<SlotStored>(&event)) {
+    auto it = datasets.find(e->dataset);
+    if (it == datasets.end() || it->second.own_slot != e->slot || it->second.stored) return;
+    DatasetState& d = it->second;
+    d.stored = true;
+    if (d.claimed) {
+      d.claimed = false;
+      if (active_repairs > 0) active_repairs--;
+      stats.repairs_finished++;
+    }
+    if (e->slot < d.slots.size()) {
+      d.slots[e->slot].holder = me;
+      d.slots[e->slot].health = SlotHealth::held;
+      d.slots[e->slot].reporters.clear();
+    }
+    send_heartbeats(now, out, &e->dataset);
+    return;
+  }
+  if (auto* e = std::get_if<SlotDamaged>(&event)) {
+    auto it = datasets.find(e->dataset);
+    if (it == datasets.end() || it->second.own_slot != e->slot) return;
+    DatasetState& d = it->second;
+    if (!d.desc.plain) {
+      for (MemberHandle w : watchers_of(d))
+        send(w, LossReport{d.desc.id, e->slot, self.id, LossReason::holder_reported}, out);
+    }
+    if (d.claimed && active_repairs > 0) active_repairs--;
+    out.actions.push_back(DropSlot{e->dataset, e->slot});
+    datasets.erase(it);
+    return;
+  }
+  if (auto* e = std::get_if<SlotFailed>(&event)) {
+    auto it = datasets.find(e->dataset);
+    if (it == datasets.end() || it->second.own_slot != e->slot || it->second.stored) return;
+    DatasetState& d = it->second;
+    if (d.claimed && active_repairs > 0) active_repairs--;
+    for (MemberHandle w : watchers_of(d)) send(w, Claim{d.desc.id, e->slot, true}, out);
+    datasets.erase(it);
+    return;
+  }
+  if (auto* e = std::get_if<DatasetForgotten>(&event)) {
+    auto it = datasets.find(e->dataset);
+    if (it != datasets.end() && it->second.desc.plain) datasets.erase(it);
+    return;
+  }
+}
+
+// --- Assignment ----------------------------------------------------------------------
+
+void Node::Impl::on_assign(Time now, MemberHandle from, const Assign& m, Output& out) {
+  if (m.dataset.plain || m.holders[m.slot] != self.id) return;
+  if (datasets.count(m.dataset.id)) return;  // already holding (or getting) a slot of it
+  DatasetState d;
+  d.desc = m.dataset;
+  d.own_slot = m.slot;
+  d.slots.resize(m.dataset.slots());
+  std::vector<MemberId> sources{directory->id(from)};
+  for (std::uint32_t i = 0; i < d.slots.size(); ++i) {
+    if (m.holders[i]) d.slots[i].holder = directory->intern(*m.holders[i]);
+    d.slots[i].health = SlotHealth::pending;
+    d.slots[i].last_heard = now;
+  }
+  out.actions.push_back(FetchSlot{m.dataset, m.slot, sources});
+  datasets[m.dataset.id] = std::move(d);
+}
+
+// --- Heartbeats ------------------------------------------------------------------------
+
+void Node::Impl::send_heartbeats(Time now, Output& out, const DatasetId* only) {
+  std::map<MemberHandle, std::vector<HeartbeatEntry>> batches;
+  auto add = [&](const DatasetState& d) {
+    if (d.desc.plain || !d.own_slot || !d.stored) return;
+    std::uint64_t digest = view_digest(d);
+    for (MemberHandle w : watchers_of(d)) batches[w].push_back(HeartbeatEntry{d.desc.id, *d.own_slot, digest});
+  };
+  if (only) {
+    auto it = datasets.find(*only);
+    if (it != datasets.end()) add(it->second);
+  } else {
+    for (const auto& [id, d] : datasets) add(d);
+  }
+  for (auto& [w, entries] : batches) {
+    std::sort(entries.begin(), entries.end(), [](const HeartbeatEntry& a, const HeartbeatEntry& b) {
+      return std::tie(a.dataset, a.slot) < std::tie(b.dataset, b.slot);
+    });
+    PeerHeartbeat& p = peers[w];
+    Heartbeat hb;
+    hb.holder = self.id;
+    hb.recipient = directory->id(w);
+    hb.seq = ++heartbeat_seq;
+    hb.nonce = random_bytes(16);
+    if (!p.their_nonce.empty()) {
+      for (std::size_t idx : sampled_entries(p.their_nonce, entries.size(), config.heartbeat_proofs)) {
+        const HeartbeatEntry& e = entries[idx];
+        auto proof = proofs.prove(e.dataset, e.slot, heartbeat_challenge(p.their_nonce, e.dataset, e.slot));
+        if (proof) hb.proofs.push_back(HeartbeatProof{e.dataset, e.slot, p.their_nonce, std::move(*proof)});
+      }
+    }
+    hb.entries = std::move(entries);
+    p.my_old_nonce = std::move(p.my_nonce);
+    p.my_nonce = hb.nonce;
+    p.my_nonce_at = now;
+    hb.signature = crypto.sign(heartbeat_signing_bytes(hb));
+    send(w, hb, out);
+    stats.heartbeats_sent++;
+  }
+}
+
+void Node::Impl::on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, Output& out) {
+  if (m.holder != directory->id(from) || m.recipient != self.id) {
+    stats.refused++;
+    return;
+  }
+  if (!crypto.verify(m.holder, heartbeat_signing_bytes(m), m.signature)) {
+    stats.refused++;
+    stats.refused_signature++;
+    return;
+  }
+  PeerHeartbeat& p = peers[from];
+  if (m.seq <= p.last_seq) {
+    stats.refused++;
+    stats.refused_replay++;
+    return;
+  }
+  for (std::size_t i = 1; i < m.entries.size(); ++i) {
+    if (!(std::tie(m.entries[i - 1].dataset, m.entries[i - 1].slot) < std::tie(m.entries[i].dataset, m.entries[i].slot))) {
+      stats.refused++;
+      return;
+    }
+  }
+  p.last_seq = m.seq;
+  if (m.nonce.size() >= 8) p.their_nonce = m.nonce;
+  stats.heartbeats_accepted++;
+
+  // Proofs: each must answer a nonce we gave this holder, for an entry that nonce selects.
+  enum class Proven : std::uint8_t { none, good, bad };
+  std::vector<Proven> proven(m.entries.size(), Proven::none);
+  std::vector<bool> sampled(m.entries.size(), false);
+  bool proofs_due = !p.my_old_nonce.empty();
+  for (const HeartbeatProof& hp : m.proofs) {
+    bool ours = (!p.my_nonce.empty() && hp.nonce == p.my_nonce) || (!p.my_old_nonce.empty() && hp.nonce == p.my_old_nonce);
+    auto picks = sampled_entries(hp.nonce, m.entries.size(), config.heartbeat_proofs);
+    std::optional<std::size_t> at;
+    for (std::size_t idx : picks)
+      if (m.entries[idx].dataset == hp.dataset && m.entries[idx].slot == hp.slot) at = idx;
+    if (!ours || !at) continue;  // a proof for a challenge we did not pose proves nothing
+    for (std::size_t idx : picks) sampled[idx] = true;
+    if (random(100) >= config.proof_check_percent) {
+      proven[*at] = Proven::good;
+      continue;
+    }
+    stats.proofs_checked++;
+    Status st = proofs.check(hp.dataset, hp.slot, heartbeat_challenge(hp.nonce, hp.dataset, hp.slot), hp.proof);
+    if (st.ok() || st.error().code == Errc::not_found) {
+      proven[*at] = Proven::good;
+    } else {
+      proven[*at] = Proven::bad;
+      stats.proofs_failed++;
+    }
+  }
+  if (proofs_due && m.proofs.empty())
+    for (std::size_t idx : sampled_entries(p.my_old_nonce, m.entries.size(), config.heartbeat_proofs)) sampled[idx] = true;
+
+  std::vector<DatasetState*> differing;
+  for (std::size_t i = 0; i < m.entries.size(); ++i) {
+    const HeartbeatEntry& e = m.entries[i];
+    auto it = datasets.find(e.dataset);
+    if (it == datasets.end()) continue;
+    DatasetState& d = it->second;
+    if (d.desc.plain || e.slot >= d.slots.size() || d.own_slot == e.slot) continue;
+    SlotState& s = d.slots[e.slot];
+    if (proven[i] == Proven::bad) {
+      if (s.holder == from) mark_lost(now, d, e.slot, LossReason::audit_failed, out);
+      continue;
+    }
+    // A sampled entry without a good proof earns no credit.
+    bool credit = !sampled[i] || proven[i] == Proven::good;
+    if (s.holder != from) {
+      bool adopt = s.holder == MemberDirectory::kNone || lostish(s.health) || !is_live(s.holder) ||
+                   better_claim(d.desc.id, e.slot, from, s.holder);
+      if (!adopt || !credit) {
+        differing.push_back(&d);
+        continue;
+      }
+      s.holder = from;
+      s.reporters.clear();
+    }
+    if (credit) {
+      s.last_heard = now;
+      if (s.health != SlotHealth::confirmed || s.reporters.size() < config.loss_confirmations) {
+        s.health = SlotHealth::held;
+        s.reporters.clear();
+      }
+    }
+    if (e.view_digest != view_digest(d)) differing.push_back(&d);
+  }
+  std::sort(differing.begin(), differing.end());
+  differing.erase(std::unique(differing.begin(), differing.end()), differing.end());
+  for (DatasetState* d : differing) {
+    DatasetViewMessage v;
+    v.dataset = d->desc;
+    v.holders.resize(d->slots.size());
+    for (std::size_t i = 0; i < d->slots.size(); ++i) {
+      if (d->slots[i].holder != MemberDirectory::kNone) v.holders[i] = directory->id(d->slots[i].holder);
+      v.health.push_back(std::uint8_t(d->slots[i].health));
+    }
+    send(from, v, out);
+  }
+}
+
+void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewMessage& m, Output& out) {
+  auto it = datasets.find(m.dataset.id);
+  if (it == datasets.end()) return;
+  DatasetState& d = it->second;
+  if (d.desc.plain || d.slots.size() != m.holders.size()) return;
+  // Only the dataset's holders speak for its health.
+  bool sender_holds = false;
+  for (const SlotState& s : d.slots) sender_holds |= s.holder == from;
+  if (!sender_holds) return;
+  for (std::uint32_t i = 0; i < d.slots.size(); ++i) {
+    SlotState& s = d.slots[i];
+    SlotHealth theirs_health = SlotHealth(m.health[i]);
+    MemberHandle theirs = m.holders[i] ? directory->intern(*m.holders[i]) : MemberDirectory::kNone;
+    if (d.own_slot == i) {
+      // Someone else holds or rebuilds our slot in the sender's view.
+      if (theirs == MemberDirectory::kNone || theirs == me || !is_live(theirs) || lostish(theirs_health)) continue;
+      if (!better_claim(d.desc.id, i, theirs, me)) continue;
+      if (!d.stored) {
+        if (d.claimed) {
+          out.actions.push_back(CancelSlot{d.desc.id, i});
+          if (active_repairs > 0) active_repairs--;
+          stats.repairs_cancelled++;
+        }
+      } else {
+        out.actions.push_back(DropSlot{d.desc.id, i});
+      }
+      datasets.erase(it);
+      return;
+    }
+    if (theirs == s.holder) {
+      if (theirs != MemberDirectory::kNone && lostish(theirs_health)) add_reporter(now, d, i, from, out);
+      continue;
+    }
+    if (theirs == MemberDirectory::kNone || lostish(theirs_health) || !is_live(theirs)) continue;
+    bool adopt = s.holder == MemberDirectory::kNone || lostish(s.health) || !is_live(s.holder) ||
+                 better_claim(d.desc.id, i, theirs, s.holder);
+    if (!adopt) continue;
+    s.holder = theirs;
+    s.health = theirs_health == SlotHealth::held ? SlotHealth::pending : SlotHealth::repairing;
+    s.last_heard = now;
+    s.reporters.clear();
+    if (s.health == SlotHealth::repairing) {
+      s.repair_deadline = now + config.repair_timeout;
+      timers.emplace(s.repair_deadline, d.desc.id, i, repair_timer);
+    }
+  }
+}
+
+// --- Audits ------------------------------------------------------------------------
+
+void Node::Impl::start_audit(Time now, const DatasetState& d, std::uint32_t slot, Output& out) {
+  const SlotState& s = d.slots[slot];
+  if (s.holder == MemberDirectory::kNone || s.holder == me) return;
+  std::uint64_t seq = next_seq++;
+  Bytes challenge = random_bytes(32);
+  audits[seq] = PendingAudit{d.desc.id, slot, s.holder, challenge, now + 4 * scaled(config.probe_timeout)};
+  send(s.holder, Audit{seq, d.desc.id, slot, challenge}, out);
+  stats.audits_sent++;
+}
+
+void Node::Impl::on_audit(Time now, MemberHandle from, const Audit& m, Output& out) {
+  // Bounded work for any member: one audit per auditor per tenth of a probe interval.
+  auto last = last_audited_by.find(from);
+  if (last != last_audited_by.end() && now - last->second < config.probe_interval / 10) return;
+  last_audited_by[from] = now;
+  AuditReply reply;
+  reply.holder = self.id;
+  reply.auditor = directory->id(from);
+  reply.seq = m.seq;
+  reply.dataset = m.dataset;
+  reply.slot = m.slot;
+  reply.challenge = m.challenge;
+  auto it = datasets.find(m.dataset);
+  if (it != datasets.end() && it->second.own_slot == m.slot && it->second.stored && m.challenge.size() == 32) {
+    auto proof = proofs.prove(m.dataset, m.slot, m.challenge);
+    if (proof) {
+      reply.held = true;
+      reply.proof = std::move(*proof);
+    }
+  }
+  reply.signature = crypto.sign(audit_reply_signing_bytes(reply));
+  send(from, reply, out);
+}
+
+void Node::Impl::on_audit_reply(Time now, MemberHandle from, const AuditReply& m, Output& out) {
+  auto it = audits.find(m.seq);
+  if (it == audits.end() || it->second.holder != from) return;
+  PendingAudit a = it->second;
+  if (m.holder != directory->id(from) || m.auditor != self.id || m.dataset != a.dataset || m.slot != a.slot ||
+      m.challenge != a.challenge) {
+    stats.refused++;
+    return;
+  }
+  if (!crypto.verify(m.holder, audit_reply_signing_bytes(m), m.signature)) {
+    stats.refused++;
+    stats.refused_signature++;
+    return;
+  }
+  audits.erase(it);
+  auto dit = datasets.find(a.dataset);
+  if (dit == datasets.end() || a.slot >= dit->second.slots.size()) return;
+  DatasetState& d = dit->second;
+  SlotState& s = d.slots[a.slot];
+  if (s.holder != from) return;
+  bool good = false;
+  if (m.held) {
+    stats.proofs_checked++;
+    Status st = proofs.check(a.dataset, a.slot, a.challenge, m.proof);
+    good = st.ok() || st.error().code == Errc::not_found;
+  }
+  if (good) {
+    s.last_heard = now;
+    return;
+  }
+  stats.audits_failed++;
+  mark_lost(now, d, a.slot, LossReason::audit_failed, out);
+}
+
+// --- Loss ---------------------------------------------------------------------------
+
+void Node::Impl::mark_lost(Time now, DatasetState& d, std::uint32_t slot, LossReason reason, Output& out) {
+  SlotState& s = d.slots[slot];
+  if (s.holder == MemberDirectory::kNone || s.holder == me) return;
+  if (std::find(s.reporters.begin(), s.reporters.end(), me) != s.reporters.end()) return;
+  if (s.health != SlotHealth::confirmed) s.health = SlotHealth::lost;
+  LossReport report{d.desc.id, slot, directory->id(s.holder), reason};
+  for (MemberHandle w : watchers_of(d))
+    if (w != s.holder) send(w, report, out);
+  add_reporter(now, d, slot, me, out);
+}
+
+void Node::Impl::add_reporter(Time now, DatasetState& d, std::uint32_t slot, MemberHandle reporter, Output& out) {
+  SlotState& s = d.slots[slot];
+  if (std::find(s.reporters.begin(), s.reporters.end(), reporter) != s.reporters.end()) return;
+  s.reporters.push_back(reporter);
+  if (s.reporters.size() >= config.loss_confirmations &&
+      (s.health == SlotHealth::held || s.health == SlotHealth::pending || s.health == SlotHealth::suspect ||
+       s.health == SlotHealth::lost || s.health == SlotHealth::repairing)) {
+    s.health = SlotHealth::confirmed;
+    s.repair_deadline = 0;
+    stats.losses_confirmed++;
+    maybe_repair(now, d, out);
+  }
+}
+
+void Node::Impl::on_loss_report(Time now, MemberHandle from, const LossReport& m, Output& out) {
+  auto it = datasets.find(m.dataset);
+  if (it == datasets.end()) return;
+  DatasetState& d = it->second;
+  if (d.desc.plain || m.slot >= d.slots.size()) return;
+  MemberHandle accused = directory->intern(m.holder);
+  if (accused == me) {
+    // Others think we lost our slot: show them at once that we have not.
+    if (d.own_slot == m.slot && d.stored) send_heartbeats(now, out, &d.desc.id);
+    return;
+  }
+  SlotState& s = d.slots[m.slot];
+  if (s.holder != accused) return;
+  // Only the dataset's holders (or the accused itself) report losses.
+  bool watcher = from == accused;
+  for (const SlotState& o : d.slots) watcher |= o.holder == from;
+  if (!watcher) return;
+  if (m.reason == LossReason::holder_reported && from == accused) {
+    add_reporter(now, d, m.slot, from, out);
+    mark_lost(now, d, m.slot, LossReason::holder_reported, out);
+    return;
+  }
+  if (m.reason == LossReason::audit_failed && s.health != SlotHealth::confirmed) start_audit(now, d, m.slot, out);
+  add_reporter(now, d, m.slot, from, out);
+}
+
+void Node::Impl::member_gone(Time now, MemberHandle h, Output& out) {
+  peers.erase(h);
+  for (auto& [id, d] : datasets) {
+    if (d.desc.plain || !d.own_slot) continue;
+    for (std::uint32_t i = 0; i < d.slots.size(); ++i)
+      if (d.slots[i].holder == h && i != *d.own_slot && !lostish(d.slots[i].health))
+        mark_lost(now, d, i, LossReason::member_failed, out);
+  }
+}
+
+// --- Repair ----------------------------------------------------------------------------
+
+std::vector<MemberHandle> Node::Impl::repair_candidates(const DatasetState& d, std::uint32_t slot, std::size_t skip,
+                                                        std::size_t count) const {
+  // Skip members holding another slot of d, and the lost holder of this one.
+  auto excluded = [&](MemberHandle h) {
+    for (std::uint32_t i = 0; i < d.slots.size(); ++i)
+      if (d.slots[i].holder == h && (i != slot || h != me)) return true;
+    return std::find(d.slots[slot].failed_claimants.begin(), d.slots[slot].failed_claimants.end(), h) !=
+           d.slots[slot].failed_claimants.end();
+  };
+  Digest key = slot_point(d.desc.id, slot);
+  std::size_t want = skip + count + d.slots.size() + d.slots[slot].failed_claimants.size();
+  std::vector<MemberHandle> out;
+  std::size_t seen = 0;
+  for (MemberHandle h : ring.closest(key, want)) {
+    if (excluded(h)) continue;
+    if (seen++ < skip) continue;
+    out.push_back(h);
+    if (out.size() == count) break;
+  }
+  return out;
+}
+
+void Node::Impl::maybe_repair(Time now, DatasetState& d, Output& out) {
+  std::uint32_t lost = 0;
+  for (const SlotState& s : d.slots)
+    if (s.health == SlotHealth::confirmed || s.health == SlotHealth::repairing) ++lost;
+  if (lost < d.desc.l0) return;  // lazy repair: wait for l0 losses
+  for (std::uint32_t i = 0; i < d.slots.size(); ++i)
+    if (d.slots[i].health == SlotHealth::confirmed && d.slots[i].repair_deadline == 0) request_repair(now, d, i, out);
+}
+
+void Node::Impl::request_repair(Time now, DatasetState& d, std::uint32_t slot, Output& out) {
+  SlotState& s = d.slots[slot];
+  std::size_t r = std::max<std::uint32_t>(1, config.repair_candidates);
+  auto candidates = repair_candidates(d, slot, s.repair_round * r, r);
+  auto holders = holders_of(d);
+  for (std::uint32_t rank = 0; rank < candidates.size(); ++rank) {
+    RepairRequest request{d.desc, slot, rank, holders};
+    if (candidates[rank] == me) continue;  // watchers hold a slot of d, so never rebuild another
+    send(candidates[rank], request, out);
+  }
+  s.repair_deadline = now + config.repair_backoff * Time(r + 2);
+  timers.emplace(s.repair_deadline, d.desc.id, slot, repair_timer);
+}
+
+void Node::Impl::on_repair_request(Time now, MemberHandle from, const RepairRequest& m, Output& out) {
+  (void)from;
+  if (m.dataset.plain || datasets.count(m.dataset.id)) return;  // holding a slot of it, or already a candidate
+  if (active_repairs >= config.max_concurrent_repairs) return;  // the next rank will claim
+  DatasetState d;
+  d.desc = m.dataset;
+  d.own_slot = m.slot;
+  d.slots.resize(m.dataset.slots());
+  for (std::uint32_t i = 0; i < d.slots.size(); ++i) {
+    if (m.holders[i]) d.slots[i].holder = directory->intern(*m.holders[i]);
+    d.slots[i].health = d.slots[i].holder == MemberDirectory::kNone ? SlotHealth::confirmed : SlotHealth::held;
+    d.slots[i].last_heard = now;
+  }
+  if (d.slots[m.slot].holder != MemberDirectory::kNone) return;  // not lost in the sender's view
+  // Our own rank, from our own view where we can; the sender's otherwise.
+  std::uint32_t rank = m.rank;
+  auto mine = repair_candidates(d, m.slot, 0, std::max<std::uint32_t>(1, config.repair_candidates));
+  for (std::uint32_t i = 0; i < mine.size(); ++i)
+    if (mine[i] == me) rank = std::min(rank, i);
+  d.claim_at = now + Time(rank) * config.repair_backoff;
+  timers.emplace(d.claim_at, d.desc.id, m.slot, claim_timer);
+  DatasetState& stored = datasets[m.dataset.id] = std::move(d);
+  if (rank == 0) make_claim(now, stored, out);
+}
+
+void Node::Impl::make_claim(Time now, DatasetState& d, Output& out) {
+  std::uint32_t slot = *d.own_slot;
+  if (active_repairs >= config.max_concurrent_repairs) {
+    datasets.erase(d.desc.id);
+    return;
+  }
+  d.claimed = true;
+  d.claim_at = kNever;
+  active_repairs++;
+  stats.repairs_claimed++;
+  std::vector<MemberHandle> told = watchers_of(d);
+  for (MemberHandle c : repair_candidates(d, slot, 0, std::max<std::uint32_t>(1, config.repair_candidates)))
+    if (c != me && std::find(told.begin(), told.end(), c) == told.end()) told.push_back(c);
+  SlotState& s = d.slots[slot];
+  s.holder = me;
+  s.health = SlotHealth::repairing;
+  s.last_heard = now;
+  for (MemberHandle w : told) send(w, Claim{d.desc.id, slot, false}, out);
+  RebuildSlot rebuild{d.desc, slot, holders_of(d)};
+  rebuild.holders[slot].reset();
+  out.actions.push_back(std::move(rebuild));
+}
+
+void Node::Impl::on_claim(Time now, MemberHandle from, const Claim& m, Output& out) {
+  auto it = datasets.find(m.dataset);
+  if (it == datasets.end()) return;
+  DatasetState& d = it->second;
+  if (d.desc.plain || m.slot >= d.slots.size()) return;
+  SlotState& s = d.slots[m.slot];
+  if (m.withdraw) {
+    if (s.holder != from || d.own_slot == m.slot) return;
+    s.failed_claimants.push_back(from);
+    s.holder = MemberDirectory::kNone;
+    s.health = SlotHealth::confirmed;
+    s.repair_round = 0;
+    request_repair(now, d, m.slot, out);
+    return;
+  }
+  if (d.own_slot == m.slot) {
+    if (d.stored) {
+      send(from, Claim{d.desc.id, m.slot, false}, out);  // we hold it: the claimant must see us
+      return;
+    }
+    if (better_claim(d.desc.id, m.slot, from, me)) {
+      if (d.claimed) {
+        out.actions.push_back(CancelSlot{d.desc.id, m.slot});
+        if (active_repairs > 0) active_repairs--;
+        stats.repairs_cancelled++;
+      }
+      datasets.erase(it);
+      return;
+    }
+    if (d.claimed) send(from, Claim{d.desc.id, m.slot, false}, out);
+    else make_claim(now, d, out);  // a worse claimant started: claim now so it stops
+    return;
+  }
+  if (s.holder == from) return;
+  bool open = s.holder == MemberDirectory::kNone || lostish(s.health) || !is_live(s.holder) ||
+              s.health == SlotHealth::repairing;
+  if (!open) return;  // the slot is held: the holder's heartbeats will tell the claimant
+  if (s.health == SlotHealth::repairing && s.holder != MemberDirectory::kNone && is_live(s.holder) &&
+      !better_claim(d.desc.id, m.slot, from, s.holder))
+    return;
+  s.holder = from;
+  s.health = SlotHealth::repairing;
+  s.last_heard = now;
+  s.reporters.clear();
+  s.repair_deadline = now + config.repair_timeout;
+  timers.emplace(s.repair_deadline, d.desc.id, m.slot, repair_timer);
+}
+
+// --- Timers -------------------------------------------------------------------------
+
+void Node::Impl::sweep(Time now, Output& out) {
+  Time allowed = config.heartbeat_interval + config.heartbeat_interval / 2;
+  for (auto& [id, d] : datasets) {
+    if (d.desc.plain || !d.own_slot || !d.stored) continue;
+    for (std::uint32_t i = 0; i < d.slots.size(); ++i) {
+      SlotState& s = d.slots[i];
+      if (i == *d.own_slot || s.holder == MemberDirectory::kNone) continue;
+      if (s.health != SlotHealth::held && s.health != SlotHealth::pending && s.health != SlotHealth::suspect) continue;
+      Time missed = (now - s.last_heard) / std::max<Time>(1, allowed);
+      if (missed >= Time(config.lost_after_missed)) mark_lost(now, d, i, LossReason::missed_heartbeats, out);
+      else if (missed >= Time(config.suspect_after_missed)) s.health = SlotHealth::suspect;
+    }
+  }
+}
+
+void Node::Impl::storage_tick(Time now, Output& out) {
+  while (!timers.empty() && std::get<0>(*timers.begin()) <= now) {
+    auto [when, id, slot, kind] = *timers.begin();
+    timers.erase(timers.begin());
+    auto it = datasets.find(id);
+    if (it == datasets.end()) continue;
+    DatasetState& d = it->second;
+    if (kind == claim_timer) {
+      if (d.own_slot == slot && !d.stored && !d.claimed && d.claim_at <= now) make_claim(now, d, out);
+      continue;
+    }
+    if (slot >= d.slots.size()) continue;
+    SlotState& s = d.slots[slot];
+    if (s.repair_deadline != when) continue;
+    if (s.health == SlotHealth::repairing && s.holder != me) {
+      // The claimant never started heartbeating: ask the next ranks.
+      if (s.holder != MemberDirectory::kNone) s.failed_claimants.push_back(s.holder);
+      s.holder = MemberDirectory::kNone;
+      s.health = SlotHealth::confirmed;
+      s.repair_round++;
+      request_repair(now, d, slot, out);
+    } else if (s.health == SlotHealth::confirmed) {
+      s.repair_round++;
+      request_repair(now, d, slot, out);
+    }
+  }
+  for (auto it = audits.begin(); it != audits.end();) {
+    if (now >= it->second.deadline) it = audits.erase(it);
+    else ++it;
+  }
+  if (now >= next_heartbeat) {
+    send_heartbeats(now, out, nullptr);
+    next_heartbeat = now + config.heartbeat_interval;
+  }
+  if (now >= next_sweep) {
+    sweep(now, out);
+    next_sweep = now + std::max<Time>(1, config.heartbeat_interval / 4);
+  }
+}
+
+Time Node::Impl::storage_deadline() const {
+  Time t = std::min(next_heartbeat, next_sweep);
+  if (!timers.empty()) t = std::min(t, std::get<0>(*timers.begin()));
+  for (const auto& [seq, a] : audits) t = std::min(t, a.deadline);
+  return t;
+}
+
+}  // namespace codex::protocol
