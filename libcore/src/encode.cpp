@@ -313,7 +313,7 @@ Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const E
   std::vector<std::uint64_t> offsets, fingerprints;  // of each block in the input (reread)
   CODEX_TRY(write_header(output, options));
   std::vector<Digest> cell_roots;
-  std::uint64_t spilled = 0;
+  std::vector<Status> spill_status;
   std::size_t first_size = 0;
   CODEX_TRY_ASSIGN(CheckedDataset plain, read_dataset_stream(input, false, [&](std::span<const StreamBlock> blocks) -> Status {
     if (first_size == 0 && !blocks.empty()) first_size = blocks.front().data.size();
@@ -324,19 +324,19 @@ Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const E
     const std::size_t base = cell_roots.size();
     cell_roots.resize(base + blocks.size());
     if (reread) fingerprints.resize(base + blocks.size());
+    // Spill writes go with the hashing, on every core (block i at i * size).
+    spill_status.assign(blocks.size(), Status());
     default_pool().for_each(blocks.size(), [&](std::size_t i) {
-      cell_roots[base + i] = block_cell_root(blocks[i].data, kDefaultCellSize);
-      if (reread) fingerprints[base + i] = XXH3_64bits(blocks[i].data.data(), blocks[i].data.size());
+      const ByteView data = blocks[i].data;
+      cell_roots[base + i] = block_cell_root(data, kDefaultCellSize);
+      if (reread) fingerprints[base + i] = XXH3_64bits(data.data(), data.size());
+      else spill_status[i] = data_spill->write_at((base + i) * first_size, data);
     });
     for (const StreamBlock& block : blocks) {
       CODEX_TRY(output.write_block(Cid::from_digest(codec::block, block.digest), block.data));
-      if (reread) {
-        offsets.push_back(block.offset);
-      } else {
-        CODEX_TRY(data_spill->write_at(spilled, block.data));
-        spilled += block.data.size();
-      }
+      if (reread) offsets.push_back(block.offset);
     }
+    for (Status& status : spill_status) CODEX_TRY(status);
     return {};
   }));
   CODEX_TRY_ASSIGN(Encoding e, start(plain.manifest, plain.manifest_cid, plain.leaves.size(), options));
