@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mib=${1:-4096}
-bin=$PWD/${BUILD_DIR:-build}
+bin=${BUILD_DIR:-build}
+[[ $bin = /* ]] || bin=$PWD/$bin
 work=${BENCH_DIR:-$(mktemp -d "$PWD/bench-work.XXXXXX")}
+mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 export CODEX_REPO=$work/repo
 rss() { /usr/bin/time -f '%M' -o "$work/rss" "$@" >/dev/null; echo "$(( $(cat "$work/rss") / 1024 )) MiB"; }
@@ -23,5 +25,7 @@ echo "codex-put p.car                    $(rss "$bin/codex-put" "$work/p.car")"
 pcid=$("$bin/codex-put" "$work/p.car")
 rm -f "$work/p.car"
 echo "codex-get protected                $(rss "$bin/codex-get" "$pcid")"
+echo "codex-get protected > FILE         $(rss sh -c "'$bin/codex-get' $pcid > '$work/got'")"
+rm -f "$work/got"
 echo "codex-verify                       $(rss "$bin/codex-verify" -q)"
 echo "codex-repair                       $(rss "$bin/codex-repair" -q)"
