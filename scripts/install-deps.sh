@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what codex-tools needs to build and test, from Debian 12 packages
-# (python3, sqlite3, xxd: the CLI scenarios; bc, time: the benchmarks).
+# (python3, sqlite3, xxd: the CLI scenarios; bc, time: the benchmarks;
+# libasio-dev: standalone Asio, the event loop of net/).
 # liberasurecode only *suggests* its fast backends: libisal2 and libjerasure2
 # are named explicitly, or the coder silently falls back to the slow one.
 set -euo pipefail
@@ -11,6 +12,7 @@ packages=(
   libgtest-dev nlohmann-json3-dev
   libxxhash-dev
   sqlite3 openssl xxd python3 bc time
+  libasio-dev
 )
 missing=()
 for p in "${packages[@]}"; do
