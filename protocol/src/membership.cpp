@@ -146,6 +146,12 @@ MemberHandle Node::Impl::random_live_member(MemberHandle exclude) {
   return MemberDirectory::kNone;
 }
 
+bool Node::Impl::revoked(const MemberId& member, std::uint64_t serial) const {
+  // A revocation of serial s covers the member's certificates up to s.
+  auto it = revocations.lower_bound(std::make_pair(member, serial));
+  return it != revocations.end() && it->first.first == member;
+}
+
 // --- Status changes -----------------------------------------------------------
 
 void Node::Impl::set_status(Time now, MemberHandle h, MemberStatus status, std::uint32_t inc, Output& out) {
@@ -161,6 +167,12 @@ void Node::Impl::set_status(Time now, MemberHandle h, MemberStatus status, std::
   if (now_live && !was_live) ring.insert(h);
   if (!now_live && was_live) ring.erase(h);
   if (status != MemberStatus::suspect) suspicions.erase(h);
+  if (status == MemberStatus::dead && !(had && old == MemberStatus::dead)) dead_members.push_back(h);
+  if (had && old == MemberStatus::dead && status != MemberStatus::dead) std::erase(dead_members, h);
+  bool was_gone = had && (old == MemberStatus::dead || old == MemberStatus::left);
+  bool is_gone = status == MemberStatus::dead || status == MemberStatus::left;
+  if (is_gone && !was_gone) gone_members.push_back(h);
+  if (was_gone && !is_gone) std::erase(gone_members, h);
   if (!had || old != status) {
     MemberChanged change{directory->id(h), status, {}};
     if (const auto* r = directory->record(h, inc, false)) change.addresses = r->addresses;
@@ -223,12 +235,14 @@ void Node::Impl::apply(Time now, const Update& u, Output& out) {
     }
     auto key = std::make_pair(facts->member, facts->serial);
     if (revocations.count(key)) return;
+    bool widens = !revoked(facts->member, facts->serial);
     revocations_digest ^= bytes_hash(u.revocation);
     revocations.emplace(key, u.revocation);
+    if (!widens) return;  // an older, narrower revocation: kept for anti-entropy only
     broadcast(u);
     MemberHandle h = directory->find(facts->member);
     if (h == me) {
-      if (auto* r = directory->record(me, incarnation, false); r && r->admission.serial == facts->serial) {
+      if (auto* r = directory->record(me, incarnation, false); r && r->admission.serial <= facts->serial) {
         departed = true;  // revoked: this node is no member any more
       }
       return;
@@ -237,7 +251,7 @@ void Node::Impl::apply(Time now, const Update& u, Output& out) {
     const MemberEntry* e = find_entry(h);
     if (!e) return;
     const auto* r = directory->record(h, e->incarnation, false);
-    if (r && r->admission.serial == facts->serial) set_status(now, h, MemberStatus::revoked, e->incarnation, out);
+    if (r && r->admission.serial <= facts->serial) set_status(now, h, MemberStatus::revoked, e->incarnation, out);
     return;
   }
 
@@ -282,7 +296,7 @@ void Node::Impl::apply(Time now, const Update& u, Output& out) {
         stats.refused_non_member++;
         return;
       }
-      if (revocations.count(std::make_pair(u.member, admission.serial))) {
+      if (revoked(u.member, admission.serial)) {
         set_status(now, h, MemberStatus::revoked, u.incarnation, out);
         return;
       }
@@ -333,15 +347,17 @@ void Node::Impl::start(Time now, std::span<const Contact> seeds, Output& out) {
   next_heartbeat = now + Time(random(std::uint64_t(std::max<Time>(1, config.heartbeat_interval))));
   next_sweep = now + config.heartbeat_interval / 4;
   broadcast(own_alive());
-  std::size_t asked = 0;
-  for (const Contact& c : seeds) {
-    if (c.id == self.id || asked >= 3) continue;
-    MemberHandle h = directory->intern(c.id);
+  for (const Contact& c : seeds)
+    if (c.id != self.id && join_seeds.size() < 3) join_seeds.push_back(directory->intern(c.id));
+  ask_seeds(out);
+}
+
+void Node::Impl::ask_seeds(Output& out) {
+  for (MemberHandle h : join_seeds) {
     SyncRequest request;
     request.revocations_digest = revocations_digest;
     request.updates.push_back(own_alive());
     send(h, request, out);
-    ++asked;
   }
 }
 
@@ -476,7 +492,13 @@ void Node::Impl::membership_tick(Time now, Output& out) {
     next_gossip = std::max(next_gossip, now);
   }
   if (now >= next_sync) {
-    MemberHandle h = random_live_member(MemberDirectory::kNone);
+    // Still alone: the join was lost. Ask the seeds again.
+    if (ring.size() <= 1) ask_seeds(out);
+    // One sync in four goes to a member we declared dead, as Serf reconnects:
+    // after a partition heals, this is how the two sides find each other.
+    MemberHandle h = MemberDirectory::kNone;
+    if (!dead_members.empty() && random(4) == 0) h = dead_members[random(dead_members.size())];
+    else h = random_live_member(MemberDirectory::kNone);
     if (h != MemberDirectory::kNone) {
       send(h, SyncRequest{bucket_digests, revocations_digest, {}}, out);
       stats.syncs++;
@@ -500,9 +522,9 @@ Time Node::Impl::membership_deadline() const {
 
 std::vector<Update> Node::Impl::records_of_buckets(const std::vector<bool>& wanted) const {
   std::vector<Update> out;
-  for (MemberHandle h = 0; h < members.size(); ++h) {
+  auto add = [&](MemberHandle h) {
+    if (h == me) return;
     const MemberEntry& e = members[h];
-    if (e.status == 0 || !wanted[bucket_of(h)]) continue;
     MemberStatus st = MemberStatus(e.status);
     const MemberId& id = directory->id(h);
     switch (st) {
@@ -524,7 +546,20 @@ std::vector<Update> Node::Impl::records_of_buckets(const std::vector<bool>& want
         break;
       case MemberStatus::revoked: break;  // carried by the revocations themselves
     }
+  };
+  // Live members of a bucket are one contiguous range of the ring (sorted by
+  // point, bucketed by its top bits); the others are in the short gone list.
+  auto live = ring.members();
+  std::size_t at = 0;
+  for (std::size_t b = 0; b < wanted.size(); ++b) {
+    while (at < live.size() && bucket_of(live[at]) < b) ++at;
+    while (at < live.size() && bucket_of(live[at]) == b) {
+      if (wanted[b]) add(live[at]);
+      ++at;
+    }
   }
+  for (MemberHandle h : gone_members)
+    if (wanted[bucket_of(h)]) add(h);
   if (joined && !departed && wanted[bucket_of(me)]) out.push_back(own_alive());
   return out;
 }

@@ -73,6 +73,7 @@ struct DatasetState {
   bool claimed = false;       // own slot is a repair claim in progress
   Time claim_at = kNever;     // scheduled claim (repair candidate backing off by rank)
   std::vector<SlotState> slots;
+  std::vector<MemberHandle> replaced_by;  // watchers whose view gives our slot to someone else
 };
 
 // Heartbeat bookkeeping with one co-holder, both directions.
@@ -123,6 +124,9 @@ struct Node::Impl {
   std::map<std::pair<MemberId, std::uint64_t>, Bytes> revocations;  // (member, serial) -> bytes
   std::uint64_t revocations_digest = 0;
   std::unordered_map<MemberHandle, Time> cert_expiry;  // only finite expiries
+  std::vector<MemberHandle> gone_members;  // dead or left (anti-entropy sends them too)
+  std::vector<MemberHandle> dead_members;
+  std::vector<MemberHandle> join_seeds;  // asked again while we know nobody  // declared dead: anti-entropy retries them (partition heal)
 
   // --- storage ---
   std::map<DatasetId, DatasetState> datasets;
@@ -150,6 +154,7 @@ struct Node::Impl {
   // --- membership (membership.cpp) ---
   void start(Time now, std::span<const Contact> seeds, Output& out);
   void depart(Time now, Output& out);
+  void ask_seeds(Output& out);
   Update own_alive() const;
   void broadcast(Update update);
   std::vector<Update> piggyback();
@@ -175,6 +180,7 @@ struct Node::Impl {
   std::vector<Update> records_of_buckets(const std::vector<bool>& wanted) const;
   std::vector<Update> revocation_records() const;
   MemberHandle random_live_member(MemberHandle exclude);
+  bool revoked(const MemberId& member, std::uint64_t serial) const;
 
   // --- storage (storage.cpp) ---
   void on_local_event(Time now, const LocalEvent& event, Output& out);

@@ -357,7 +357,13 @@ void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewM
     if (d.own_slot == i) {
       // Someone else holds or rebuilds our slot in the sender's view.
       if (theirs == MemberDirectory::kNone || theirs == me || !is_live(theirs) || lostish(theirs_health)) continue;
-      if (!better_claim(d.desc.id, i, theirs, me)) continue;
+      // We step down for a better claimant, or when enough watchers have
+      // replaced us (they found our slot lost: we failed proofs or fell silent).
+      if (!better_claim(d.desc.id, i, theirs, me)) {
+        if (std::find(d.replaced_by.begin(), d.replaced_by.end(), from) == d.replaced_by.end())
+          d.replaced_by.push_back(from);
+        if (d.replaced_by.size() < config.loss_confirmations) continue;
+      }
       if (!d.stored) {
         if (d.claimed) {
           out.actions.push_back(CancelSlot{d.desc.id, i});

@@ -126,7 +126,7 @@ class TestProofs : public ProofSystem {
 
 struct Member {
   MemberId id;
-  std::unique_ptr<TestCrypto> crypto;
+  std::unique_ptr<Crypto> crypto;
   std::unique_ptr<TestProofs> proofs;
   std::unique_ptr<Node> node;
   bool up = true;
@@ -149,13 +149,30 @@ class Cluster {
   Time store_delay = 10 * kSecond;
   std::uint64_t delivered = 0;
 
+  // Real crypto instead of the stand-ins: gives member i its id, certificate and Crypto.
+  struct Identity {
+    MemberId id;
+    Bytes certificate;
+    std::unique_ptr<Crypto> crypto;
+  };
+  std::function<Identity(std::size_t)> identity_factory;
+
   std::size_t add(std::uint64_t serial = 1) {
     std::size_t i = members.size();
     Member m;
-    m.id = make_id(std::uint32_t(i));
-    m.crypto = std::make_unique<TestCrypto>(keys, m.id);
+    Bytes certificate;
+    if (identity_factory) {
+      Identity identity = identity_factory(i);
+      m.id = identity.id;
+      certificate = std::move(identity.certificate);
+      m.crypto = std::move(identity.crypto);
+    } else {
+      m.id = make_id(std::uint32_t(i));
+      m.crypto = std::make_unique<TestCrypto>(keys, m.id);
+      certificate = keys.certificate(m.id, serial);
+    }
     m.proofs = std::make_unique<TestProofs>();
-    SelfIdentity self{m.id, keys.certificate(m.id, serial), {}};
+    SelfIdentity self{m.id, certificate, {}};
     m.node = std::make_unique<Node>(config_, self, *m.crypto, *m.proofs, 1000 + i);
     members.push_back(std::move(m));
     return i;

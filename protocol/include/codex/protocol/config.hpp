@@ -29,7 +29,7 @@ struct Config {
   Time gossip_interval = 0;
   std::uint32_t gossip_fanout = 2;
   Time sync_interval = kHour;  // push-pull anti-entropy with one random member
-  std::uint32_t sync_buckets = 64;  // digest buckets exchanged (power of two, <= 256)
+  std::uint32_t sync_buckets = 256;  // digest buckets exchanged (power of two, <= 256)
 
   // --- Heartbeats and audits ---------------------------------------------
   Time heartbeat_interval = kDay;      // one heartbeat to each watcher per interval

@@ -1,0 +1,195 @@
+// Storage: placement of a published dataset, heartbeats with proofs, loss
+// confirmed by two watchers, exactly one rebuild per lost slot, audits.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "harness.hpp"
+
+namespace codex::protocol::test {
+namespace {
+
+Config fast_config() {
+  Config c;
+  c.probe_interval = 1 * kSecond;
+  c.probe_timeout = 200;
+  c.sync_interval = 5 * kSecond;
+  c.heartbeat_interval = 30 * kSecond;
+  c.repair_backoff = 2 * kSecond;
+  c.repair_timeout = 5 * kMinute;
+  return c;
+}
+
+DatasetDescriptor dataset(int n, std::uint8_t k = 4, std::uint8_t m = 2) {
+  return DatasetDescriptor{sha256(as_bytes("dataset-" + std::to_string(n))), k, m, 1, false};
+}
+
+void start(Cluster& c, int n) {
+  for (int i = 0; i < n; ++i) c.add();
+  c.join(0, {});
+  for (int i = 1; i < n; ++i) c.join(i, {0});
+  c.run_for(30 * kSecond);
+}
+
+// The holder of each slot as the members holding the dataset see it; fails
+// the test when two holders disagree.
+std::vector<std::optional<MemberId>> agreed_holders(Cluster& c, const DatasetId& id) {
+  std::optional<std::vector<std::optional<MemberId>>> agreed;
+  for (auto& m : c.members) {
+    if (!m.up) continue;
+    auto v = m.node->dataset(id);
+    if (!v || !v->own_slot || !v->own_slot_stored) continue;
+    std::vector<std::optional<MemberId>> holders;
+    for (auto& s : v->slots) holders.push_back(s.holder);
+    if (!agreed) agreed = holders;
+    EXPECT_EQ(*agreed, holders) << "members disagree on the holders";
+  }
+  return agreed.value_or(std::vector<std::optional<MemberId>>{});
+}
+
+std::size_t count_actions(Cluster& c, auto pred) {
+  std::size_t n = 0;
+  for (auto& m : c.members)
+    for (auto& a : m.actions) n += pred(a) ? 1 : 0;
+  return n;
+}
+
+TEST(Storage, PublishedDatasetIsPlacedAndHeld) {
+  Cluster c(fast_config());
+  start(c, 10);
+  auto d = dataset(1);
+  c.members[0].proofs->held.clear();
+  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
+  auto expected = c.members[0].node->placement(d);
+  ASSERT_EQ(expected.size(), 6u);
+  c.local(0, DatasetPublished{d});
+  c.run_for(3 * kMinute);
+  auto holders = agreed_holders(c, d.id);
+  ASSERT_EQ(holders.size(), 6u);
+  for (std::size_t s = 0; s < 6; ++s) EXPECT_EQ(holders[s], expected[s]) << "slot " << s;
+  // Every holder sees every other slot held (heartbeats with good proofs arrived).
+  for (auto& m : c.members) {
+    auto v = m.node->dataset(d.id);
+    if (!v || !v->own_slot) continue;
+    for (auto& s : v->slots) EXPECT_EQ(s.health, SlotHealth::held) << "slot " << s.slot;
+  }
+  std::uint64_t checked = 0, failed = 0;
+  for (auto& m : c.members) {
+    checked += m.node->stats().proofs_checked;
+    failed += m.node->stats().proofs_failed;
+  }
+  EXPECT_GT(checked, 0u);
+  EXPECT_EQ(failed, 0u);
+}
+
+TEST(Storage, LostSlotRebuiltByOneMember) {
+  Cluster c(fast_config());
+  start(c, 12);
+  auto d = dataset(2);
+  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
+  c.local(0, DatasetPublished{d});
+  c.run_for(3 * kMinute);
+  auto holders = agreed_holders(c, d.id);
+  ASSERT_EQ(holders.size(), 6u);
+  // Kill the holder of slot 2 (not the publisher, to keep the test simple).
+  std::size_t victim = c.index_of(*holders[2]);
+  ASSERT_NE(victim, SIZE_MAX);
+  c.members[victim].up = false;
+  c.run_for(20 * kMinute);
+  auto after = agreed_holders(c, d.id);
+  ASSERT_EQ(after.size(), 6u);
+  ASSERT_TRUE(after[2].has_value());
+  EXPECT_NE(*after[2], c.members[victim].id);
+  for (std::size_t s = 0; s < 6; ++s)
+    if (s != 2) {
+      EXPECT_EQ(after[s], holders[s]) << "slot " << s << " moved needlessly";
+    }
+  std::size_t rebuilds = count_actions(c, [&](const Action& a) {
+    auto* r = std::get_if<RebuildSlot>(&a);
+    return r && r->dataset.id == d.id;
+  });
+  std::size_t cancels = count_actions(c, [&](const Action& a) { return std::holds_alternative<CancelSlot>(a); });
+  EXPECT_EQ(rebuilds - cancels, 1u) << "rebuilds " << rebuilds << " cancelled " << cancels;
+  EXPECT_EQ(rebuilds, 1u) << "duplicate rebuilds started";
+  // The new holder is the one placement ranks first among the remaining members.
+  std::size_t fresh = c.index_of(*after[2]);
+  auto v = c.members[fresh].node->dataset(d.id);
+  ASSERT_TRUE(v && v->own_slot_stored);
+  for (auto& s : v->slots) EXPECT_EQ(s.health, SlotHealth::held) << "slot " << s.slot;
+}
+
+TEST(Storage, HolderReportingDamageIsReplaced) {
+  Cluster c(fast_config());
+  start(c, 10);
+  auto d = dataset(3);
+  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
+  c.local(0, DatasetPublished{d});
+  c.run_for(3 * kMinute);
+  auto holders = agreed_holders(c, d.id);
+  std::size_t h = c.index_of(*holders[4]);
+  c.members[h].proofs->held.erase({d.id, 4});
+  c.local(h, SlotDamaged{d.id, 4});
+  c.run_for(5 * kMinute);
+  auto after = agreed_holders(c, d.id);
+  ASSERT_EQ(after.size(), 6u);
+  ASSERT_TRUE(after[4].has_value());
+  EXPECT_NE(*after[4], c.members[h].id);
+}
+
+TEST(Storage, HolderWithoutDataFailsProofsAndIsReplaced) {
+  Cluster c(fast_config());
+  start(c, 10);
+  auto d = dataset(4);
+  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
+  c.local(0, DatasetPublished{d});
+  c.run_for(3 * kMinute);
+  auto holders = agreed_holders(c, d.id);
+  std::size_t liar = c.index_of(*holders[1]);
+  // It silently lost the data but keeps heartbeating: proofs cannot be made.
+  c.members[liar].proofs->held.erase({d.id, 1});
+  c.run_for(10 * kMinute);
+  auto after = agreed_holders(c, d.id);
+  ASSERT_EQ(after.size(), 6u);
+  ASSERT_TRUE(after[1].has_value());
+  EXPECT_NE(*after[1], c.members[liar].id);
+}
+
+TEST(Storage, DirectAuditCatchesMissingSlot) {
+  Cluster c(fast_config());
+  start(c, 8);
+  auto d = dataset(5);
+  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
+  c.local(0, DatasetPublished{d});
+  c.run_for(3 * kMinute);
+  auto holders = agreed_holders(c, d.id);
+  std::size_t auditor = c.index_of(*holders[0]);
+  std::size_t target = c.index_of(*holders[3]);
+  c.members[target].proofs->held.erase({d.id, 3});
+  Output out;
+  c.members[auditor].node->audit(c.now, d.id, 3, out);
+  ASSERT_EQ(out.messages.size(), 1u);
+  for (auto& msg : out.messages) c.inject(auditor, c.index_of(msg.to), msg.payload);
+  c.run_for(2 * kSecond);
+  EXPECT_EQ(c.members[auditor].node->stats().audits_failed, 1u);
+  auto v = c.members[auditor].node->dataset(d.id);
+  EXPECT_TRUE(v->slots[3].health == SlotHealth::lost || v->slots[3].health == SlotHealth::confirmed ||
+              v->slots[3].health == SlotHealth::repairing);
+}
+
+TEST(Storage, PlainDatasetIsOnlyRecorded) {
+  Cluster c(fast_config());
+  start(c, 3);
+  DatasetDescriptor plain{sha256(as_bytes("plain")), 1, 0, 1, true};
+  std::uint64_t before = c.members[1].node->stats().messages_sent;
+  c.local(1, DatasetPublished{plain});
+  EXPECT_EQ(c.members[1].node->stats().messages_sent, before);
+  auto v = c.members[1].node->dataset(plain.id);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->dataset.plain);
+  EXPECT_TRUE(v->slots.empty());
+  c.local(1, DatasetForgotten{plain.id});
+  EXPECT_FALSE(c.members[1].node->dataset(plain.id));
+}
+
+}  // namespace
+}  // namespace codex::protocol::test
