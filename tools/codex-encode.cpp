@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
       auto cid = Cid::parse(cid_text);
       if (!cid) return make_error(Errc::usage, "bad CID '{}': {}", cid_text, cid.error().message);
       CODEX_TRY_ASSIGN(auto repository, Repository::open(options.spill_dir, Repository::OpenMode::existing));
-      encoded = encode_stored(*repository, *cid, writer, options);
+      auto blocks = repository_source(*repository);
+      encoded = encode_stored(*repository, *blocks, *cid, writer, options);
     } else {
       CODEX_TRY_ASSIGN(auto source, open_input(input));
       encoded = encode_stream(*source, writer, options);

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
         return make_error(Errc::usage, "refusing to write a binary CAR stream to a terminal; redirect stdout or use -o FILE");
       CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output));
       CarWriter writer(out.sink());
-      CODEX_TRY(export_dataset(*repository, *cid, writer));
+      CODEX_TRY(export_dataset(*repository, *repository_source(*repository), *cid, writer));
       return out.commit();
     }
     CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output));
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
       progress.clear();
       tool.verbose(fmt::format("rebuilt block {} ({})", block.index, block.reason));
     };
-    CODEX_TRY_ASSIGN(GetResult result, get_dataset(*repository, *cid, out.sink(), options));
+    CODEX_TRY_ASSIGN(GetResult result, get_dataset(*repository, *repository_source(*repository), *cid, out.sink(), options));
     CODEX_TRY(out.commit());
     progress.clear();
     if (tool.common().json) {

@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
         std::mt19937_64 rng(seed ? seed : std::random_device{}());
         for (auto& b : challenge_bytes) b = static_cast<std::uint8_t>(rng());
       }
-      CODEX_TRY_ASSIGN(StorageProof proof, prove_slot(*repository, *cid, slot, challenge_bytes, samples));
+      CODEX_TRY_ASSIGN(StorageProof proof, prove_slot(*repository, *repository_source(*repository), *cid, slot, challenge_bytes, samples));
       CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output));
       std::string text = proof_to_json(proof) + "\n";
       CODEX_TRY(out.sink().write(as_bytes(text)));
@@ -171,10 +171,11 @@ int main(int argc, char** argv) {
     CODEX_TRY_ASSIGN(CheckOptions options, parse_sample(sample));
     options.seed = seed;
     CODEX_TRY_ASSIGN(std::vector<DatasetRecord> records, cli::select_datasets(*repository, cids));
+    auto blocks = repository_source(*repository);
     std::vector<DatasetHealth> all;
     DatasetState worst = DatasetState::intact;
     for (const auto& record : records) {
-      CODEX_TRY_ASSIGN(DatasetHealth health, check_dataset(*repository, record, options));
+      CODEX_TRY_ASSIGN(DatasetHealth health, check_dataset(*repository, *blocks, record, options));
       if (static_cast<int>(health.state) > static_cast<int>(worst)) worst = health.state;
       if (tool.common().json) std::printf("%s\n", health_json(health).c_str());
       all.push_back(std::move(health));

@@ -19,15 +19,10 @@ Result<std::vector<Digest>> slot_cell_roots(BlockSource& source, const SlotGeome
                                             const Cid& manifest_cid) {
   const std::uint64_t first = static_cast<std::uint64_t>(slot) * geometry.blocks_in_slot;
   std::vector<Digest> roots(geometry.blocks_in_slot);
-  constexpr std::size_t kBatch = 64;
-  std::vector<Bytes> blocks(kBatch);
-  std::vector<Status> status(kBatch);
   Bytes zeros;
-  for (std::uint64_t start = 0; start < geometry.blocks_in_slot; start += kBatch) {
-    const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(kBatch, geometry.blocks_in_slot - start));
-    source.read_many(std::span<const Digest>(leaves.data() + first + start, count),
-                     std::span<Bytes>(blocks.data(), count), std::span<Status>(status.data(), count));
-    for (std::size_t i = 0; i < count; ++i) {
+  CODEX_TRY(read_batches(source, std::span<const Digest>(leaves.data() + first, geometry.blocks_in_slot),
+                         kBlocksPerBatch, [&](std::size_t start, std::span<Bytes> blocks, std::span<Status> status) -> Status {
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
       if (!status[i].ok())
         return make_error(status[i].error().code == Errc::not_found ? Errc::corrupt : status[i].error().code,
                           "slot {} of '{}' is damaged, so no proof can be made: {}", slot, manifest_cid.to_string(),
@@ -37,16 +32,17 @@ Result<std::vector<Digest>> slot_cell_roots(BlockSource& source, const SlotGeome
         blocks[i] = zeros;
       }
     }
-    default_pool().for_each(count, [&](std::size_t i) {
+    default_pool().for_each(blocks.size(), [&](std::size_t i) {
       roots[start + i] = block_cell_root(blocks[i], geometry.cell_size);
     });
-  }
+    return {};
+  }));
   return roots;
 }
 
 }  // namespace
 
-Result<StorageProof> prove_slot(Repository& repository, const Cid& manifest_cid, std::uint32_t slot,
+Result<StorageProof> prove_slot(Repository& repository, BlockSource& source, const Cid& manifest_cid, std::uint32_t slot,
                                 ByteView challenge, std::uint32_t samples) {
   CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(repository, manifest_cid));
   const Manifest& manifest = record.manifest;
@@ -60,12 +56,10 @@ Result<StorageProof> prove_slot(Repository& repository, const Cid& manifest_cid,
   if (!record.holds_slot(slot))
     return make_error(Errc::usage, "this repository does not hold slot {} of '{}'", slot, manifest_cid.to_string());
   CODEX_TRY_ASSIGN(std::vector<Digest> leaves, repository.tree_leaves(manifest.tree));
-  auto source = repository_source(repository);
-
   const std::uint64_t first = static_cast<std::uint64_t>(slot) * geometry.blocks_in_slot;
   auto read = [&](std::uint64_t block_in_slot) -> Result<Bytes> {
     Bytes out;
-    CODEX_TRY(source->read(leaves[first + block_in_slot], out));
+    CODEX_TRY(source.read(leaves[first + block_in_slot], out));
     return out;
   };
   auto prove = [&](const std::vector<Digest>& roots) {
@@ -78,7 +72,7 @@ Result<StorageProof> prove_slot(Repository& repository, const Cid& manifest_cid,
     // block is damaged; recomputing from the slot itself tells which.
     if (proof || proof.error().code != Errc::corrupt) return proof;
   }
-  CODEX_TRY_ASSIGN(std::vector<Digest> roots, slot_cell_roots(*source, geometry, leaves, slot, manifest_cid));
+  CODEX_TRY_ASSIGN(std::vector<Digest> roots, slot_cell_roots(source, geometry, leaves, slot, manifest_cid));
   auto proof = prove(roots);
   if (proof) CODEX_TRY(repository.store_slot_block_roots(manifest_cid, slot, roots));
   return proof;

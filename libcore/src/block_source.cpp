@@ -1,5 +1,5 @@
-// The repository as a block source: index lookups on the calling thread
-// (SQLite), reads and digest checks on every core.
+// Block sources: the repository's, a chain of sources, and the one batched
+// read loop every reading verb uses. See block_source.hpp.
 #include "codex/block_source.hpp"
 
 #include "codex/cid.hpp"
@@ -27,15 +27,14 @@ class RepositorySource : public BlockSource {
 
   void read_many(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status) override {
     std::vector<std::optional<BlockLocation>> locations(digests.size());
+    Status located = repository_.locate_blocks(digests, locations);
     for (std::size_t i = 0; i < digests.size(); ++i) {
       status[i] = Status();
-      if (digests[i] == empty_digest()) continue;
-      auto location = repository_.locate_block(digests[i]);
-      if (!location) status[i] = std::move(location).error();
-      else if (!*location)
+      if (!located) status[i] = located.error();
+      else if (digests[i] == empty_digest()) locations[i].reset();
+      else if (!locations[i])
         status[i] = make_error(Errc::not_found, "block '{}' is not in the repository",
                                Cid::from_digest(codec::block, digests[i]).to_string());
-      else locations[i] = **location;
     }
     default_pool().for_each(digests.size(), [&](std::size_t i) {
       if (!locations[i]) {
@@ -54,10 +53,110 @@ class RepositorySource : public BlockSource {
   Repository& repository_;
 };
 
+// Keeps `first` unless it only said "not found" and `later` says more.
+void merge_failure(Status& first, Status later) {
+  if (first.ok() || (first.error().code == Errc::not_found && !later.ok() && later.error().code != Errc::not_found))
+    first = std::move(later);
+}
+
+class ChainedSource : public BlockSource {
+ public:
+  explicit ChainedSource(std::vector<BlockSource*> sources) : sources_(std::move(sources)) {}
+
+  Result<bool> has(const Digest& digest) override {
+    Status failure;
+    for (BlockSource* source : sources_) {
+      auto here = source->has(digest);
+      if (here && *here) return true;
+      if (!here && failure.ok()) failure = std::move(here).error();
+    }
+    if (!failure.ok()) return std::move(failure).error();
+    return false;
+  }
+
+  Status read(const Digest& digest, Bytes& out) override {
+    Status failure = make_error(Errc::not_found, "block '{}' is in none of the sources",
+                                Cid::from_digest(codec::block, digest).to_string());
+    bool first = true;
+    for (BlockSource* source : sources_) {
+      Status status = source->read(digest, out);
+      if (status.ok()) return status;
+      if (first) failure = std::move(status);
+      else merge_failure(failure, std::move(status));
+      first = false;
+    }
+    return failure;
+  }
+
+  void read_many(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status) override {
+    if (sources_.empty()) {
+      for (std::size_t i = 0; i < digests.size(); ++i) status[i] = read(digests[i], out[i]);
+      return;
+    }
+    sources_.front()->read_many(digests, out, status);
+    // Ask each later source only for what is still lacking.
+    std::vector<std::size_t> lacking;
+    std::vector<Digest> again;
+    std::vector<Bytes> blocks;
+    std::vector<Status> results;
+    for (std::size_t s = 1; s < sources_.size(); ++s) {
+      lacking.clear();
+      again.clear();
+      for (std::size_t i = 0; i < digests.size(); ++i)
+        if (!status[i].ok()) {
+          lacking.push_back(i);
+          again.push_back(digests[i]);
+        }
+      if (lacking.empty()) return;
+      blocks.assign(lacking.size(), Bytes());
+      results.assign(lacking.size(), Status());
+      sources_[s]->read_many(again, blocks, results);
+      for (std::size_t j = 0; j < lacking.size(); ++j) {
+        const std::size_t i = lacking[j];
+        if (results[j].ok()) {
+          out[i] = std::move(blocks[j]);
+          status[i] = Status();
+        } else {
+          merge_failure(status[i], std::move(results[j]));
+        }
+      }
+    }
+  }
+
+ private:
+  std::vector<BlockSource*> sources_;
+};
+
 }  // namespace
 
 std::unique_ptr<BlockSource> repository_source(Repository& repository) {
   return std::make_unique<RepositorySource>(repository);
+}
+
+std::unique_ptr<BlockSource> chained_source(std::vector<BlockSource*> sources) {
+  return std::make_unique<ChainedSource>(std::move(sources));
+}
+
+Status read_batches(BlockSource& source, std::size_t count, std::size_t per_batch,
+                    const std::function<const Digest&(std::size_t)>& digest_at, const BatchVisitor& visit) {
+  per_batch = std::max<std::size_t>(1, std::min(per_batch, count));
+  std::vector<Digest> digests(per_batch);
+  std::vector<Bytes> blocks(per_batch);
+  std::vector<Status> status(per_batch);
+  for (std::size_t first = 0; first < count; first += per_batch) {
+    const std::size_t n = std::min(per_batch, count - first);
+    for (std::size_t i = 0; i < n; ++i) digests[i] = digest_at(first + i);
+    source.read_many(std::span<const Digest>(digests.data(), n), std::span<Bytes>(blocks.data(), n),
+                     std::span<Status>(status.data(), n));
+    CODEX_TRY(visit(first, std::span<Bytes>(blocks.data(), n), std::span<Status>(status.data(), n)));
+  }
+  return {};
+}
+
+Status read_batches(BlockSource& source, std::span<const Digest> digests, std::size_t per_batch,
+                    const BatchVisitor& visit) {
+  return read_batches(
+      source, digests.size(), per_batch, [digests](std::size_t i) -> const Digest& { return digests[i]; }, visit);
 }
 
 }  // namespace codex

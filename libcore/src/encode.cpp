@@ -355,34 +355,30 @@ Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const E
   return code_and_finish(e, read_data, nullptr, plain.manifest, plain.manifest_cid, output, options.spill_dir);
 }
 
-Result<EncodeResult> encode_stored(Repository& repository, const Cid& manifest_cid, CarWriter& output,
+Result<EncodeResult> encode_stored(Repository& repository, BlockSource& source, const Cid& manifest_cid, CarWriter& output,
                                    const EncodeOptions& options) {
   CODEX_TRY(validate_options(options));
   CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(repository, manifest_cid));
   CODEX_TRY_ASSIGN(std::vector<Digest> leaves, repository.tree_leaves(record.manifest.tree));
   CODEX_TRY_ASSIGN(Encoding e, start(record.manifest, manifest_cid, leaves.size(), options));
   std::copy(leaves.begin(), leaves.end(), e.leaves.begin());
-  auto source = repository_source(repository);
   CODEX_TRY(write_header(output, options));
 
   // Pass 1: data blocks out, in order, with their cell roots.
   const std::size_t bs = e.block_size;
   const std::size_t per_batch = std::max<std::size_t>(1, kOutputBatchBytes / bs);
-  std::vector<Bytes> blocks(per_batch);
-  std::vector<Status> status(per_batch);
-  for (std::uint64_t first = 0; first < leaves.size(); first += per_batch) {
-    const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(per_batch, leaves.size() - first));
-    source->read_many(std::span<const Digest>(leaves.data() + first, count), std::span<Bytes>(blocks.data(), count),
-                      std::span<Status>(status.data(), count));
-    for (std::size_t i = 0; i < count; ++i) CODEX_TRY(status[i]);
-    default_pool().for_each(count, [&](std::size_t i) {
+  CODEX_TRY(read_batches(source, leaves, per_batch,
+                         [&](std::size_t first, std::span<Bytes> blocks, std::span<Status> status) -> Status {
+    for (auto& s : status) CODEX_TRY(s);
+    default_pool().for_each(blocks.size(), [&](std::size_t i) {
       e.cell_roots[first + i] = block_cell_root(blocks[i], kDefaultCellSize);
     });
-    for (std::size_t i = 0; i < count; ++i)
+    for (std::size_t i = 0; i < blocks.size(); ++i)
       CODEX_TRY(output.write_block(Cid::from_digest(codec::block, leaves[first + i]), blocks[i]));
-  }
+    return {};
+  }));
   // Pass 2 fetches each batch's data rows on this thread (the repository's
-  // lookups are not for many threads); the tasks take them from there.
+  // sources are used from one thread at a time); the tasks take them from there.
   std::vector<Digest> wanted;
   std::vector<Bytes> fetched;
   std::vector<Status> fetched_status;
@@ -394,7 +390,7 @@ Result<EncodeResult> encode_stored(Repository& repository, const Cid& manifest_c
       for (std::uint32_t row = 0; row < e.layout.k; ++row) wanted.push_back(e.leaves[e.layout.index(first_group + g, row)]);
     fetched.resize(std::max(fetched.size(), wanted.size()));
     fetched_status.resize(wanted.size());
-    source->read_many(wanted, std::span<Bytes>(fetched.data(), wanted.size()), fetched_status);
+    source.read_many(wanted, std::span<Bytes>(fetched.data(), wanted.size()), fetched_status);
     for (auto& status : fetched_status) CODEX_TRY(status);
     return {};
   };

@@ -27,7 +27,6 @@
 namespace codex {
 namespace {
 
-constexpr std::size_t kBlocksPerBatch = 64;
 constexpr std::size_t kGroupBatchBytes = 8 << 20;  // of data rows, for get_by_groups
 
 // Rebuilt blocks waiting for their turn in the output, in a temporary file.
@@ -211,12 +210,11 @@ Result<DatasetRecord> find_dataset(Repository& repository, const Cid& manifest_c
   return std::move(*record);
 }
 
-Result<GetResult> get_dataset(Repository& repository, const Cid& manifest_cid, ByteSink& output,
+Result<GetResult> get_dataset(Repository& repository, BlockSource& source, const Cid& manifest_cid, ByteSink& output,
                               const GetOptions& options) {
   CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(repository, manifest_cid));
   const Manifest& manifest = record.manifest;
   CODEX_TRY_ASSIGN(std::vector<Digest> leaves, repository.tree_leaves(manifest.tree));
-  auto source = repository_source(repository);
   GetResult result;
   result.manifest = manifest;
 
@@ -230,14 +228,14 @@ Result<GetResult> get_dataset(Repository& repository, const Cid& manifest_cid, B
     if (layout->total != leaves.size())
       return make_error(Errc::corrupt, "tree of '{}' has {} leaves, its layout {}", manifest_cid.to_string(),
                         leaves.size(), layout->total);
-    CODEX_TRY(check_groups_present(*source, *layout, leaves, manifest_cid));
+    CODEX_TRY(check_groups_present(source, *layout, leaves, manifest_cid));
   } else {
-    CODEX_TRY(check_plain_present(*source, leaves, manifest_cid));
+    CODEX_TRY(check_plain_present(source, leaves, manifest_cid));
   }
 
   if (layout && output.can_write_at()) {
     CODEX_TRY(output.flush());
-    CODEX_TRY(get_by_groups(*source, *layout, leaves, manifest, size, output, options, result));
+    CODEX_TRY(get_by_groups(source, *layout, leaves, manifest, size, output, options, result));
     std::sort(result.rebuilt.begin(), result.rebuilt.end(),
               [](const RebuiltBlock& a, const RebuiltBlock& b) { return a.index < b.index; });
     return result;
@@ -245,14 +243,10 @@ Result<GetResult> get_dataset(Repository& repository, const Cid& manifest_cid, B
 
   std::optional<ErasureCoder> coder;
   SpillFile spill(repository.dir());
-  std::vector<Bytes> blocks(kBlocksPerBatch);
-  std::vector<Status> status(kBlocksPerBatch);
   std::uint64_t written = 0;
-  for (std::uint64_t start = 0; start < data_blocks; start += kBlocksPerBatch) {
-    const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(kBlocksPerBatch, data_blocks - start));
-    source->read_many(std::span<const Digest>(leaves.data() + start, count), std::span<Bytes>(blocks.data(), count),
-                      std::span<Status>(status.data(), count));
-    for (std::size_t i = 0; i < count; ++i) {
+  CODEX_TRY(read_batches(source, std::span<const Digest>(leaves.data(), data_blocks), kBlocksPerBatch,
+                         [&](std::size_t start, std::span<Bytes> blocks, std::span<Status> status) -> Status {
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
       const std::uint64_t index = start + i;
       if (!status[i].ok() && layout) {
         CODEX_TRY_ASSIGN(bool spilled, spill.take(index, blocks[i]));
@@ -262,7 +256,7 @@ Result<GetResult> get_dataset(Repository& repository, const Cid& manifest_cid, B
                                                        manifest.block_size));
           }
           const std::uint64_t group = layout->group_of(index);
-          auto rebuilt = rebuild_group(*source, *layout, leaves, *coder, group, [&](std::uint32_t row) {
+          auto rebuilt = rebuild_group(source, *layout, leaves, *coder, group, [&](std::uint32_t row) {
             return row < layout->k && layout->index(group, row) >= index;
           });
           if (!rebuilt) return std::move(rebuilt).error();
@@ -282,13 +276,14 @@ Result<GetResult> get_dataset(Repository& repository, const Cid& manifest_cid, B
       written += take;
     }
     if (options.on_progress) options.on_progress(written);
-  }
+    return {};
+  }));
   CODEX_TRY(output.flush());
   result.bytes = written;
   return result;
 }
 
-Status export_dataset(Repository& repository, const Cid& manifest_cid, CarWriter& output) {
+Status export_dataset(Repository& repository, BlockSource& source, const Cid& manifest_cid, CarWriter& output) {
   CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(repository, manifest_cid));
   const Manifest& manifest = record.manifest;
   CODEX_TRY_ASSIGN(std::vector<Digest> leaves, repository.tree_leaves(manifest.tree));
@@ -307,22 +302,18 @@ Status export_dataset(Repository& repository, const Cid& manifest_cid, CarWriter
   for (std::uint64_t i = 0; i < leaves.size(); ++i)
     if (whole || record.holds_slot(layout->slot_of(i))) indices.push_back(i);
 
-  auto source = repository_source(repository);
-  std::vector<Digest> digests;
-  std::vector<Bytes> blocks(kBlocksPerBatch);
-  std::vector<Status> status(kBlocksPerBatch);
-  for (std::size_t start = 0; start < indices.size(); start += kBlocksPerBatch) {
-    const std::size_t count = std::min(kBlocksPerBatch, indices.size() - start);
-    digests.clear();
-    for (std::size_t i = 0; i < count; ++i) digests.push_back(leaves[indices[start + i]]);
-    source->read_many(digests, std::span<Bytes>(blocks.data(), count), std::span<Status>(status.data(), count));
-    for (std::size_t i = 0; i < count; ++i) {
+  CODEX_TRY(read_batches(source, indices.size(), kBlocksPerBatch,
+                         [&](std::size_t i) -> const Digest& { return leaves[indices[i]]; },
+                         [&](std::size_t start, std::span<Bytes> blocks, std::span<Status> status) -> Status {
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+      const std::uint64_t index = indices[start + i];
       if (!status[i].ok())
         return make_error(status[i].error().code, "block {} of '{}' cannot be exported: {} (codex-repair may fix it)",
-                          indices[start + i], manifest_cid.to_string(), status[i].error().message);
-      CODEX_TRY(output.write_block(Cid::from_digest(codec::block, digests[i]), blocks[i]));
+                          index, manifest_cid.to_string(), status[i].error().message);
+      CODEX_TRY(output.write_block(Cid::from_digest(codec::block, leaves[index]), blocks[i]));
     }
-  }
+    return {};
+  }));
   return output.write_block(manifest_cid, record.manifest_bytes);
 }
 

@@ -13,8 +13,6 @@
 namespace codex {
 namespace {
 
-constexpr std::size_t kBlocksPerBatch = 64;
-
 std::optional<SteppedLayout> layout_of(const Manifest& manifest) {
   if (!manifest.is_protected()) return std::nullopt;
   auto layout = SteppedLayout::of(manifest);
@@ -33,7 +31,8 @@ const char* dataset_state_name(DatasetState state) {
   return "unknown";
 }
 
-Result<DatasetHealth> check_dataset(Repository& repository, const DatasetRecord& record, const CheckOptions& options) {
+Result<DatasetHealth> check_dataset(Repository& repository, BlockSource& source, const DatasetRecord& record,
+                                    const CheckOptions& options) {
   DatasetHealth health;
   health.cid = record.manifest_cid;
   health.manifest = record.manifest;
@@ -64,33 +63,26 @@ Result<DatasetHealth> check_dataset(Repository& repository, const DatasetRecord&
   }
 
   // Presence of every held block (cheap), then the bytes of the sample.
-  auto source = repository_source(repository);
   for (std::uint64_t i : held) {
-    CODEX_TRY_ASSIGN(bool present, source->has(leaves[i]));
+    CODEX_TRY_ASSIGN(bool present, source.has(leaves[i]));
     if (!present) state[i] = BlockState::missing;
   }
-  std::vector<Digest> digests;
-  std::vector<std::uint64_t> indices;
-  std::vector<Bytes> buffers(kBlocksPerBatch);
-  std::vector<Status> status(kBlocksPerBatch);
-  for (std::size_t first = 0; first < to_hash.size(); first += kBlocksPerBatch) {
-    digests.clear();
-    indices.clear();
-    for (std::size_t j = first; j < std::min(to_hash.size(), first + kBlocksPerBatch); ++j) {
-      if (state[to_hash[j]] == BlockState::missing) continue;
-      indices.push_back(to_hash[j]);
-      digests.push_back(leaves[to_hash[j]]);
-    }
-    source->read_many(digests, std::span<Bytes>(buffers.data(), digests.size()),
-                      std::span<Status>(status.data(), digests.size()));
-    for (std::size_t j = 0; j < indices.size(); ++j) {
+  std::vector<std::uint64_t> indices;  // the sample, less what is missing
+  for (std::uint64_t i : to_hash)
+    if (state[i] != BlockState::missing) indices.push_back(i);
+  CODEX_TRY(read_batches(source, indices.size(), kBlocksPerBatch,
+                         [&](std::size_t j) -> const Digest& { return leaves[indices[j]]; },
+                         [&](std::size_t first, std::span<Bytes>, std::span<Status> status) -> Status {
+    for (std::size_t j = 0; j < status.size(); ++j) {
+      const std::uint64_t index = indices[first + j];
       ++health.checked;
-      if (status[j].ok()) state[indices[j]] = BlockState::intact;
-      else if (status[j].error().code == Errc::not_found) state[indices[j]] = BlockState::missing;
-      else if (status[j].error().code == Errc::corrupt) state[indices[j]] = BlockState::corrupt;
+      if (status[j].ok()) state[index] = BlockState::intact;
+      else if (status[j].error().code == Errc::not_found) state[index] = BlockState::missing;
+      else if (status[j].error().code == Errc::corrupt) state[index] = BlockState::corrupt;
       else return std::move(status[j]).error();
     }
-  }
+    return {};
+  }));
 
   if (layout) {
     health.slots.resize(layout->slots());
@@ -142,7 +134,7 @@ Result<DatasetHealth> check_dataset(Repository& repository, const DatasetRecord&
       if (s == BlockState::intact || s == BlockState::unchecked) ++good;
       else if (s == BlockState::not_held) {
         // Not meant to be here, but may be (another dataset shares it).
-        CODEX_TRY_ASSIGN(bool present, source->has(leaves[index]));
+        CODEX_TRY_ASSIGN(bool present, source.has(leaves[index]));
         if (present) ++good;
       }
     }
@@ -163,7 +155,9 @@ Result<RepairReport> repair_dataset(Repository& repository, BlockSource& source,
                                     const RepairOptions& options) {
   RepairReport report;
   report.cid = record.manifest_cid;
-  CODEX_TRY_ASSIGN(report.before, check_dataset(repository, record, CheckOptions{}));
+  // What is damaged is a question about this repository's own copy.
+  auto local = repository_source(repository);
+  CODEX_TRY_ASSIGN(report.before, check_dataset(repository, *local, record, CheckOptions{}));
   report.after = report.before.state;
   if (report.before.bad.empty()) return report;
   const std::optional<SteppedLayout> layout = layout_of(record.manifest);

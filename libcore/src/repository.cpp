@@ -77,11 +77,19 @@ Status fsync_dir(const std::string& dir) {
 
 }  // namespace
 
+// One SQLite connection and its prepared lookup. A connection is used by one
+// thread at a time: each operation leases one from the pool (a batch holds
+// its own for its life), so threads of one process share a Repository.
+struct Connection {
+  sql::Database db;
+  sql::Statement find_block;
+};
+
 struct Repository::Impl {
   std::string dir;
   std::string packs_dir;
-  sql::Database db;
-  sql::Statement find_block;
+  std::mutex pool_mutex;
+  std::vector<std::unique_ptr<Connection>> idle;  // connections not leased
   mutable std::mutex fds_mutex;
   mutable std::map<std::int64_t, int> read_fds;
 
@@ -106,6 +114,47 @@ struct Repository::Impl {
     read_fds.emplace(pack, fd);
     return fd;
   }
+
+  static Result<std::unique_ptr<Connection>> connect(const std::string& dir) {
+    auto connection = std::make_unique<Connection>();
+    CODEX_TRY_ASSIGN(connection->db, sql::Database::open(dir + "/codex.db"));
+    CODEX_TRY(connection->db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+    return connection;
+  }
+
+  // A connection for the caller's thread until the lease ends.
+  class Lease {
+   public:
+    Lease(Impl* impl, std::unique_ptr<Connection> connection) : impl_(impl), connection_(std::move(connection)) {}
+    Lease(Lease&& other) noexcept = default;
+    Lease& operator=(Lease&& other) noexcept = default;
+    ~Lease() {
+      if (!connection_) return;
+      std::lock_guard lock(impl_->pool_mutex);
+      impl_->idle.push_back(std::move(connection_));
+    }
+    Connection* operator->() const { return connection_.get(); }
+    sql::Database& db() const { return connection_->db; }
+
+   private:
+    Impl* impl_;
+    std::unique_ptr<Connection> connection_;
+  };
+
+  Result<Lease> lease() {
+    {
+      std::lock_guard lock(pool_mutex);
+      if (!idle.empty()) {
+        auto connection = std::move(idle.back());
+        idle.pop_back();
+        return Lease(this, std::move(connection));
+      }
+    }
+    CODEX_TRY_ASSIGN(auto connection, connect(dir));
+    CODEX_TRY_ASSIGN(connection->find_block,
+                     connection->db.prepare("SELECT pack, offset, size FROM blocks WHERE digest = ?"));
+    return Lease(this, std::move(connection));
+  }
 };
 
 Repository::Repository(std::string dir, std::unique_ptr<Impl> impl) : dir_(std::move(dir)), impl_(std::move(impl)) {}
@@ -120,33 +169,35 @@ Result<std::unique_ptr<Repository>> Repository::open(const std::string& dir, Ope
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
   impl->packs_dir = dir + "/packs";
-  CODEX_TRY_ASSIGN(impl->db, sql::Database::open(dir + "/codex.db"));
-  CODEX_TRY(impl->db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
-  CODEX_TRY_ASSIGN(auto version_query, impl->db.prepare("PRAGMA user_version"));
+  CODEX_TRY_ASSIGN(auto first, Impl::connect(dir));
+  sql::Database& db = first->db;
+  CODEX_TRY_ASSIGN(auto version_query, db.prepare("PRAGMA user_version"));
   CODEX_TRY_ASSIGN(bool has_row, version_query.step());
   std::int64_t version = has_row ? version_query.int64(0) : 0;
   version_query.reset();
   if (version == 0) {
-    CODEX_TRY_ASSIGN(auto transaction, sql::Transaction::begin(impl->db));
+    CODEX_TRY_ASSIGN(auto transaction, sql::Transaction::begin(db));
     // Another process may have created the schema while we waited for the lock.
     CODEX_TRY_ASSIGN(bool again, version_query.step());
     std::int64_t now_version = again ? version_query.int64(0) : 0;
     version_query.reset();
-    if (now_version == 0) CODEX_TRY(impl->db.exec(kSchema));
-    if (now_version <= 1) CODEX_TRY(impl->db.exec(kSchemaV2));
+    if (now_version == 0) CODEX_TRY(db.exec(kSchema));
+    if (now_version <= 1) CODEX_TRY(db.exec(kSchemaV2));
     CODEX_TRY(transaction.commit());
   } else if (version == 1) {
-    CODEX_TRY_ASSIGN(auto transaction, sql::Transaction::begin(impl->db));
+    CODEX_TRY_ASSIGN(auto transaction, sql::Transaction::begin(db));
     CODEX_TRY_ASSIGN(bool again, version_query.step());
     std::int64_t now_version = again ? version_query.int64(0) : 0;
     version_query.reset();
-    if (now_version == 1) CODEX_TRY(impl->db.exec(kSchemaV2));
+    if (now_version == 1) CODEX_TRY(db.exec(kSchemaV2));
     CODEX_TRY(transaction.commit());
   } else if (version > kSchemaVersion) {
     return make_error(Errc::usage, "repository '{}' has schema version {}, newer than this tool's {}", dir, version,
                       kSchemaVersion);
   }
-  CODEX_TRY_ASSIGN(impl->find_block, impl->db.prepare("SELECT pack, offset, size FROM blocks WHERE digest = ?"));
+  version_query = sql::Statement();
+  CODEX_TRY_ASSIGN(first->find_block, db.prepare("SELECT pack, offset, size FROM blocks WHERE digest = ?"));
+  impl->idle.push_back(std::move(first));
   return std::unique_ptr<Repository>(new Repository(dir, std::move(impl)));
 }
 
@@ -166,7 +217,8 @@ static Result<DatasetRecord> record_from_row(const sql::Statement& row) {
 }
 
 Result<std::optional<DatasetRecord>> Repository::find_dataset(const Cid& manifest_cid) {
-  CODEX_TRY_ASSIGN(auto query, impl_->db.prepare(
+  CODEX_TRY_ASSIGN(auto lease, impl_->lease());
+  CODEX_TRY_ASSIGN(auto query, lease.db().prepare(
                                    "SELECT manifest_cid, manifest, held_slots, added_at FROM datasets "
                                    "WHERE manifest_cid = ?"));
   query.bind(1, ByteView(manifest_cid.bytes()));
@@ -177,7 +229,8 @@ Result<std::optional<DatasetRecord>> Repository::find_dataset(const Cid& manifes
 }
 
 Result<std::vector<DatasetRecord>> Repository::datasets() {
-  CODEX_TRY_ASSIGN(auto query, impl_->db.prepare(
+  CODEX_TRY_ASSIGN(auto lease, impl_->lease());
+  CODEX_TRY_ASSIGN(auto query, lease.db().prepare(
                                    "SELECT manifest_cid, manifest, held_slots, added_at FROM datasets "
                                    "ORDER BY added_at, manifest_cid"));
   std::vector<DatasetRecord> out;
@@ -191,7 +244,8 @@ Result<std::vector<DatasetRecord>> Repository::datasets() {
 }
 
 Result<std::vector<Digest>> Repository::tree_leaves(const Cid& tree) {
-  CODEX_TRY_ASSIGN(auto query, impl_->db.prepare("SELECT leaf_count, leaves FROM trees WHERE tree_cid = ?"));
+  CODEX_TRY_ASSIGN(auto lease, impl_->lease());
+  CODEX_TRY_ASSIGN(auto query, lease.db().prepare("SELECT leaf_count, leaves FROM trees WHERE tree_cid = ?"));
   query.bind(1, ByteView(tree.bytes()));
   CODEX_TRY_ASSIGN(bool row, query.step());
   if (!row) return make_error(Errc::not_found, "tree '{}' is not in the repository", tree.to_string());
@@ -206,7 +260,8 @@ Result<std::vector<Digest>> Repository::tree_leaves(const Cid& tree) {
 }
 
 Result<std::optional<std::vector<Digest>>> Repository::slot_block_roots(const Cid& manifest_cid, std::uint32_t slot) {
-  CODEX_TRY_ASSIGN(auto query, impl_->db.prepare("SELECT block_roots FROM slot_trees WHERE manifest_cid = ? AND slot = ?"));
+  CODEX_TRY_ASSIGN(auto lease, impl_->lease());
+  CODEX_TRY_ASSIGN(auto query, lease.db().prepare("SELECT block_roots FROM slot_trees WHERE manifest_cid = ? AND slot = ?"));
   query.bind(1, ByteView(manifest_cid.bytes())).bind(2, static_cast<std::int64_t>(slot));
   CODEX_TRY_ASSIGN(bool row, query.step());
   if (!row) return std::optional<std::vector<Digest>>();
@@ -220,14 +275,14 @@ Result<std::optional<std::vector<Digest>>> Repository::slot_block_roots(const Ci
 }
 
 Status Repository::store_slot_block_roots(const Cid& manifest_cid, std::uint32_t slot, std::span<const Digest> roots) {
-  CODEX_TRY_ASSIGN(auto insert, impl_->db.prepare(
+  CODEX_TRY_ASSIGN(auto lease, impl_->lease());
+  CODEX_TRY_ASSIGN(auto insert, lease.db().prepare(
                                     "INSERT OR REPLACE INTO slot_trees(manifest_cid, slot, block_roots) VALUES (?,?,?)"));
   ByteView blob(reinterpret_cast<const std::uint8_t*>(roots.data()), roots.size() * sizeof(Digest));
   return insert.bind(1, ByteView(manifest_cid.bytes())).bind(2, static_cast<std::int64_t>(slot)).bind(3, blob).run();
 }
 
-Result<std::optional<BlockLocation>> Repository::locate_block(const Digest& digest) {
-  auto& query = impl_->find_block;
+static Result<std::optional<BlockLocation>> locate_with(sql::Statement& query, const Digest& digest) {
   query.bind(1, ByteView(digest));
   CODEX_TRY_ASSIGN(bool row, query.step());
   if (!row) return std::optional<BlockLocation>();
@@ -235,6 +290,19 @@ Result<std::optional<BlockLocation>> Repository::locate_block(const Digest& dige
                          static_cast<std::uint32_t>(query.int64(2))};
   query.reset();
   return std::optional<BlockLocation>(location);
+}
+
+Result<std::optional<BlockLocation>> Repository::locate_block(const Digest& digest) {
+  CODEX_TRY_ASSIGN(auto lease, impl_->lease());
+  return locate_with(lease->find_block, digest);
+}
+
+Status Repository::locate_blocks(std::span<const Digest> digests, std::span<std::optional<BlockLocation>> out) {
+  CODEX_TRY_ASSIGN(auto lease, impl_->lease());
+  for (std::size_t i = 0; i < digests.size(); ++i) {
+    CODEX_TRY_ASSIGN(out[i], locate_with(lease->find_block, digests[i]));
+  }
+  return {};
 }
 
 Status Repository::read_location(const BlockLocation& location, Bytes& out) const {
@@ -266,7 +334,9 @@ Status Repository::read_block(const Digest& digest, Bytes& out) {
 // Batches
 
 struct Repository::Batch::State {
+  explicit State(Repository::Impl::Lease l) : lease(std::move(l)) {}
   Repository::Impl* repo = nullptr;
+  Repository::Impl::Lease lease;  // this batch's own connection
   int fd = -1;
   std::int64_t pack = 0;
   std::string path;
@@ -329,10 +399,11 @@ Repository::Batch::Batch(std::unique_ptr<State> state) : state_(std::move(state)
 Repository::Batch::~Batch() = default;
 
 Result<std::unique_ptr<Repository::Batch>> Repository::begin_batch() {
-  auto state = std::make_unique<Batch::State>();
+  CODEX_TRY_ASSIGN(auto lease, impl_->lease());
+  auto state = std::make_unique<Batch::State>(std::move(lease));
   state->repo = impl_.get();
   state->buffer.reserve(kWriteBuffer);
-  auto& db = impl_->db;
+  auto& db = state->lease.db();
   // Try the open packs (a pack locked by another writer is skipped); when
   // none can be had, add a new pack and take that.
   for (int attempt = 0; attempt < 64 && state->fd < 0; ++attempt) {
@@ -402,7 +473,7 @@ Status Repository::Batch::add_block(const Digest& digest, ByteView data, bool re
   State& s = *state_;
   if (data.empty() || s.queued.count(digest)) return {};
   if (!replace) {
-    auto& query = s.repo->find_block;
+    auto& query = s.lease->find_block;
     query.bind(1, ByteView(digest));
     CODEX_TRY_ASSIGN(bool exists, query.step());
     query.reset();
@@ -438,7 +509,7 @@ Status Repository::Batch::commit(const std::function<bool(const Digest&)>& keep)
   if (s.end > s.start && ::fdatasync(s.fd) != 0) return errno_error("sync pack", s.path);
   if (s.new_pack) CODEX_TRY(fsync_dir(s.repo->packs_dir));
 
-  auto& db = s.repo->db;
+  auto& db = s.lease.db();
   CODEX_TRY_ASSIGN(auto transaction, sql::Transaction::begin(db));
   CODEX_TRY_ASSIGN(auto insert, db.prepare("INSERT OR IGNORE INTO blocks(digest, pack, offset, size) VALUES (?,?,?,?)"));
   CODEX_TRY_ASSIGN(auto replace, db.prepare("INSERT OR REPLACE INTO blocks(digest, pack, offset, size) VALUES (?,?,?,?)"));

@@ -68,27 +68,27 @@ TEST(AuditCache, FirstProofCachesTheSlotsCellRoots) {
   auto before = f.repo->slot_block_roots(f.cid, 2);
   ASSERT_TRUE(before.ok());
   EXPECT_FALSE(before->has_value());
-  auto proof = prove_slot(*f.repo, f.cid, 2, challenge(1), 4);
+  auto proof = prove_slot(*f.repo, *repository_source(*f.repo), f.cid, 2, challenge(1), 4);
   ASSERT_TRUE(proof.ok()) << proof.error().message;
   auto after = f.repo->slot_block_roots(f.cid, 2);
   ASSERT_TRUE(after.ok() && after->has_value());
   EXPECT_EQ((*after)->size(), 7u);  // 21 data blocks, K=3: 7 blocks per slot
   EXPECT_TRUE(check_proof(*f.repo, *proof, ProofExpectations{challenge(1), 2u, 4u}).ok());
   // A second proof (from the cache) is as good.
-  auto again = prove_slot(*f.repo, f.cid, 2, challenge(2), 4);
+  auto again = prove_slot(*f.repo, *repository_source(*f.repo), f.cid, 2, challenge(2), 4);
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_TRUE(check_proof(*f.repo, *again, ProofExpectations{challenge(2), 2u, 4u}).ok());
 }
 
 TEST(AuditCache, WrongCachedRootsAreRecomputedNotTrusted) {
   Fixture f;
-  ASSERT_TRUE(prove_slot(*f.repo, f.cid, 0, challenge(1), 4).ok());
+  ASSERT_TRUE(prove_slot(*f.repo, *repository_source(*f.repo), f.cid, 0, challenge(1), 4).ok());
   // Replace slot 0's cached roots with slot 1's: well-formed, but wrong.
-  ASSERT_TRUE(prove_slot(*f.repo, f.cid, 1, challenge(1), 4).ok());
+  ASSERT_TRUE(prove_slot(*f.repo, *repository_source(*f.repo), f.cid, 1, challenge(1), 4).ok());
   f.run_sql("UPDATE slot_trees SET block_roots = (SELECT block_roots FROM slot_trees WHERE slot = 1) WHERE slot = 0");
   auto reopened = Repository::open(f.dir.path() + "/repo");
   ASSERT_TRUE(reopened.ok());
-  auto proof = prove_slot(**reopened, f.cid, 0, challenge(3), 4);
+  auto proof = prove_slot(**reopened, *repository_source(**reopened), f.cid, 0, challenge(3), 4);
   ASSERT_TRUE(proof.ok()) << proof.error().message;
   EXPECT_TRUE(check_proof(**reopened, *proof, ProofExpectations{challenge(3), 0u, 4u}).ok());
   auto fixed = (*reopened)->slot_block_roots(f.cid, 0);
@@ -102,7 +102,7 @@ TEST(AuditCache, SchemaVersionOneIsMigrated) {
   f.run_sql("DROP TABLE slot_trees; PRAGMA user_version = 1;");
   auto reopened = Repository::open(f.dir.path() + "/repo");
   ASSERT_TRUE(reopened.ok()) << reopened.error().message;
-  auto proof = prove_slot(**reopened, f.cid, 4, challenge(9), 4);
+  auto proof = prove_slot(**reopened, *repository_source(**reopened), f.cid, 4, challenge(9), 4);
   ASSERT_TRUE(proof.ok()) << proof.error().message;
   auto cached = (*reopened)->slot_block_roots(f.cid, 4);
   ASSERT_TRUE(cached.ok() && cached->has_value());
@@ -125,7 +125,7 @@ TEST(SlotHealthState, SaysWhichSlotsCanBeRebuilt) {
   for (std::uint64_t i = layout->slot_begin(0); i < layout->slot_end(0); ++i) lose(i);
   auto reopened = Repository::open(f.dir.path() + "/repo");
   ASSERT_TRUE(reopened.ok());
-  auto damaged = check_dataset(**reopened, **record, CheckOptions{});
+  auto damaged = check_dataset(**reopened, *repository_source(**reopened), **record, CheckOptions{});
   ASSERT_TRUE(damaged.ok()) << damaged.error().message;
   EXPECT_EQ(damaged->state, DatasetState::damaged);
   EXPECT_EQ(damaged->slots[0].state, DatasetState::damaged);
@@ -133,7 +133,7 @@ TEST(SlotHealthState, SaysWhichSlotsCanBeRebuilt) {
 
   lose(layout->index(0, 1));
   lose(layout->index(0, 2));
-  auto lost = check_dataset(**reopened, **record, CheckOptions{});
+  auto lost = check_dataset(**reopened, *repository_source(**reopened), **record, CheckOptions{});
   ASSERT_TRUE(lost.ok()) << lost.error().message;
   EXPECT_EQ(lost->state, DatasetState::unrecoverable);
   EXPECT_EQ(lost->unrecoverable_groups, std::vector<std::uint64_t>{0});

@@ -171,7 +171,7 @@ TEST(DatasetChunkTest, EmptyInputIsOneZeroBlock) {
     ASSERT_TRUE(put.ok()) << put.error().message;
     EXPECT_EQ(put->manifest_cid, c.result.manifest_cid);
     MemorySink out;
-    auto got = get_dataset(**repo, c.result.manifest_cid, out, GetOptions{});
+    auto got = get_dataset(**repo, *repository_source(**repo), c.result.manifest_cid, out, GetOptions{});
     ASSERT_TRUE(got.ok()) << got.error().message;
     EXPECT_EQ(got->bytes, 0u);
     EXPECT_TRUE(out.bytes.empty());
@@ -207,7 +207,7 @@ TEST(DatasetGetTest, RoundTrips) {
       EXPECT_EQ(put->blocks_received, c.result.blocks);
       EXPECT_EQ(put->blocks_stored, c.result.blocks);
       MemorySink out;
-      auto got = get_dataset(**repo, put->manifest_cid, out, GetOptions{});
+      auto got = get_dataset(**repo, *repository_source(**repo), put->manifest_cid, out, GetOptions{});
       ASSERT_TRUE(got.ok()) << got.error().message;
       EXPECT_EQ(got->bytes, size);
       EXPECT_TRUE(out.bytes == data);
@@ -229,12 +229,12 @@ TEST(DatasetGetTest, UnknownAndWrongCids) {
   MemorySink out;
   auto cid = Cid::parse(vectors().at("dataset_hello").at("manifest_A_cid").get<std::string>());
   ASSERT_TRUE(cid.ok());
-  auto got = get_dataset(**repo, *cid, out, GetOptions{});
+  auto got = get_dataset(**repo, *repository_source(**repo), *cid, out, GetOptions{});
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().code, Errc::not_found);
   auto block = Cid::parse(vectors().at("dataset_hello").at("block_cids")[0].get<std::string>());
   ASSERT_TRUE(block.ok());
-  got = get_dataset(**repo, *block, out, GetOptions{});
+  got = get_dataset(**repo, *repository_source(**repo), *block, out, GetOptions{});
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().code, Errc::usage) << got.error().message;
   EXPECT_TRUE(out.bytes.empty());

@@ -291,7 +291,7 @@ void run_pattern(const Encoded& encoded, const Bytes& original, const Losses& as
 
   // get
   MemorySink sink;
-  auto got = get_dataset(repo.repo(), encoded.cid, sink, GetOptions{});
+  auto got = get_dataset(repo.repo(), *repository_source(repo.repo()), encoded.cid, sink, GetOptions{});
   if (recoverable) {
     ASSERT_TRUE(got.ok()) << got.error().message;
     ASSERT_EQ(sink.bytes.size(), original.size());
@@ -335,7 +335,7 @@ void run_pattern(const Encoded& encoded, const Bytes& original, const Losses& as
   }
 
   // check
-  auto health = check_dataset(repo.repo(), repo.record(), CheckOptions{});
+  auto health = check_dataset(repo.repo(), *repository_source(repo.repo()), repo.record(), CheckOptions{});
   ASSERT_TRUE(health.ok()) << health.error().message;
   std::vector<std::uint64_t> lost_indices;
   std::uint64_t missing = 0, corrupt = 0;
@@ -355,7 +355,7 @@ void run_pattern(const Encoded& encoded, const Bytes& original, const Losses& as
   auto source = repository_source(repo.repo());
   auto repaired = repair_dataset(repo.repo(), *source, repo.record(), RepairOptions{});
   ASSERT_TRUE(repaired.ok()) << repaired.error().message;
-  auto after = check_dataset(repo.repo(), repo.record(), CheckOptions{});
+  auto after = check_dataset(repo.repo(), *repository_source(repo.repo()), repo.record(), CheckOptions{});
   ASSERT_TRUE(after.ok()) << after.error().message;
   if (recoverable) {
     EXPECT_EQ(repaired->rebuilt, lost_indices);
@@ -363,7 +363,7 @@ void run_pattern(const Encoded& encoded, const Bytes& original, const Losses& as
     EXPECT_EQ(repaired->after, DatasetState::intact);
     EXPECT_EQ(after->state, DatasetState::intact) << "still bad: " << after->bad.size();
     MemorySink again;
-    auto regot = get_dataset(repo.repo(), encoded.cid, again, GetOptions{});
+    auto regot = get_dataset(repo.repo(), *repository_source(repo.repo()), encoded.cid, again, GetOptions{});
     ASSERT_TRUE(regot.ok()) << regot.error().message;
     EXPECT_TRUE(again.bytes == original);
     EXPECT_TRUE(regot->rebuilt.empty()) << "after repair get still rebuilt " << regot->rebuilt.size() << " blocks";
@@ -459,7 +459,7 @@ TEST(DurabilityCorruption, MPlusOneCorruptInOneGroupIsUnrecoverableNotWrongBytes
       Damageable repo(dir.path() + "/repo", encoded);
       for (std::uint32_t row = 0; row <= g.m; ++row) repo.corrupt(layout.index(group, row), rng);
       MemorySink sink;
-      auto got = get_dataset(repo.repo(), encoded.cid, sink, GetOptions{});
+      auto got = get_dataset(repo.repo(), *repository_source(repo.repo()), encoded.cid, sink, GetOptions{});
       ASSERT_FALSE(got.ok()) << "get succeeded with M+1 corrupt blocks in group " << group;
       EXPECT_EQ(got.error().code, Errc::unrecoverable) << got.error().message;
       EXPECT_TRUE(std::equal(sink.bytes.begin(), sink.bytes.end(), original.begin()))
@@ -488,7 +488,7 @@ TEST(DurabilityCorruption, UnrecoverableCorruptionWritesOnlyACorrectPrefix) {
   Damageable repo(dir.path() + "/repo", encoded);
   for (std::uint32_t row = 0; row <= g.m; ++row) repo.corrupt(layout.index(group, row), rng);
   MemorySink sink;
-  auto got = get_dataset(repo.repo(), encoded.cid, sink, GetOptions{});
+  auto got = get_dataset(repo.repo(), *repository_source(repo.repo()), encoded.cid, sink, GetOptions{});
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().code, Errc::unrecoverable) << got.error().message;
   EXPECT_NE(got.error().message.find(fmt::format("EC group {}", group)), std::string::npos) << got.error().message;
@@ -526,13 +526,13 @@ TEST(DurabilityPlain, PlainDatasetWithALostBlockFailsWithoutOutput) {
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   MemorySink sink;
-  auto got = get_dataset(**repo, put->manifest_cid, sink, GetOptions{});
+  auto got = get_dataset(**repo, *repository_source(**repo), put->manifest_cid, sink, GetOptions{});
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().code, Errc::unrecoverable) << got.error().message;
   EXPECT_TRUE(sink.bytes.empty());
   auto record = find_dataset(**repo, put->manifest_cid);
   ASSERT_TRUE(record.ok());
-  auto health = check_dataset(**repo, *record, CheckOptions{});
+  auto health = check_dataset(**repo, *repository_source(**repo), *record, CheckOptions{});
   ASSERT_TRUE(health.ok());
   EXPECT_EQ(health->state, DatasetState::unrecoverable);
   EXPECT_EQ(health->bad, std::vector<std::uint64_t>{3});

@@ -690,7 +690,7 @@ TEST(RepositoryTest, ConcurrentPutsAllLand) {
   auto repo = open_repo(dir);
   for (int w = 0; w < kWriters; ++w) {
     MemorySink sink;
-    auto got = get_dataset(*repo, cids[w], sink, GetOptions{});
+    auto got = get_dataset(*repo, *repository_source(*repo), cids[w], sink, GetOptions{});
     ASSERT_TRUE(got.ok()) << got.error().message;
   }
   expect_consistent(dir);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "codex/block_source.hpp"
 #include "codex/repository.hpp"
 #include "codex/storage_proof.hpp"
 
@@ -13,7 +14,8 @@ namespace codex {
 // Errc::usage when the dataset is plain or the slot is not held here;
 // Errc::not_found when the dataset is not here; Errc::corrupt when the held
 // slot is damaged (a proof cannot be made from damaged data).
-Result<StorageProof> prove_slot(Repository& repository, const Cid& manifest_cid, std::uint32_t slot,
+// The slot's blocks are read from `source` (normally the repository's own).
+Result<StorageProof> prove_slot(Repository& repository, BlockSource& source, const Cid& manifest_cid, std::uint32_t slot,
                                 ByteView challenge, std::uint32_t samples);
 
 // Checks a proof against the manifest held in the repository.

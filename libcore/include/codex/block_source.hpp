@@ -1,11 +1,21 @@
 // Where verified blocks come from. The data path asks a BlockSource for a
 // block by digest and gets its bytes already checked against it, or an error
-// saying it is missing (Errc::not_found) or damaged (Errc::corrupt). The local
-// repository is one source; peers on the network will be another, tried after it.
+// saying it is missing (Errc::not_found) or damaged (Errc::corrupt); sources
+// that reach over the network may also answer Errc::unavailable, timeout or
+// peer_misbehaved. The local repository is one source; peers on the network
+// are another, tried after it (chained_source). Every reading verb (get,
+// export, check, prove, encode of a stored dataset, repair) takes one, and
+// reads through read_batches, the one batched read loop.
+//
+// Sources are used from one thread at a time unless they say otherwise;
+// repository_source is safe from many (the Repository is).
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "codex/bytes.hpp"
 #include "codex/error.hpp"
@@ -26,6 +36,29 @@ class BlockSource {
   virtual void read_many(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status);
 };
 
+// The repository's blocks (index lookups on the calling thread, reads and
+// digest checks on every core).
 std::unique_ptr<BlockSource> repository_source(Repository& repository);
+
+// The sources in order: a block comes from the first that gives it intact.
+// When none does, the error is the first source's, unless that was "not
+// found" and a later one knew more (corrupt, unavailable, ...).
+std::unique_ptr<BlockSource> chained_source(std::vector<BlockSource*> sources);
+
+// How many blocks the reading verbs ask for at once.
+inline constexpr std::size_t kBlocksPerBatch = 64;
+
+// Told of each batch: blocks and status of items [first, first + size).
+// The visitor may move blocks out or replace them.
+using BatchVisitor = std::function<Status(std::size_t first, std::span<Bytes> blocks, std::span<Status> status)>;
+
+// The one batched read loop: reads `count` blocks, item i being
+// digest_at(i), `per_batch` at a time through source.read_many, and hands
+// each batch to `visit`; stops at the first error visit returns. Memory is
+// one batch of blocks.
+Status read_batches(BlockSource& source, std::size_t count, std::size_t per_batch,
+                    const std::function<const Digest&(std::size_t)>& digest_at, const BatchVisitor& visit);
+Status read_batches(BlockSource& source, std::span<const Digest> digests, std::size_t per_batch,
+                    const BatchVisitor& visit);
 
 }  // namespace codex

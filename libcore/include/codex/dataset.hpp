@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "codex/block_source.hpp"
 #include "codex/bytes.hpp"
 #include "codex/car.hpp"
 #include "codex/cid.hpp"
@@ -90,11 +91,13 @@ struct GetResult {
 // Looks a dataset up by manifest CID (Errc::not_found when not held).
 Result<DatasetRecord> find_dataset(Repository& repository, const Cid& manifest_cid);
 
-// Writes the dataset's original bytes (cut to the original size) to `output`.
+// Writes the dataset's original bytes (cut to the original size) to `output`,
+// its blocks read from `source` (the repository's own, or a chain that asks
+// peers too); the manifest and tree come from the repository.
 // A protected dataset is decoded around missing or corrupt blocks; a plain one
 // fails on the first bad block. Nothing is written for an EC group that cannot
 // be rebuilt: the error names the groups and what is missing.
-Result<GetResult> get_dataset(Repository& repository, const Cid& manifest_cid, ByteSink& output,
+Result<GetResult> get_dataset(Repository& repository, BlockSource& source, const Cid& manifest_cid, ByteSink& output,
                               const GetOptions& options);
 
 // Writes what the repository holds of a dataset as a CAR stream with the
@@ -102,6 +105,6 @@ Result<GetResult> get_dataset(Repository& repository, const Cid& manifest_cid, B
 // reads (index order, manifest last); when it holds only some slots, a sparse
 // stream: the tree's leaf list, the held blocks, the manifest. Every block is
 // checked as it is read; a damaged held block is an error (run codex-repair).
-Status export_dataset(Repository& repository, const Cid& manifest_cid, CarWriter& output);
+Status export_dataset(Repository& repository, BlockSource& source, const Cid& manifest_cid, CarWriter& output);
 
 }  // namespace codex

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "codex/block_source.hpp"
 #include "codex/car.hpp"
 #include "codex/cid.hpp"
 #include "codex/error.hpp"
@@ -37,8 +38,8 @@ struct EncodeResult {
 
 // Encodes the plain dataset read from a CAR stream (as codex-chunk writes it).
 Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const EncodeOptions& options);
-// Encodes a plain dataset held in the repository.
-Result<EncodeResult> encode_stored(Repository& repository, const Cid& manifest_cid, CarWriter& output,
+// Encodes a plain dataset held in the repository, its blocks read from `source`.
+Result<EncodeResult> encode_stored(Repository& repository, BlockSource& source, const Cid& manifest_cid, CarWriter& output,
                                    const EncodeOptions& options);
 
 }  // namespace codex

@@ -1,8 +1,13 @@
 // Errors as values. Every fallible libcore function returns Result<T>: either
 // the value or an Error saying what went wrong and on what. Exceptions are not
 // used inside libcore; a tool's main turns an Error into a message on stderr
-// and its exit code. The codes form the one exit-code table of every tool
-// (documented in docs/exit-codes.md and every man page); keep them stable.
+// and its exit code.
+//
+// Errc is the kind of an error, for code to act on (retry a peer that timed
+// out, ban one that misbehaved). It is not an exit code: exit_code() is the
+// one mapping from kinds to the exit-code table of every tool (documented in
+// docs/exit-codes.md and every man page; keep the table stable). Several
+// kinds may share an exit code.
 #pragma once
 
 #include <cstdlib>
@@ -26,11 +31,18 @@ enum class Errc : int {
   unrecoverable = 7,   // too many blocks lost in some EC group
   repaired = 8,        // codex-repair rebuilt something; all now intact
   rejected = 9,        // a well-formed proof or message failed its check
+  // What the network adds. A caller may try another peer or try again later.
+  unavailable = 100,      // a peer or service cannot be reached (refused, reset, gone)
+  timeout = 101,          // no answer within the time allowed
+  peer_misbehaved = 102,  // a peer broke the protocol: malformed, oversized or wrong answers
 };
 
-// The exit code of a tool for an error of this kind.
-inline int exit_code(Errc code) { return static_cast<int>(code); }
+// The exit code of a tool for an error of this kind (the one mapping).
+int exit_code(Errc code);
 const char* errc_name(Errc code);
+// Outcomes (damaged, unrecoverable, repaired) report what was found rather
+// than a failure; tools print them as such, never as "error".
+bool is_outcome(Errc code);
 
 struct Error {
   Errc code = Errc::failure;

@@ -53,7 +53,10 @@ struct CheckOptions {
   std::uint64_t seed = 0;  // 0: random
 };
 
-Result<DatasetHealth> check_dataset(Repository& repository, const DatasetRecord& record, const CheckOptions& options);
+// Checks the held blocks of a dataset as `source` gives them (normally the
+// repository's own; the manifest and tree come from the repository).
+Result<DatasetHealth> check_dataset(Repository& repository, BlockSource& source, const DatasetRecord& record,
+                                    const CheckOptions& options);
 
 struct RepairOptions {
   bool dry_run = false;
@@ -69,7 +72,8 @@ struct RepairReport {
 
 // Rebuilds the missing or corrupt held blocks of one dataset from the blocks
 // `source` can give (the repository itself, later also peers), checks each
-// against the dataset tree, and stores them in one batch.
+// against the dataset tree, and stores them in one batch. The damage itself
+// is found by checking the repository's own copy.
 Result<RepairReport> repair_dataset(Repository& repository, BlockSource& source, const DatasetRecord& record,
                                     const RepairOptions& options);
 

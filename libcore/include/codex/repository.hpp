@@ -10,6 +10,11 @@
 // at fsynced bytes; the uncommitted tail of a pack is cut off the next time a
 // writer takes that pack. Each writer holds an exclusive lock (flock) on its
 // pack, so concurrent writers never interleave.
+//
+// One Repository may be used from many threads of a process at once (a
+// daemon serving peers while it repairs): every call takes an SQLite
+// connection of its own from a pool, and each Batch holds one for its life.
+// A Batch itself belongs to one thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -68,6 +73,8 @@ class Repository {
   Status store_slot_block_roots(const Cid& manifest_cid, std::uint32_t slot, std::span<const Digest> roots);
 
   Result<std::optional<BlockLocation>> locate_block(const Digest& digest);
+  // locate_block for many digests on one connection (out.size() == digests.size()).
+  Status locate_blocks(std::span<const Digest> digests, std::span<std::optional<BlockLocation>> out);
   // Reads the stored bytes at a location; thread-safe. Not verified.
   Status read_location(const BlockLocation& location, Bytes& out) const;
   // Reads a block and checks it against its digest: Errc::not_found when not
