@@ -309,7 +309,7 @@ void run_pattern(const Encoded& encoded, const Bytes& original, const Losses& as
     // Into a file, which get fills group by group: the same bytes, the same account.
     auto file = open_output(dir.path() + "/got");
     ASSERT_TRUE(file.ok() && (*file)->can_write_at());
-    auto got_file = get_dataset(repo.repo(), encoded.cid, **file, GetOptions{});
+    auto got_file = get_dataset(repo.repo(), *repository_source(repo.repo()), encoded.cid, **file, GetOptions{});
     ASSERT_TRUE(got_file.ok()) << got_file.error().message;
     ASSERT_TRUE((*file)->flush().ok());
     file->reset();
