@@ -55,7 +55,9 @@ Result<RevocationFacts> Ed25519Crypto::check_revocation(ByteView bytes, Time) {
 }
 
 Result<Bytes> RepositoryProofs::prove(const DatasetId& dataset, std::uint32_t slot, ByteView challenge) {
-  CODEX_TRY_ASSIGN(auto proof, prove_slot(repository_, Cid::from_digest(codec::manifest, dataset), slot, challenge, samples_));
+  auto blocks = repository_source(repository_);
+  CODEX_TRY_ASSIGN(auto proof, prove_slot(repository_, *blocks, Cid::from_digest(codec::manifest, dataset), slot,
+                                          challenge, samples_));
   return encode_storage_proof(proof);
 }
 
