@@ -47,7 +47,7 @@ std::uint64_t bytes_hash(ByteView bytes) { return prefix64(sha256(bytes)); }
 
 }  // namespace
 
-Time Suspicion::deadline() const {
+void Suspicion::update_deadline() {
   Time timeout = min_timeout;
   std::size_t confirmations = accusers.empty() ? 0 : accusers.size() - 1;
   if (expected_confirmations > 0) {
@@ -55,7 +55,7 @@ Time Suspicion::deadline() const {
     double t = double(max_timeout) - double(max_timeout - min_timeout) * std::min(frac, 1.0);
     timeout = std::max(min_timeout, Time(std::floor(t)));
   }
-  return start + timeout;
+  cached_deadline = start + timeout;
 }
 
 // --- Records --------------------------------------------------------------
@@ -108,10 +108,10 @@ std::uint32_t Node::Impl::retransmit_limit() const {
 void Node::Impl::broadcast(Update update) {
   if (update.kind != UpdateKind::revocation) {
     std::erase_if(broadcasts, [&](const QueuedUpdate& q) {
-      return q.update.kind != UpdateKind::revocation && q.update.member == update.member;
+      return q.update->kind != UpdateKind::revocation && q.update->member == update.member;
     });
   }
-  broadcasts.push_back(QueuedUpdate{std::move(update), 0});
+  broadcasts.push_back(QueuedUpdate{std::make_shared<const Update>(std::move(update)), 0});
 }
 
 std::vector<Update> Node::Impl::piggyback() {
@@ -121,7 +121,7 @@ std::vector<Update> Node::Impl::piggyback() {
                    [](const QueuedUpdate& a, const QueuedUpdate& b) { return a.transmits < b.transmits; });
   std::uint32_t limit = std::max<std::uint32_t>(1, retransmit_limit());
   for (std::size_t i = 0; i < broadcasts.size() && out.size() < config.max_piggyback; ++i) {
-    out.push_back(broadcasts[i].update);
+    out.push_back(*broadcasts[i].update);
     broadcasts[i].transmits++;
   }
   std::erase_if(broadcasts, [&](const QueuedUpdate& q) { return q.transmits >= limit; });
@@ -166,7 +166,7 @@ void Node::Impl::set_status(Time now, MemberHandle h, MemberStatus status, std::
   bool now_live = protocol::is_live(status);
   if (now_live && !was_live) ring.insert(h);
   if (!now_live && was_live) ring.erase(h);
-  if (status != MemberStatus::suspect) suspicions.erase(h);
+  if (status != MemberStatus::suspect && suspicions.erase(h)) suspicion_dirty = true;
   if (status == MemberStatus::dead && !(had && old == MemberStatus::dead)) dead_members.push_back(h);
   if (had && old == MemberStatus::dead && status != MemberStatus::dead) std::erase(dead_members, h);
   bool was_gone = had && (old == MemberStatus::dead || old == MemberStatus::left);
@@ -198,6 +198,8 @@ void Node::Impl::suspect(Time now, MemberHandle h, std::uint32_t inc, MemberHand
     auto& acc = it->second.accusers;
     if (std::find(acc.begin(), acc.end(), accuser) != acc.end()) return;
     acc.push_back(accuser);  // an independent confirmation: shrinks the timeout
+    it->second.update_deadline();
+    suspicion_dirty = true;
     Update u{UpdateKind::suspect, directory->id(h), inc, directory->id(accuser), {}, {}, {}, {}};
     broadcast(std::move(u));
     return;
@@ -213,8 +215,10 @@ void Node::Impl::suspect(Time now, MemberHandle h, std::uint32_t inc, MemberHand
   std::uint32_t k = config.suspicion_multiplier >= 2 ? config.suspicion_multiplier - 2 : 0;
   s.expected_confirmations = (n < std::size_t(k) + 2) ? 0 : k;
   s.accusers.push_back(accuser);
+  s.update_deadline();
   set_status(now, h, MemberStatus::suspect, inc, out);
   suspicions[h] = std::move(s);
+  suspicion_dirty = true;
   stats.suspicions_raised++;
   broadcast(Update{UpdateKind::suspect, directory->id(h), inc, directory->id(accuser), {}, {}, {}, {}});
 }
@@ -403,7 +407,9 @@ void Node::Impl::on_ping_req(Time now, MemberHandle from, const PingReq& m, Outp
   if (target == me || target == from || !is_member(target)) return;
   std::uint64_t seq = next_seq++;
   relayed[seq] = RelayedProbe{from, m.seq, now + scaled(config.probe_timeout)};
-  send(target, Ping{seq, m.target, piggyback()}, out);
+  Ping ping{seq, m.target, piggyback()};
+  ping.updates.push_back(own_alive());
+  send(target, ping, out);
   stats.indirect_probes++;
 }
 
@@ -419,7 +425,9 @@ void Node::Impl::start_probe(Time now, Output& out) {
   p.target = target;
   p.direct_deadline = now + scaled(config.probe_timeout);
   probe = p;
-  send(target, Ping{p.seq, directory->id(target), piggyback()}, out);
+  Ping ping{p.seq, directory->id(target), piggyback()};
+  ping.updates.push_back(own_alive());  // the target may not know us yet
+  send(target, ping, out);
   stats.probes++;
 }
 
@@ -458,10 +466,12 @@ void Node::Impl::membership_tick(Time now, Output& out) {
   }
   // Suspicions that ran out: the member is dead.
   std::vector<std::pair<MemberHandle, std::uint32_t>> expired;
-  for (const auto& [h, s] : suspicions)
-    if (now >= s.deadline()) expired.emplace_back(h, s.incarnation);
+  if (membership_suspicion_min() <= now)
+    for (const auto& [h, s] : suspicions)
+      if (now >= s.deadline()) expired.emplace_back(h, s.incarnation);
   for (auto [h, inc] : expired) {
     suspicions.erase(h);
+    suspicion_dirty = true;
     set_status(now, h, MemberStatus::dead, inc, out);
     broadcast(Update{UpdateKind::dead, directory->id(h), inc, self.id, {}, {}, {}, {}});
     stats.deaths_declared++;
@@ -513,9 +523,18 @@ Time Node::Impl::membership_deadline() const {
   Time t = std::min(next_probe, next_sync);
   if (probe) t = std::min(t, probe->indirect_sent ? probe->indirect_deadline : probe->direct_deadline);
   for (const auto& [seq, r] : relayed) t = std::min(t, r.deadline);
-  for (const auto& [h, s] : suspicions) t = std::min(t, s.deadline());
+  t = std::min(t, membership_suspicion_min());
   if (config.gossip_interval > 0 && !broadcasts.empty()) t = std::min(t, next_gossip);
   return t;
+}
+
+Time Node::Impl::membership_suspicion_min() const {
+  if (suspicion_dirty) {
+    suspicion_min = kNever;
+    for (const auto& [h, s] : suspicions) suspicion_min = std::min(suspicion_min, s.deadline());
+    suspicion_dirty = false;
+  }
+  return suspicion_min;
 }
 
 // --- Anti-entropy ------------------------------------------------------------------

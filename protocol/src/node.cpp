@@ -113,10 +113,47 @@ void Node::on_message(Time now, const MemberId& from, ByteView payload, Output& 
       },
       message);
   if (!s.is_member(sender)) {
+    bool membership = message.index() <= 6;  // Ping .. SyncState carry the sender's records
+    if (!membership && s.find_entry(sender) == nullptr) {
+      // Not known yet (its alive record has not reached us): keep the message
+      // briefly and ask the sender for its record, by a sync carrying ours.
+      s.hold_unadmitted(now, sender, payload, out);
+      return;
+    }
     s.stats.refused++;
     s.stats.refused_non_member++;
     return;
   }
+  s.dispatch(now, sender, message, out);
+  if (!s.unadmitted.empty()) s.replay_unadmitted(now, out);
+}
+
+void Node::Impl::hold_unadmitted(Time now, MemberHandle sender, ByteView payload, Output& out) {
+  std::erase_if(unadmitted, [&](const Unadmitted& u) { return now - u.at > config.probe_interval; });
+  if (unadmitted.size() >= 64) unadmitted.erase(unadmitted.begin());
+  unadmitted.push_back(Unadmitted{sender, now, Bytes(payload.begin(), payload.end())});
+  auto asked = asked_unknown.find(sender);
+  if (asked != asked_unknown.end() && now - asked->second < config.probe_interval) return;
+  asked_unknown[sender] = now;
+  if (asked_unknown.size() > 256) asked_unknown.clear();
+  send(sender, SyncRequest{bucket_digests, revocations_digest, {own_alive()}}, out);
+}
+
+void Node::Impl::replay_unadmitted(Time now, Output& out) {
+  std::vector<Unadmitted> ready;
+  std::erase_if(unadmitted, [&](Unadmitted& u) {
+    if (!is_member(u.from)) return false;
+    ready.push_back(std::move(u));
+    return true;
+  });
+  for (auto& u : ready) {
+    auto decoded = decode(u.payload, config.max_list_entries);
+    if (decoded) dispatch(now, u.from, *decoded, out);
+  }
+}
+
+void Node::Impl::dispatch(Time now, MemberHandle sender, const Message& message, Output& out) {
+  Impl& s = *this;
   std::visit(
       [&](auto& m) {
         using M = std::decay_t<decltype(m)>;

@@ -48,11 +48,13 @@ struct Suspicion {
   Time min_timeout = 0, max_timeout = 0;
   std::uint32_t expected_confirmations = 0;
   std::vector<MemberHandle> accusers;  // distinct; the first does not count as a confirmation
-  Time deadline() const;
+  Time deadline() const { return cached_deadline; }
+  void update_deadline();  // after accusers change
+  Time cached_deadline = 0;
 };
 
 struct QueuedUpdate {
-  Update update;
+  std::shared_ptr<const Update> update;  // shared: the queue is re-sorted on every message
   std::uint32_t transmits = 0;
 };
 
@@ -117,6 +119,17 @@ struct Node::Impl {
   std::optional<PendingProbe> probe;
   std::unordered_map<std::uint64_t, RelayedProbe> relayed;
   std::map<MemberHandle, Suspicion> suspicions;
+  mutable Time suspicion_min = kNever;  // earliest suspicion deadline, when !suspicion_dirty
+  mutable bool suspicion_dirty = false;
+  // Messages from senders we do not know yet (their alive record has not
+  // reached us): kept briefly, replayed once the sender is admitted.
+  struct Unadmitted {
+    MemberHandle from;
+    Time at;
+    Bytes payload;
+  };
+  std::vector<Unadmitted> unadmitted;
+  std::unordered_map<MemberHandle, Time> asked_unknown;  // when we last asked an unknown sender for its record
   std::vector<QueuedUpdate> broadcasts;
   Time next_gossip = kNever;
   Time next_sync = 0;
@@ -151,6 +164,10 @@ struct Node::Impl {
   bool is_live(MemberHandle h) const;
   std::size_t live_count() const { return ring.size(); }
 
+  void dispatch(Time now, MemberHandle sender, const Message& message, Output& out);
+  void hold_unadmitted(Time now, MemberHandle sender, ByteView payload, Output& out);
+  void replay_unadmitted(Time now, Output& out);
+
   // --- membership (membership.cpp) ---
   void start(Time now, std::span<const Contact> seeds, Output& out);
   void depart(Time now, Output& out);
@@ -171,6 +188,7 @@ struct Node::Impl {
   void on_sync_state(Time now, MemberHandle from, const SyncState& m, Output& out);
   void membership_tick(Time now, Output& out);
   Time membership_deadline() const;
+  Time membership_suspicion_min() const;
   void start_probe(Time now, Output& out);
   void suspect(Time now, MemberHandle h, std::uint32_t incarnation, MemberHandle accuser, Output& out);
   Time scaled(Time t) const { return t * (1 + Time(awareness)); }
@@ -206,6 +224,7 @@ struct Node::Impl {
   void make_claim(Time now, DatasetState& d, Output& out);
   void start_audit(Time now, const DatasetState& d, std::uint32_t slot, Output& out);
   std::uint64_t view_digest(const DatasetState& d) const;
+  DatasetViewMessage view_message(const DatasetState& d) const;
   std::vector<std::optional<MemberId>> holders_of(const DatasetState& d) const;
   std::vector<MemberHandle> watchers_of(const DatasetState& d) const;
   bool better_claim(const DatasetId& dataset, std::uint32_t slot, MemberHandle a, MemberHandle b) const;

@@ -329,16 +329,18 @@ void Node::Impl::on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, O
   }
   std::sort(differing.begin(), differing.end());
   differing.erase(std::unique(differing.begin(), differing.end()), differing.end());
-  for (DatasetState* d : differing) {
-    DatasetViewMessage v;
-    v.dataset = d->desc;
-    v.holders.resize(d->slots.size());
-    for (std::size_t i = 0; i < d->slots.size(); ++i) {
-      if (d->slots[i].holder != MemberDirectory::kNone) v.holders[i] = directory->id(d->slots[i].holder);
-      v.health.push_back(std::uint8_t(d->slots[i].health));
-    }
-    send(from, v, out);
+  for (DatasetState* d : differing) send(from, view_message(*d), out);
+}
+
+DatasetViewMessage Node::Impl::view_message(const DatasetState& d) const {
+  DatasetViewMessage v;
+  v.dataset = d.desc;
+  v.holders.resize(d.slots.size());
+  for (std::size_t i = 0; i < d.slots.size(); ++i) {
+    if (d.slots[i].holder != MemberDirectory::kNone) v.holders[i] = directory->id(d.slots[i].holder);
+    v.health.push_back(std::uint8_t(d.slots[i].health));
   }
+  return v;
 }
 
 void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewMessage& m, Output& out) {
@@ -639,10 +641,7 @@ void Node::Impl::on_claim(Time now, MemberHandle from, const Claim& m, Output& o
     return;
   }
   if (d.own_slot == m.slot) {
-    if (d.stored) {
-      send(from, Claim{d.desc.id, m.slot, false}, out);  // we hold it: the claimant must see us
-      return;
-    }
+    if (d.stored) return;  // we hold it: the watchers' views will tell the claimant
     if (better_claim(d.desc.id, m.slot, from, me)) {
       if (d.claimed) {
         out.actions.push_back(CancelSlot{d.desc.id, m.slot});
@@ -659,7 +658,12 @@ void Node::Impl::on_claim(Time now, MemberHandle from, const Claim& m, Output& o
   if (s.holder == from) return;
   bool open = s.holder == MemberDirectory::kNone || lostish(s.health) || !is_live(s.holder) ||
               s.health == SlotHealth::repairing;
-  if (!open) return;  // the slot is held: the holder's heartbeats will tell the claimant
+  if (!open) {
+    // The slot is held in our view: show the claimant (it steps down once
+    // enough watchers say so).
+    send(from, view_message(d), out);
+    return;
+  }
   if (s.health == SlotHealth::repairing && s.holder != MemberDirectory::kNone && is_live(s.holder) &&
       !better_claim(d.desc.id, m.slot, from, s.holder))
     return;
