@@ -106,25 +106,45 @@ std::uint32_t Node::Impl::retransmit_limit() const {
 }
 
 void Node::Impl::broadcast(Update update) {
-  if (update.kind != UpdateKind::revocation) {
-    std::erase_if(broadcasts, [&](const QueuedUpdate& q) {
-      return q.update->kind != UpdateKind::revocation && q.update->member == update.member;
-    });
+  constexpr std::size_t kMaxQueued = 4096;  // beyond this, the most transmitted go first
+  MemberHandle about = update.kind == UpdateKind::revocation ? MemberDirectory::kNone : directory->intern(update.member);
+  if (about != MemberDirectory::kNone) {
+    auto it = broadcast_of.find(about);
+    if (it != broadcast_of.end()) {
+      broadcasts.erase(it->second);
+      broadcast_of.erase(it);
+    }
   }
-  broadcasts.push_back(QueuedUpdate{std::make_shared<const Update>(std::move(update)), 0});
+  auto key = std::make_pair(std::uint32_t(0), broadcast_order++);
+  broadcasts.emplace(key, std::make_shared<const Update>(std::move(update)));
+  if (about != MemberDirectory::kNone) broadcast_of[about] = key;
+  while (broadcasts.size() > kMaxQueued) {
+    auto last = std::prev(broadcasts.end());
+    if (last->second->kind != UpdateKind::revocation) broadcast_of.erase(directory->intern(last->second->member));
+    broadcasts.erase(last);
+  }
 }
 
 std::vector<Update> Node::Impl::piggyback() {
   std::vector<Update> out;
   if (broadcasts.empty()) return out;
-  std::stable_sort(broadcasts.begin(), broadcasts.end(),
-                   [](const QueuedUpdate& a, const QueuedUpdate& b) { return a.transmits < b.transmits; });
   std::uint32_t limit = std::max<std::uint32_t>(1, retransmit_limit());
-  for (std::size_t i = 0; i < broadcasts.size() && out.size() < config.max_piggyback; ++i) {
-    out.push_back(*broadcasts[i].update);
-    broadcasts[i].transmits++;
+  std::vector<std::pair<std::pair<std::uint32_t, std::uint64_t>, std::shared_ptr<const Update>>> taken;
+  for (auto it = broadcasts.begin(); it != broadcasts.end() && taken.size() < config.max_piggyback;) {
+    out.push_back(*it->second);
+    taken.emplace_back(it->first, std::move(it->second));
+    it = broadcasts.erase(it);
   }
-  std::erase_if(broadcasts, [&](const QueuedUpdate& q) { return q.transmits >= limit; });
+  for (auto& [key, update] : taken) {
+    MemberHandle about = update->kind == UpdateKind::revocation ? MemberDirectory::kNone : directory->intern(update->member);
+    if (key.first + 1 >= limit) {
+      if (about != MemberDirectory::kNone) broadcast_of.erase(about);
+      continue;
+    }
+    auto next = std::make_pair(key.first + 1, key.second);
+    broadcasts.emplace(next, std::move(update));
+    if (about != MemberDirectory::kNone) broadcast_of[about] = next;
+  }
   return out;
 }
 

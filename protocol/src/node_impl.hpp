@@ -53,10 +53,6 @@ struct Suspicion {
   Time cached_deadline = 0;
 };
 
-struct QueuedUpdate {
-  std::shared_ptr<const Update> update;  // shared: the queue is re-sorted on every message
-  std::uint32_t transmits = 0;
-};
 
 struct SlotState {
   MemberHandle holder = MemberDirectory::kNone;
@@ -130,7 +126,11 @@ struct Node::Impl {
   };
   std::vector<Unadmitted> unadmitted;
   std::unordered_map<MemberHandle, Time> asked_unknown;  // when we last asked an unknown sender for its record
-  std::vector<QueuedUpdate> broadcasts;
+  // Updates waiting to be piggybacked, least transmitted first (then oldest):
+  // key (transmits, order). At most one per member (a newer one replaces it).
+  std::map<std::pair<std::uint32_t, std::uint64_t>, std::shared_ptr<const Update>> broadcasts;
+  std::unordered_map<MemberHandle, std::pair<std::uint32_t, std::uint64_t>> broadcast_of;
+  std::uint64_t broadcast_order = 0;
   Time next_gossip = kNever;
   Time next_sync = 0;
   std::vector<std::uint64_t> bucket_digests;
