@@ -17,16 +17,18 @@ int main(int argc, char** argv) {
   std::uint64_t block_size = kDefaultBlockSize;
   bool cid_only = false;
   app.add_option("FILE", input, "file to chunk ('-' or none: stdin)")->type_name("");
-  app.add_option("-o,--output", output, "write the CAR stream to FILE (atomically) instead of stdout")->type_name("FILE");
+  app.add_option("-o,--output", output, "write the CAR stream to FILE (a regular file is replaced atomically) instead of stdout")->type_name("FILE");
   app.add_option("--block-size", block_size, "block size in bytes (default 65536)")->type_name("N");
   app.add_option("--filename", filename, "filename recorded in the manifest (default: FILE's name)")->type_name("NAME");
   app.add_option("--mimetype", mimetype, "mimetype recorded in the manifest (default: from the filename's extension)")
       ->type_name("TYPE");
-  app.add_option("--manifest-format", format, "manifest layout: current (Logos Storage) or legacy (early 2026)")
-      ->check(CLI::IsMember({"current", "legacy"}))
-      ->type_name("FORMAT");
+  cli::complete_with_choices(
+      app.add_option("--manifest-format", format, "manifest layout: current (Logos Storage) or legacy (early 2026)")
+          ->check(CLI::IsMember({"current", "legacy"}))
+          ->type_name("FORMAT"),
+      {"current", "legacy"});
   app.add_flag("--cid-only", cid_only, "print only the manifest CID on stdout; write no blocks");
-  tool.add_common(cli::kJson);
+  tool.add_common(cli::kJson | cli::kSync);
 
   return tool.run(argc, argv, [&]() -> Status {
     ChunkOptions options;
@@ -44,12 +46,12 @@ int main(int argc, char** argv) {
     std::optional<cli::OutputFile> out;
     std::optional<CarWriter> writer;
     if (!cid_only) {
-      CODEX_TRY_ASSIGN(auto opened, cli::OutputFile::open(output));
+      CODEX_TRY_ASSIGN(auto opened, cli::OutputFile::open(output, tool.common().sync));
       out.emplace(std::move(opened));
       writer.emplace(out->sink());
     }
-    // A file gets the manifest CID as its CAR root, patched in at the end.
-    options.root_placeholder = out && !out->is_stdout();
+    // A regular file gets the manifest CID as its CAR root, patched in at the end.
+    options.root_placeholder = out && out->seekable();
     cli::ProgressLine progress(tool.name(), tool.common().quiet);
     options.on_progress = [&progress](std::uint64_t bytes) { progress.update(bytes); };
     CODEX_TRY_ASSIGN(ChunkResult result, chunk_stream(*source, writer ? &*writer : nullptr, options));
@@ -73,7 +75,7 @@ int main(int argc, char** argv) {
                    .add("format", manifest_format_name(result.manifest.format))
                    .str();
     if (!car_on_stdout) std::printf("%s\n", report.c_str());
-    else if (!tool.common().quiet) std::fprintf(stderr, "%s\n", report.c_str());
+    else if (!tool.common().quiet) std::fprintf(stderr, "%s%s\n", cli::stderr_line_start(), report.c_str());
     return {};
   });
 }

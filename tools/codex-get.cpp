@@ -1,6 +1,7 @@
 // codex-get: a manifest CID in, the dataset's original bytes out, every block
 // checked against its CID and, for protected datasets, decoded around missing
 // or corrupt blocks.
+#include "cli/datasets.hpp"
 #include "cli/output.hpp"
 #include "cli/progress.hpp"
 #include "cli/tool.hpp"
@@ -15,31 +16,30 @@ int main(int argc, char** argv) {
   std::string cid_text, output;
   bool manifest_only = false, car = false;
   app.add_option("CID", cid_text, "manifest CID of the dataset")->required()->type_name("");
-  app.add_option("-o,--output", output, "write to FILE (atomically) instead of stdout")->type_name("FILE");
+  app.add_option("-o,--output", output, "write to FILE (a regular file is replaced atomically) instead of stdout")->type_name("FILE");
   auto* manifest_flag = app.add_flag("--manifest", manifest_only, "print the manifest as JSON instead of the data");
   app.add_flag("--car", car, "write the held blocks and manifest as a CAR stream (for codex-put elsewhere)")
       ->excludes(manifest_flag);
-  tool.add_common(cli::kRepo | cli::kJson);
+  tool.add_common(cli::kRepo | cli::kJson | cli::kSync);
 
   return tool.run(argc, argv, [&]() -> Status {
-    auto cid = Cid::parse(cid_text);
-    if (!cid) return make_error(Errc::usage, "bad CID '{}': {}", cid_text, cid.error().message);
+    CODEX_TRY_ASSIGN(auto cid, cli::parse_cid_argument(cid_text));
     CODEX_TRY_ASSIGN(auto repository, Repository::open(cli::resolve_repo(tool.common().repo), Repository::OpenMode::existing));
     if (manifest_only) {
-      CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(*repository, *cid));
-      CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output));
+      CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(*repository, cid));
+      CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output, tool.common().sync));
       CODEX_TRY(out.sink().write(as_bytes(manifest_to_json(record.manifest, record.manifest_cid) + "\n")));
       return out.commit();
     }
     if (car) {
       if ((output.empty() || output == "-") && cli::stdout_is_terminal())
         return make_error(Errc::usage, "refusing to write a binary CAR stream to a terminal; redirect stdout or use -o FILE");
-      CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output));
+      CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output, tool.common().sync));
       CarWriter writer(out.sink());
-      CODEX_TRY(export_dataset(*repository, *repository_source(*repository), *cid, writer));
+      CODEX_TRY(export_dataset(*repository, *repository_source(*repository), cid, writer));
       return out.commit();
     }
-    CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output));
+    CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output, tool.common().sync));
     cli::ProgressLine progress(tool.name(), tool.common().quiet);
     GetOptions options;
     options.on_progress = [&progress](std::uint64_t bytes) { progress.update(bytes); };
@@ -47,9 +47,14 @@ int main(int argc, char** argv) {
       progress.clear();
       tool.verbose(fmt::format("rebuilt block {} ({})", block.index, block.reason));
     };
-    CODEX_TRY_ASSIGN(GetResult result, get_dataset(*repository, *repository_source(*repository), *cid, out.sink(), options));
+    CODEX_TRY_ASSIGN(GetResult result, get_dataset(*repository, *repository_source(*repository), cid, out.sink(), options));
     CODEX_TRY(out.commit());
     progress.clear();
+    // The bytes are right, but the stored copy is damaged: say so, once.
+    if (!result.rebuilt.empty() && !tool.common().quiet)
+      tool.warn(fmt::format("{} damaged or missing block(s) were rebuilt from parity while reading; the stored dataset "
+                            "needs 'codex-repair {}'",
+                            result.rebuilt.size(), cid.to_string()));
     if (tool.common().json) {
       std::string rebuilt = "[";
       for (const auto& block : result.rebuilt)
@@ -57,7 +62,7 @@ int main(int argc, char** argv) {
                    JsonObject().add("index", block.index).add("reason", block.reason).str();
       rebuilt += "]";
       std::string report = JsonObject()
-                               .add("cid", cid->to_string())
+                               .add("cid", cid.to_string())
                                .add("bytes", result.bytes)
                                .add("protected", result.manifest.is_protected())
                                .add_raw("rebuilt", rebuilt)

@@ -1,5 +1,7 @@
 // codex-put: a CAR stream in, the dataset in the local repository, its
 // manifest CID on stdout. Every block is checked; all or nothing.
+#include <filesystem>
+
 #include "cli/progress.hpp"
 #include "cli/slots.hpp"
 #include "cli/tool.hpp"
@@ -22,10 +24,23 @@ int main(int argc, char** argv) {
       CODEX_TRY_ASSIGN(options.slots, cli::parse_slot_list(slots));
     }
     CODEX_TRY_ASSIGN(auto source, open_input(input));
-    CODEX_TRY_ASSIGN(auto repository, Repository::open(cli::resolve_repo(tool.common().repo)));
+    const std::string dir = cli::resolve_repo(tool.common().repo);
+    std::error_code ec;
+    const bool existed = std::filesystem::exists(dir + "/codex.db", ec);
+    CODEX_TRY_ASSIGN(auto repository, Repository::open(dir));
+    if (!existed) tool.info(fmt::format("created a new repository in '{}'", dir));
     cli::ProgressLine progress(tool.name(), tool.common().quiet);
-    options.on_progress = [&progress](std::uint64_t bytes) { progress.update(bytes); };
-    CODEX_TRY_ASSIGN(PutResult result, put_stream(*repository, *source, options));
+    std::uint64_t received = 0;
+    options.on_progress = [&received](std::uint64_t bytes) { received = bytes; };
+    cli::CountingSource counted(*source, progress);  // progress in bytes of the stream read
+    auto put = put_stream(*repository, counted, options);
+    if (!put && put.error().code == Errc::corrupt && received == 0 &&
+        put.error().message.find("header") != std::string::npos) {
+      // The usual mistake: a file given where its CAR stream was meant.
+      return make_error(Errc::corrupt, "'{}' is not a CAR stream ({}); to store a file: codex-chunk FILE | codex-put",
+                        input == "-" ? std::string("stdin") : input, put.error().message);
+    }
+    CODEX_TRY_ASSIGN(PutResult result, std::move(put));
     progress.clear();
     if (tool.common().json) {
       std::printf("%s\n", JsonObject()

@@ -110,8 +110,8 @@ int main(int argc, char** argv) {
   app.add_option("--proof-cells", samples, "cells sampled per proof (default 4)")->type_name("N");
   app.add_option("--check-proof", check, "check the storage proof in FILE ('-': stdin) against the held manifest")
       ->type_name("FILE");
-  app.add_option("-o,--output", output, "with --prove: write the proof to FILE (atomically) instead of stdout")->type_name("FILE");
-  tool.add_common(cli::kRepo | cli::kJson);
+  app.add_option("-o,--output", output, "with --prove: write the proof to FILE (a regular file is replaced atomically) instead of stdout")->type_name("FILE");
+  tool.add_common(cli::kRepo | cli::kJson | cli::kSync);
 
   return tool.run(argc, argv, [&]() -> Status {
     CODEX_TRY_ASSIGN(auto repository, Repository::open(cli::resolve_repo(tool.common().repo), Repository::OpenMode::existing));
@@ -119,8 +119,7 @@ int main(int argc, char** argv) {
     if (!prove.empty() && !check.empty()) return make_error(Errc::usage, "--prove and --check-proof go alone");
 
     if (!prove.empty()) {
-      auto cid = Cid::parse(prove);
-      if (!cid) return make_error(Errc::usage, "bad CID '{}': {}", prove, cid.error().message);
+      CODEX_TRY_ASSIGN(auto cid, cli::parse_cid_argument(prove));
       if (!slot_given) return make_error(Errc::usage, "--prove needs --slot S");
       Bytes challenge_bytes(kChallengeSize);
       if (!challenge.empty()) {
@@ -129,12 +128,12 @@ int main(int argc, char** argv) {
         std::mt19937_64 rng(seed ? seed : std::random_device{}());
         for (auto& b : challenge_bytes) b = static_cast<std::uint8_t>(rng());
       }
-      CODEX_TRY_ASSIGN(StorageProof proof, prove_slot(*repository, *repository_source(*repository), *cid, slot, challenge_bytes, samples));
-      CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output));
+      CODEX_TRY_ASSIGN(StorageProof proof, prove_slot(*repository, *repository_source(*repository), cid, slot, challenge_bytes, samples));
+      CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output, tool.common().sync));
       std::string text = proof_to_json(proof) + "\n";
       CODEX_TRY(out.sink().write(as_bytes(text)));
       CODEX_TRY(out.commit());
-      tool.verbose(fmt::format("proved slot {} of {} with {} cells", slot, cid->to_string(), proof.cells.size()));
+      tool.verbose(fmt::format("proved slot {} of {} with {} cells", slot, cid.to_string(), proof.cells.size()));
       return {};
     }
 
@@ -180,7 +179,8 @@ int main(int argc, char** argv) {
       if (tool.common().json) std::printf("%s\n", health_json(health).c_str());
       all.push_back(std::move(health));
     }
-    if (!tool.common().json) print_table(all);
+    // -q (cron): nothing at all on a healthy day, the table when something is wrong.
+    if (!tool.common().json && !(tool.common().quiet && worst == DatasetState::intact)) print_table(all);
     if (worst == DatasetState::damaged) return Error{Errc::damaged, ""};
     if (worst == DatasetState::unrecoverable) return Error{Errc::unrecoverable, ""};
     return {};

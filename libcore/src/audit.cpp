@@ -74,7 +74,8 @@ Result<StorageProof> prove_slot(Repository& repository, BlockSource& source, con
   }
   CODEX_TRY_ASSIGN(std::vector<Digest> roots, slot_cell_roots(source, geometry, leaves, slot, manifest_cid));
   auto proof = prove(roots);
-  if (proof) CODEX_TRY(repository.store_slot_block_roots(manifest_cid, slot, roots));
+  // The cache is an optimisation: a read-only repository just goes without.
+  if (proof && !repository.read_only()) CODEX_TRY(repository.store_slot_block_roots(manifest_cid, slot, roots));
   return proof;
 }
 

@@ -47,6 +47,11 @@ class RepositorySource : public BlockSource {
                           Cid::from_digest(codec::block, digests[i]).to_string());
       status[i] = std::move(read);
     });
+    // A block `codex-repo gc` moved after it was located: its old pack may be
+    // gone. Looking it up again finds the new copy (a damaged block fails again).
+    for (std::size_t i = 0; i < digests.size(); ++i)
+      if (locations[i] && !status[i].ok() && status[i].error().code == Errc::corrupt)
+        status[i] = repository_.read_block(digests[i], out[i]);
   }
 
  private:

@@ -128,8 +128,11 @@ Result<Cid> Cid::parse(std::string_view text) {
                         quoted(text), printable_char(text[0]));
   }
   if (!bytes) return with_subject(std::move(bytes).error(), fmt::format("CID {}", quoted(text)));
+  // A mistyped or truncated CID still decodes as base58 or base32, into bytes
+  // that read as a nonsense version or codec: say it is not a CID rather
+  // than report what its first bytes would mean.
   auto cid = from_bytes(*bytes);
-  if (!cid) return with_subject(std::move(cid).error(), fmt::format("CID {}", quoted(text)));
+  if (!cid) return make_error(Errc::corrupt, "{} is not a valid CID (mistyped or cut short?)", quoted(text));
   return cid;
 }
 

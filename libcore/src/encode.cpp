@@ -100,8 +100,8 @@ class GroupWorkers {
 
 Status check_plain(const Manifest& manifest, const Cid& cid) {
   if (manifest.is_protected())
-    return make_error(Errc::usage, "dataset '{}' is already protected (K={}, M={})", cid.to_string(),
-                      manifest.erasure->k, manifest.erasure->m);
+    return make_error(Errc::usage, "dataset '{}' is already protected (K={}, M={}); store its stream with codex-put as it is",
+                      cid.to_string(), manifest.erasure->k, manifest.erasure->m);
   auto geometry = check_cell_geometry(manifest.block_size, kDefaultCellSize);
   if (!geometry)
     return make_error(Errc::usage, "dataset '{}' cannot be encoded: {}", cid.to_string(), geometry.error().message);
@@ -317,10 +317,18 @@ Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const E
   std::size_t first_size = 0;
   CODEX_TRY_ASSIGN(CheckedDataset plain, read_dataset_stream(input, false, [&](std::span<const StreamBlock> blocks) -> Status {
     if (first_size == 0 && !blocks.empty()) first_size = blocks.front().data.size();
-    for (const StreamBlock& block : blocks)
+    for (const StreamBlock& block : blocks) {
+      // Only erasure coding puts empty blocks (padding) in a stream: say what
+      // the stream is at once, rather than after reading all of it.
+      if (block.data.empty())
+        return make_error(Errc::usage,
+                          "the stream is a protected dataset's (block {} is an empty padding block, which only "
+                          "erasure coding adds): it is already protected; store it with codex-put as it is",
+                          block.index);
       if (block.data.size() != first_size || first_size % kDefaultCellSize != 0)
         return make_error(Errc::usage, "block {} is {} bytes: encoding needs blocks of one size, a multiple of {}",
                           block.index, block.data.size(), kDefaultCellSize);
+    }
     const std::size_t base = cell_roots.size();
     cell_roots.resize(base + blocks.size());
     if (reread) fingerprints.resize(base + blocks.size());

@@ -205,8 +205,8 @@ Result<DatasetRecord> find_dataset(Repository& repository, const Cid& manifest_c
                       codec_name(manifest_cid.codec()));
   CODEX_TRY_ASSIGN(auto record, repository.find_dataset(manifest_cid));
   if (!record)
-    return make_error(Errc::not_found, "dataset '{}' is not in repository '{}'", manifest_cid.to_string(),
-                      repository.dir());
+    return make_error(Errc::not_found, "dataset '{}' is not in repository '{}' ('codex-repo ls' lists what it holds)",
+                      manifest_cid.to_string(), repository.dir());
   return std::move(*record);
 }
 

@@ -172,7 +172,11 @@ Result<RepairReport> repair_dataset(Repository& repository, BlockSource& source,
   std::map<std::uint64_t, std::vector<std::uint64_t>> groups;
   for (std::uint64_t index : report.before.bad) groups[layout->group_of(index)].push_back(index);
 
-  CODEX_TRY_ASSIGN(auto batch, repository.begin_batch());
+  // A dry run changes nothing: it takes no batch (no pack, no lock, no write).
+  std::unique_ptr<Repository::Batch> batch;
+  if (!options.dry_run) {
+    CODEX_TRY_ASSIGN(batch, repository.begin_batch());
+  }
   std::vector<std::string> failures;
   for (const auto& [group, indices] : groups) {
     auto rebuilt = rebuild_group(source, *layout, leaves, coder, group, [&](std::uint32_t row) {

@@ -87,6 +87,7 @@ struct Connection {
 
 struct Repository::Impl {
   std::string dir;
+  bool read_only = false;  // the user cannot write it: read-only connections, no batches
   std::string packs_dir;
   std::mutex pool_mutex;
   std::vector<std::unique_ptr<Connection>> idle;  // connections not leased
@@ -115,8 +116,12 @@ struct Repository::Impl {
     return fd;
   }
 
-  static Result<std::unique_ptr<Connection>> connect(const std::string& dir) {
+  static Result<std::unique_ptr<Connection>> connect(const std::string& dir, bool read_only) {
     auto connection = std::make_unique<Connection>();
+    if (read_only) {
+      CODEX_TRY_ASSIGN(connection->db, sql::Database::open_read_only(dir + "/codex.db"));
+      return connection;
+    }
     CODEX_TRY_ASSIGN(connection->db, sql::Database::open(dir + "/codex.db"));
     CODEX_TRY(connection->db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
     return connection;
@@ -150,7 +155,7 @@ struct Repository::Impl {
         return Lease(this, std::move(connection));
       }
     }
-    CODEX_TRY_ASSIGN(auto connection, connect(dir));
+    CODEX_TRY_ASSIGN(auto connection, connect(dir, read_only));
     CODEX_TRY_ASSIGN(connection->find_block,
                      connection->db.prepare("SELECT pack, offset, size FROM blocks WHERE digest = ?"));
     return Lease(this, std::move(connection));
@@ -164,12 +169,32 @@ Result<std::unique_ptr<Repository>> Repository::open(const std::string& dir, Ope
   std::error_code ec;
   if (mode == OpenMode::existing && !std::filesystem::exists(dir + "/codex.db", ec))
     return make_error(Errc::not_found, "there is no repository at '{}' (no codex.db)", dir);
-  std::filesystem::create_directories(dir + "/packs", ec);
-  if (ec) return make_error(Errc::io, "cannot create repository '{}': {}", dir, ec.message());
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
   impl->packs_dir = dir + "/packs";
-  CODEX_TRY_ASSIGN(auto first, Impl::connect(dir));
+  // A repository this user may read but not write (another user's, a
+  // read-only mount) is opened read-only for the commands that only read.
+  impl->read_only = mode == OpenMode::existing &&
+                    (::access((dir + "/codex.db").c_str(), W_OK) != 0 || ::access(dir.c_str(), W_OK) != 0);
+  if (impl->read_only) {
+    CODEX_TRY_ASSIGN(auto reader, Impl::connect(dir, true));
+    CODEX_TRY_ASSIGN(auto version_query, reader->db.prepare("PRAGMA user_version"));
+    CODEX_TRY_ASSIGN(bool has_row, version_query.step());
+    const std::int64_t version = has_row ? version_query.int64(0) : 0;
+    version_query.reset();
+    version_query = sql::Statement();
+    if (version != kSchemaVersion)
+      return make_error(Errc::usage,
+                        "repository '{}' has schema version {} and is read-only here; it must be opened once with "
+                        "write access to upgrade it to {}",
+                        dir, version, kSchemaVersion);
+    CODEX_TRY_ASSIGN(reader->find_block, reader->db.prepare("SELECT pack, offset, size FROM blocks WHERE digest = ?"));
+    impl->idle.push_back(std::move(reader));
+    return std::unique_ptr<Repository>(new Repository(dir, std::move(impl)));
+  }
+  std::filesystem::create_directories(dir + "/packs", ec);
+  if (ec) return make_error(Errc::io, "cannot create repository '{}': {}", dir, ec.message());
+  CODEX_TRY_ASSIGN(auto first, Impl::connect(dir, false));
   sql::Database& db = first->db;
   CODEX_TRY_ASSIGN(auto version_query, db.prepare("PRAGMA user_version"));
   CODEX_TRY_ASSIGN(bool has_row, version_query.step());
@@ -200,6 +225,8 @@ Result<std::unique_ptr<Repository>> Repository::open(const std::string& dir, Ope
   impl->idle.push_back(std::move(first));
   return std::unique_ptr<Repository>(new Repository(dir, std::move(impl)));
 }
+
+bool Repository::read_only() const { return impl_->read_only; }
 
 static Result<DatasetRecord> record_from_row(const sql::Statement& row) {
   DatasetRecord record;
@@ -320,6 +347,12 @@ Status Repository::read_block(const Digest& digest, Bytes& out) {
   const Cid cid = Cid::from_digest(codec::block, digest);
   if (!location) return make_error(Errc::not_found, "block '{}' is not in the repository", cid.to_string());
   Status status = read_location(*location, out);
+  if (!status && status.error().code == Errc::corrupt) {
+    // Its pack may have been retired by `codex-repo gc` since the lookup.
+    CODEX_TRY_ASSIGN(auto again, locate_block(digest));
+    if (again && (again->pack != location->pack || again->offset != location->offset))
+      status = read_location(*again, out);
+  }
   if (!status) {
     Error error = std::move(status).error();
     if (error.code == Errc::corrupt) error.message = fmt::format("block '{}': {}", cid.to_string(), error.message);
@@ -337,6 +370,7 @@ struct Repository::Batch::State {
   explicit State(Repository::Impl::Lease l) : lease(std::move(l)) {}
   Repository::Impl* repo = nullptr;
   Repository::Impl::Lease lease;  // this batch's own connection
+  int gc_lock = -1;  // shared lock on DIR/gc.lock: no gc sweep while this batch lives
   int fd = -1;
   std::int64_t pack = 0;
   std::string path;
@@ -358,6 +392,7 @@ struct Repository::Batch::State {
   bool done = false;
 
   ~State() {
+    if (gc_lock >= 0) ::close(gc_lock);
     if (fd < 0) return;
     if (!done && ::ftruncate(fd, static_cast<off_t>(start)) != 0) {
       // Nothing more to do: the next writer of this pack cuts the tail itself.
@@ -399,9 +434,17 @@ Repository::Batch::Batch(std::unique_ptr<State> state) : state_(std::move(state)
 Repository::Batch::~Batch() = default;
 
 Result<std::unique_ptr<Repository::Batch>> Repository::begin_batch() {
+  if (impl_->read_only) return make_error(Errc::io, "repository '{}' is read-only for this user", dir_);
   CODEX_TRY_ASSIGN(auto lease, impl_->lease());
   auto state = std::make_unique<Batch::State>(std::move(lease));
   state->repo = impl_.get();
+  {
+    const std::string lock_path = dir_ + "/gc.lock";
+    state->gc_lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (state->gc_lock < 0) return errno_error("open", lock_path);
+    while (::flock(state->gc_lock, LOCK_SH) != 0)
+      if (errno != EINTR) return errno_error("lock", lock_path);
+  }
   state->buffer.reserve(kWriteBuffer);
   auto& db = state->lease.db();
   // Try the open packs (a pack locked by another writer is skipped); when

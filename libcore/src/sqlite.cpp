@@ -41,6 +41,30 @@ Result<Database> Database::open(const std::string& path) {
   return db;
 }
 
+Result<Database> Database::open_read_only(const std::string& path) {
+  Database db;
+  db.path_ = path;
+  int rc = sqlite3_open_v2(path.c_str(), &db.db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(db.db_, 30000);
+    sqlite3_extended_result_codes(db.db_, 0);
+    // WAL needs the -shm file: probe with a read, which fails when it cannot be had.
+    if (db.exec("SELECT count(*) FROM sqlite_master").ok()) return db;
+  }
+  sqlite3_close_v2(db.db_);
+  db.db_ = nullptr;
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '?' || c == '#' || c == '%') uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    else uri += c;
+  }
+  uri += "?immutable=1";
+  rc = sqlite3_open_v2(uri.c_str(), &db.db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) return sqlite_error(db.db_, rc, "cannot open database '" + path + "' for reading");
+  sqlite3_extended_result_codes(db.db_, 0);
+  return db;
+}
+
 Status Database::exec(const std::string& sql) {
   char* message = nullptr;
   int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);

@@ -68,6 +68,10 @@ class Statement {
 class Database {
  public:
   static Result<Database> open(const std::string& path);
+  // Read-only: never writes, nor creates the -wal/-shm files; when those
+  // cannot be had (a directory the caller cannot write), the file is read as
+  // immutable.
+  static Result<Database> open_read_only(const std::string& path);
   Database() = default;
   Database(Database&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) { other.db_ = nullptr; }
   Database& operator=(Database&& other) noexcept {

@@ -80,7 +80,8 @@ expect_exit() {
   fi
   local tool
   tool=$(tool_of "$@")
-  if [[ $want != 0 && -n $tool ]] && ! grep -q "^$tool: error: ." "$ERR_FILE"; then
+  if [[ $want != 0 && -n $tool ]] && ! grep -q "^$tool: error: ." "$ERR_FILE" &&
+    ! grep -q "^{\"tool\":\"$tool\",\"error\":\"." "$ERR_FILE"; then
     sed 's/^/    /' "$ERR_FILE" >&2
     fail "'$(describe "$@")' exited with $got but printed no '$tool: error: <message>' line"
   fi

@@ -218,7 +218,7 @@ TEST(Cid, RefusesBadBinary) {
 TEST(Cid, RefusesBadText) {
   const std::string good = empty_block_cid().to_string();
   expect_error(Cid::parse(""), "CID text is empty");
-  expect_error(Cid::parse("z"), "CID is empty");
+  expect_error(Cid::parse("z"), "'z' is not a valid CID");
   expect_error(Cid::parse("f0155"), "unsupported multibase prefix 'f'");
   expect_error(Cid::parse("B" + base32_encode(empty_block_cid().bytes())), "unsupported multibase prefix 'B'");
   expect_error(Cid::parse("\x01zzz"), "unsupported multibase prefix byte 0x01");
@@ -232,13 +232,16 @@ TEST(Cid, RefusesBadText) {
   std::string upper = "b" + base32_encode(empty_block_cid().bytes());
   upper[3] = 'A';
   expect_error(Cid::parse(upper), "invalid base32 character 'A' at position 3");
-  // Cutting base58 text changes the whole number, so it is refused, if not as "truncated".
-  expect_error(Cid::parse(good.substr(0, good.size() - 3)), "CID '");
+  // Cutting base58 text changes the whole number: its bytes mean nothing, and
+  // the message says it is not a CID rather than name a version they would spell.
+  expect_error(Cid::parse(good.substr(0, good.size() - 3)), "is not a valid CID (mistyped or cut short?)");
+  EXPECT_EQ(Cid::parse(good.substr(0, good.size() - 3)).error().message.find("version"), std::string::npos);
+  expect_error(Cid::parse(good + "x"), "is not a valid CID");
   expect_error(Cid::parse("z" + std::string(2000, '2')), "too long");
   // Text of a valid CID followed by more bytes.
   Bytes longer = empty_block_cid().bytes();
   longer.push_back(0);
-  expect_error(Cid::parse("z" + base58btc_encode(longer)), "unexpected bytes");
+  expect_error(Cid::parse("z" + base58btc_encode(longer)), "is not a valid CID");
 }
 
 TEST(Cid, HashAndOrder) {

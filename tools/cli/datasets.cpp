@@ -5,13 +5,18 @@
 
 namespace codex::cli {
 
+Result<Cid> parse_cid_argument(const std::string& text) {
+  auto cid = Cid::parse(text);
+  if (!cid) return Error{Errc::usage, cid.error().message};
+  return std::move(*cid);
+}
+
 Result<std::vector<DatasetRecord>> select_datasets(Repository& repository, const std::vector<std::string>& cids) {
   if (cids.empty()) return repository.datasets();
   std::vector<DatasetRecord> records;
   for (const auto& text : cids) {
-    auto cid = Cid::parse(text);
-    if (!cid) return make_error(Errc::usage, "bad CID '{}': {}", text, cid.error().message);
-    CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(repository, *cid));
+    CODEX_TRY_ASSIGN(Cid cid, parse_cid_argument(text));
+    CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(repository, cid));
     records.push_back(std::move(record));
   }
   return records;

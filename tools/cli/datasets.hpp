@@ -9,6 +9,10 @@
 
 namespace codex::cli {
 
+// A CID given on the command line; Errc::usage, saying what is wrong, when it
+// is not one (a typo, a truncated copy, a file name).
+Result<Cid> parse_cid_argument(const std::string& text);
+
 Result<std::vector<DatasetRecord>> select_datasets(Repository& repository, const std::vector<std::string>& cids);
 
 }  // namespace codex::cli

@@ -16,6 +16,11 @@ bool stdout_is_pipe() {
 
 }  // namespace
 
+const char* stderr_line_start() {
+  static const bool terminal = ::isatty(STDERR_FILENO) == 1;
+  return terminal ? "\r\033[K" : "";
+}
+
 ProgressLine::ProgressLine(std::string name, bool quiet)
     : name_(std::move(name)),
       enabled_(!quiet && ::isatty(STDERR_FILENO) == 1 && !stdout_is_pipe()),

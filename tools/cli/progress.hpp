@@ -7,7 +7,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "codex/io.hpp"
 
 namespace codex::cli {
 
@@ -23,6 +26,30 @@ class ProgressLine {
   bool enabled_;
   bool shown_ = false;
   std::chrono::steady_clock::time_point last_;
+};
+
+// What a line on stderr starts with: on a terminal, a carriage return and
+// erase-line, so that a message never lands in the middle of another tool's
+// progress line (chunk's CID while put draws its own, in `chunk | put`).
+const char* stderr_line_start();
+
+// A source that reports the bytes read from it: progress counts the input
+// itself, so that its total can never exceed the input (block sizes, with
+// padding, would).
+class CountingSource : public ByteSource {
+ public:
+  CountingSource(ByteSource& inner, ProgressLine& progress) : inner_(inner), progress_(progress) {}
+  Result<std::size_t> read_some(MutableByteView out) override {
+    auto n = inner_.read_some(out);
+    if (n) progress_.update(total_ += *n);
+    return n;
+  }
+  std::string name() const override { return inner_.name(); }
+
+ private:
+  ByteSource& inner_;
+  ProgressLine& progress_;
+  std::uint64_t total_ = 0;
 };
 
 }  // namespace codex::cli

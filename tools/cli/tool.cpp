@@ -1,6 +1,10 @@
 // The shared frame of every tool's main; see tool.hpp.
 #include "cli/tool.hpp"
 
+#include "cli/output.hpp"
+#include "cli/progress.hpp"
+#include "codex/json.hpp"
+
 #include <unistd.h>
 
 #include <csignal>
@@ -30,21 +34,24 @@ void Tool::add_common(unsigned flags) {
   if (flags & kRepo)
     app_.add_option("--repo", common_.repo, "repository directory (default $CODEX_REPO, else $XDG_DATA_HOME/codex, else ~/.local/share/codex)")
         ->type_name("DIR");
+  if (flags & kSync)
+    app_.add_flag("--sync", common_.sync, "make the -o output durable (fsync) before exiting; like cp, the default does not");
   if (flags & kJson) app_.add_flag("--json", common_.json, "print results as JSON lines (on stdout; on stderr when stdout carries data)");
   app_.add_flag("-q,--quiet", common_.quiet, "print nothing on stderr but errors and warnings");
   app_.add_flag("-v,--verbose", common_.verbose, "say more on stderr (repeat for more)");
 }
 
 void Tool::info(const std::string& message) const {
-  if (!common_.quiet) std::fprintf(stderr, "%s: %s\n", name_.c_str(), message.c_str());
+  if (!common_.quiet) std::fprintf(stderr, "%s%s: %s\n", stderr_line_start(), name_.c_str(), message.c_str());
 }
 
 void Tool::verbose(const std::string& message) const {
-  if (common_.verbose > 0 && !common_.quiet) std::fprintf(stderr, "%s: %s\n", name_.c_str(), message.c_str());
+  if (common_.verbose > 0 && !common_.quiet)
+    std::fprintf(stderr, "%s%s: %s\n", stderr_line_start(), name_.c_str(), message.c_str());
 }
 
 void Tool::warn(const std::string& message) const {
-  std::fprintf(stderr, "%s: warning: %s\n", name_.c_str(), message.c_str());
+  std::fprintf(stderr, "%s%s: warning: %s\n", stderr_line_start(), name_.c_str(), message.c_str());
 }
 
 int Tool::run(int argc, char** argv, const std::function<Status()>& body) {
@@ -63,8 +70,12 @@ int Tool::run(int argc, char** argv, const std::function<Status()>& body) {
   } catch (const CLI::Success&) {
     return 0;  // an option that does its job during parsing (--list-backends)
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "%s: error: %s\n%s: try '%s --help'\n", name_.c_str(), e.what(), name_.c_str(),
-                 name_.c_str());
+    bool json = false;
+    for (int i = 1; i < argc; ++i) json = json || std::string_view(argv[i]) == "--json";
+    if (json) print_error(Error{Errc::usage, e.what()}, true);
+    else
+      std::fprintf(stderr, "%s: error: %s\n%s: try '%s --help'\n", name_.c_str(), e.what(), name_.c_str(),
+                   name_.c_str());
     return exit_code(Errc::usage);
   }
   Status status;
@@ -77,11 +88,34 @@ int Tool::run(int argc, char** argv, const std::function<Status()>& body) {
   }
   if (std::fflush(stdout) != 0 && status.ok()) status = make_error(Errc::io, "cannot write 'stdout'");
   if (status.ok()) return 0;
+  if (stdout_reader_gone()) {
+    // `codex-get CID | head`: the reader has all it wanted. End as cat or
+    // yes do, by SIGPIPE (the shell's 141), with no message. Temporary files
+    // were removed when the body returned.
+    std::signal(SIGPIPE, SIG_DFL);
+    std::raise(SIGPIPE);
+  }
   const Error& error = status.error();
   // Codes that are outcomes rather than failures (damaged, repaired) may come
   // with an empty message: the tool already reported.
-  if (!error.message.empty()) std::fprintf(stderr, "%s: error: %s\n", name_.c_str(), error.message.c_str());
+  if (!error.message.empty()) print_error(error, common_.json);
   return exit_code(error.code);
+}
+
+void Tool::print_error(const Error& error, bool json) const {
+  if (!json) {
+    std::fprintf(stderr, "%s%s: error: %s\n", stderr_line_start(), name_.c_str(), error.message.c_str());
+    return;
+  }
+  // With --json a program reads stderr too: one JSON object per error.
+  std::fprintf(stderr, "%s\n",
+               JsonObject()
+                   .add("tool", name_)
+                   .add("error", error.message)
+                   .add("code", exit_code(error.code))
+                   .add("kind", errc_name(error.code))
+                   .str()
+                   .c_str());
 }
 
 std::string resolve_repo(const std::string& flag) {

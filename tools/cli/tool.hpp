@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "codex/error.hpp"
 
@@ -18,11 +19,13 @@ struct CommonOptions {
   bool json = false;     // --json
   bool quiet = false;    // -q
   int verbose = 0;       // -v (repeatable)
+  bool sync = false;     // --sync (tools with -o)
 };
 
 enum CommonFlags : unsigned {
   kRepo = 1,
   kJson = 2,
+  kSync = 4,  // --sync: fsync the -o output before the tool ends
 };
 
 class Tool {
@@ -40,6 +43,9 @@ class Tool {
   void info(const std::string& message) const;
   void verbose(const std::string& message) const;
   void warn(const std::string& message) const;
+  // An error on stderr: "NAME: error: MESSAGE", or with --json one object
+  // {"tool":NAME,"error":MESSAGE,"code":EXIT-CODE,"kind":ERRC-NAME}.
+  void print_error(const Error& error, bool json) const;
 
  private:
   std::string name_;
@@ -50,6 +56,11 @@ class Tool {
 // The repository directory for --repo: the flag, else $CODEX_REPO, else
 // $XDG_DATA_HOME/codex, else ~/.local/share/codex.
 std::string resolve_repo(const std::string& flag);
+
+// What an option's value completes to, beyond what its type says (FILE and
+// DIR: files; CID, or a positional named CID: the repository's CIDs).
+void complete_with_choices(CLI::Option* option, std::vector<std::string> choices);
+void complete_with_command(CLI::Option* option, std::string command);  // the words COMMAND prints
 
 // Completion scripts for the app's options (bash, zsh, fish).
 std::string completion_script(const CLI::App& app, const std::string& shell);

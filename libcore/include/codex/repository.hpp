@@ -57,9 +57,12 @@ class Repository {
   // Opens the repository in `dir`, creating it when missing (create), or
   // failing with Errc::not_found (existing: for commands that only read, so
   // that a mistyped --repo is an error rather than a new empty repository).
+  // A repository the caller cannot write (existing mode) is opened
+  // read-only: everything that reads works; batches fail with Errc::io.
   static Result<std::unique_ptr<Repository>> open(const std::string& dir, OpenMode mode = OpenMode::create);
   ~Repository();
   const std::string& dir() const { return dir_; }
+  bool read_only() const;
 
   Result<std::optional<DatasetRecord>> find_dataset(const Cid& manifest_cid);
   Result<std::vector<DatasetRecord>> datasets();
@@ -93,7 +96,10 @@ class Repository {
   std::unique_ptr<Impl> impl_;
 };
 
-// Blocks and datasets to add, all or nothing. Dropping a Batch without commit
+// Blocks and datasets to add, all or nothing. A batch holds a shared lock on
+// DIR/gc.lock from begin to end, so that `codex-repo gc`, which takes it
+// exclusively while it drops unreferenced blocks from the index, never drops
+// a block a running put found stored and so did not write again. Dropping a Batch without commit
 // discards everything it wrote.
 class Repository::Batch {
  public:
