@@ -7,7 +7,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
-  libcli11-dev libfmt-dev libzstd-dev libsqlite3-dev libssl-dev
+  libcli11-dev libfmt-dev libsqlite3-dev libssl-dev
   liberasurecode-dev libisal2 libjerasure2
   libgtest-dev nlohmann-json3-dev
   libxxhash-dev

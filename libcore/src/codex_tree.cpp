@@ -1,4 +1,4 @@
-// CodexTree (codex-formats.md section 3): a binary Merkle tree whose compression
+// CodexTree (docs/codex-formats.md section 3): a binary Merkle tree whose compression
 // is keyed by where the node sits, so that a node can never be mistaken for a
 // node of another layer or a padded one:
 //

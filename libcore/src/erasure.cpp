@@ -1,4 +1,4 @@
-// Reed-Solomon coding of one EC group (codex-formats.md section 6): which
+// Reed-Solomon coding of one EC group (docs/codex-formats.md section 6): which
 // backends exist, which geometries each can code, and ErasureCoder over the
 // engines of erasure_engine.hpp.
 #include "codex/erasure.hpp"

@@ -1,4 +1,4 @@
-// Manifests in Codex's three plain layouts (codex-formats.md section 4), and the
+// Manifests in Codex's three plain layouts (docs/codex-formats.md section 4), and the
 // dispatch that also sends this toolkit's protected layout, P, to
 // protected_manifest.cpp.
 //

@@ -15,7 +15,7 @@ namespace {
 
 constexpr Digest kZeroDigest{};
 
-// CodexTree's root (codex-formats.md section 3), overwriting `layer`: entry i
+// CodexTree's root (docs/codex-formats.md section 3), overwriting `layer`: entry i
 // of the next layer depends on entries 2i and 2i+1 only, so it can replace
 // entry i once they are read.
 Digest fold_root(std::span<Digest> layer) {

@@ -1,4 +1,4 @@
-// CARv1 streams between the tools (codex-formats.md section 7):
+// CARv1 streams between the tools (docs/codex-formats.md section 7):
 //   varint(len) DAG-CBOR{"roots": [CID...], "version": 1}
 //   then per block: varint(len(cid) + len(data)) cid data
 // This toolkit's dataset streams carry the blocks in dataset index order (one

@@ -1,7 +1,7 @@
 // CodexTree: Codex's SHA-256 Merkle tree over 32-byte leaves, with keyed
 // compression C(x, y, key) = SHA256(x ‖ y ‖ key) (keys 0 none, 1 bottom
 // layer, 2 odd, 3 odd and bottom). Leaves are used as given (not re-hashed).
-// See codex-formats.md section 3. Used for dataset trees (leaf = SHA-256 of a
+// See docs/codex-formats.md section 3. Used for dataset trees (leaf = SHA-256 of a
 // block), block cell trees (leaf = SHA-256 of a 2 KiB cell) and slot trees.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Reed-Solomon coding of one EC group through liberasurecode
-// (codex-formats.md section 6). One ErasureCoder per thread: it owns a
+// (docs/codex-formats.md section 6). One ErasureCoder per thread: it owns a
 // liberasurecode instance and reusable buffers, so coding a group does not
 // allocate. Fragments are block-sized payloads; the 80-byte liberasurecode
 // headers are an internal detail (CHKSUM_NONE headers depend only on geometry).

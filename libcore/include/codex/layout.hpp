@@ -1,4 +1,4 @@
-// Codex's "stepped" erasure-coding layout (codex-formats.md section 5).
+// Codex's "stepped" erasure-coding layout (docs/codex-formats.md section 5).
 //
 //   rounded = roundUp(blocks, K); steps = rounded / K; total = rounded + steps*M
 //   EC group s (0 <= s < steps) = indices { s + r*steps : 0 <= r < K+M }

@@ -1,6 +1,6 @@
 // The Codex manifest: the protobuf block that names a dataset (its tree root,
 // block size, byte size, optional filename and mimetype). Codex has three
-// layouts (codex-formats.md section 4): A (current Logos Storage, emitted by
+// layouts (docs/codex-formats.md section 4): A (current Logos Storage, emitted by
 // default), B (early 2026), C (nim-codex 2025, could say "protected"); this
 // toolkit decodes all three and encodes A and B byte for byte. A protected
 // (erasure-coded) dataset uses this toolkit's own extension, format P

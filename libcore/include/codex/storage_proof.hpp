@@ -2,7 +2,7 @@
 // still has the slot's bytes by answering a challenge with a few sampled cells,
 // each with its Merkle path up to the slot root the manifest names. SHA-256
 // takes the place of Codex's Poseidon2 and zero-knowledge proof; the tree shape
-// is Codex's (codex-formats.md section 5). The format, the challenge derivation
+// is Codex's (docs/codex-formats.md section 5). The format, the challenge derivation
 // and the security argument are in docs/storage-proofs.md.
 //
 //   cell root of a block = CodexTree over SHA-256 of each cell_size-byte cell

@@ -1,0 +1,46 @@
+# The project stands on its own: nothing in it points outside the clone
+# (../shared, ../spec), every docs/ file the README, ARCHITECTURE.md, man
+# pages, sources and scripts name exists, `cmake --install` puts docs/ where
+# the man pages say (share/doc/codex-tools), and the libraries the build links
+# or the tests include are the ones declared (nlohmann-json declared because
+# tests use it; zstd not linked unless some source uses it).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || exit 1
+SRC=$(cd "$CODEX_SOURCE" && pwd)
+cd "$SRC"
+files() {  # the project's own text files (not the build, not git's)
+  find . \( -path ./build -o -path './build-*' -o -path ./.git -o -name node_modules \) -prune -o -type f \
+    \( -name '*.md' -o -name '*.hpp' -o -name '*.cpp' -o -name '*.sh' -o -name '*.txt' -o -name '*.[17]' \
+       -o -name '*.json' -o -path './completions/*' \) -print
+}
+
+step "no reference to files outside the clone"
+outside=$(files | xargs grep -nE '\.\./(shared|spec)/' 2>/dev/null | grep -v '^./tests/cli/self_contained.sh:' || true)
+[[ -z $outside ]] || fail "references to files outside the project: $outside"
+
+step "every docs/*.md named in the project exists"
+missing=""
+while read -r name; do
+  [[ -f $name ]] || missing+=" $name"
+done < <(files | xargs grep -ohE 'docs/[a-z0-9_\\-]+\.md' 2>/dev/null | sed 's/\\-/-/g' | sort -u)
+[[ -z $missing ]] || fail "named but missing:$missing"
+[[ -f docs/codex-formats.md && -f ARCHITECTURE.md ]] || fail "docs/codex-formats.md or ARCHITECTURE.md is missing"
+
+step "cmake --install puts the docs where the man pages say"
+cmake --install "$CODEX_BIN" --prefix "$TEST_TMP/prefix" >"$TEST_TMP/install.log" 2>&1 ||
+  fail "cmake --install failed: $(tail -5 "$TEST_TMP/install.log")"
+for doc in docs/*.md; do
+  [[ -f $TEST_TMP/prefix/share/doc/codex-tools/$(basename "$doc") ]] || fail "cmake --install did not install $doc"
+done
+[[ -f $TEST_TMP/prefix/share/doc/codex-tools/ARCHITECTURE.md ]] || fail "ARCHITECTURE.md is not installed"
+grep -q 'share/doc/codex\\-tools' man/codex-tools.7 || fail "codex-tools(7) does not say where the docs are installed"
+[[ -f $TEST_TMP/prefix/share/man/man1/codex-repo.1 ]] || fail "codex-repo(1) is not installed"
+
+step "declared dependencies: what the tests include and the build links"
+if grep -rlq 'nlohmann/json.hpp' tests; then
+  grep -q 'find_package(nlohmann_json' tests/CMakeLists.txt || fail "tests include nlohmann/json.hpp but tests/CMakeLists.txt does not find_package it"
+  grep -q 'nlohmann-json3-dev' scripts/install-deps.sh || fail "install-deps.sh does not install nlohmann-json3-dev"
+fi
+if grep -qiE 'zstd' CMakeLists.txt; then
+  grep -rlq 'zstd.h' libcore tools || fail "CMakeLists.txt links zstd, which no source uses"
+fi
+step "ok"
