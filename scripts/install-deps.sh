@@ -14,6 +14,9 @@ packages=(
   sqlite3 openssl xxd python3 bc time
   libasio-dev
 )
+# The js-libp2p interop test needs Node.js and npm (any version: it fetches
+# a newer Node from npm when the system one is too old); keep one already there.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

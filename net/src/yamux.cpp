@@ -28,6 +28,7 @@ struct StreamState {
   bool acked = false;
   bool in_map = true;  // still tracked by the session
   bool remote_fin = false, local_fin = false, reset = false;
+  bool detached = false;  // handle dropped after close_write: waiting for the peer's FIN
   Bytes recv;
   std::size_t recv_off = 0;
   std::uint32_t recv_window = kInitialWindow;  // credit the peer has left
@@ -75,9 +76,24 @@ Result<FrameHeader> decode_header(ByteView b) {
 Stream::Stream(std::shared_ptr<Session> session, std::shared_ptr<StreamState> state)
     : session_(std::move(session)), state_(std::move(state)) {}
 
+// Dropping a stream ends it as gently as its state allows: after our FIN it
+// lingers until the peer's FIN (so the peer reads all we sent; a reset would
+// make it discard that), for at most stream_timeout; after the peer's FIN we
+// send ours; otherwise it was abandoned mid-way, and is reset.
 Stream::~Stream() {
-  if (state_->in_map && !(state_->local_fin && state_->remote_fin)) reset();
-  session_->release(*state_);
+  auto& s = *state_;
+  if (s.in_map && !s.reset) {
+    if (s.remote_fin && !s.local_fin) {
+      s.local_fin = true;
+      if (!session_->closed_) session_->enqueue({FrameType::data, kFin, s.id, 0});
+      session_->forget(s.id);
+    } else if (!s.local_fin) {
+      reset();
+    } else {
+      session_->linger(state_);
+    }
+  }
+  session_->release(s);
 }
 
 std::uint32_t Stream::id() const { return state_->id; }
@@ -221,10 +237,11 @@ void Session::close(GoAwayCode code, std::string reason) {
   close_reason_ = Error{code == GoAwayCode::normal ? Errc::io : Errc::corrupt, std::move(reason)};
   enqueue({FrameType::go_away, 0, 0, static_cast<std::uint32_t>(code)});
   // If the peer does not take the GoAway in time, close anyway.
-  auto timer = std::make_shared<asio::steady_timer>(executor_, kGoAwayGrace);
-  timer->async_wait([self = shared_from_this(), timer](std::error_code) {
+  asio::co_spawn(executor_, [](std::shared_ptr<Session> self) -> asio::awaitable<void> {
+    const auto deadline = Clock::now() + kGoAwayGrace;
+    while (!self->closed_ && Clock::now() < deadline) co_await wait_on(&self->closed_wake_, deadline);
     if (!self->closed_) self->fail(*self->close_reason_);
-  });
+  }(shared_from_this()), asio::detached);
 }
 
 void Session::fail(Error why) {
@@ -267,6 +284,24 @@ void Session::enqueue(const FrameHeader& h, ByteView body) {
 
 void Session::send_window_update(StreamState& s, std::uint16_t flags, std::uint32_t delta) {
   enqueue({FrameType::window_update, flags, s.id, delta});
+}
+
+void Session::linger(std::shared_ptr<StreamState> state) {
+  state->detached = true;
+  asio::co_spawn(executor_, linger_loop(shared_from_this(), std::move(state)), asio::detached);
+}
+
+// Waits (waking early if the session ends) for the peer's FIN on a dropped
+// stream; resets it if none came in time.
+asio::awaitable<void> Session::linger_loop(std::shared_ptr<Session> self, std::shared_ptr<StreamState> state) {
+  const auto deadline = Clock::now() + self->limits_.stream_timeout;
+  while (state->in_map && !self->closed_ && Clock::now() < deadline)
+    co_await wait_any(&state->wake, &self->closed_wake_, deadline);
+  if (state->in_map && !state->reset && !self->closed_) {
+    state->reset = true;
+    self->enqueue({FrameType::window_update, kRst, state->id, 0});
+    self->forget(state->id);
+  }
 }
 
 void Session::forget(std::uint32_t id) {
@@ -381,29 +416,37 @@ asio::awaitable<Status> Session::handle_frame(const FrameHeader& h) {
       co_return make_error(Errc::corrupt, "stream {} sent {} bytes with {} of window left", s->id, h.length,
                            s->recv_window);
     if (s->remote_fin) co_return make_error(Errc::corrupt, "stream {} sent data after its FIN", s->id);
-    s->recv_window -= h.length;
-    if (s->reset || buffered_ + h.length > limits_.max_buffered_bytes ||
-        budget_->used + h.length > budget_->limit) {
-      // Nobody is reading this fast enough; drop the stream, not the connection.
-      if (!s->reset) {
-        s->reset = true;
-        enqueue({FrameType::window_update, kRst, s->id, 0});
-        forget(s->id);
-        s->wake.notify();
+    if (s->detached) {
+      // Nobody will read it: drop it, and give the credit straight back so
+      // the peer can finish and send its FIN.
+      auto st = co_await discard(h.length);
+      if (!st) co_return st;
+      if (!(h.flags & kFin)) enqueue({FrameType::window_update, 0, s->id, h.length});
+    } else {
+      s->recv_window -= h.length;
+      if (s->reset || buffered_ + h.length > limits_.max_buffered_bytes ||
+          budget_->used + h.length > budget_->limit) {
+        // Nobody is reading this fast enough; drop the stream, not the connection.
+        if (!s->reset) {
+          s->reset = true;
+          enqueue({FrameType::window_update, kRst, s->id, 0});
+          forget(s->id);
+          s->wake.notify();
+        }
+        co_return co_await discard(h.length);
       }
-      co_return co_await discard(h.length);
+      if (s->recv_off > 0 && s->recv_off >= s->recv.size() / 2) {
+        s->recv.erase(s->recv.begin(), s->recv.begin() + static_cast<std::ptrdiff_t>(s->recv_off));
+        s->recv_off = 0;
+      }
+      const std::size_t at = s->recv.size();
+      s->recv.resize(at + h.length);
+      buffered_ += h.length;
+      budget_->used += h.length;
+      auto st = co_await transport_->read_exact(MutableByteView(s->recv.data() + at, h.length));
+      if (!st) co_return st;
+      s->wake.notify();
     }
-    if (s->recv_off > 0 && s->recv_off >= s->recv.size() / 2) {
-      s->recv.erase(s->recv.begin(), s->recv.begin() + static_cast<std::ptrdiff_t>(s->recv_off));
-      s->recv_off = 0;
-    }
-    const std::size_t at = s->recv.size();
-    s->recv.resize(at + h.length);
-    buffered_ += h.length;
-    budget_->used += h.length;
-    auto st = co_await transport_->read_exact(MutableByteView(s->recv.data() + at, h.length));
-    if (!st) co_return st;
-    s->wake.notify();
   }
   if (h.flags & kFin) {
     s->remote_fin = true;

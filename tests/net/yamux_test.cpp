@@ -168,6 +168,36 @@ TEST(YamuxSession, DroppedStreamHandleResetsIt) {
   EXPECT_EQ(p.server->stream_count(), 0u);
 }
 
+TEST(YamuxSession, DroppingAfterCloseWriteLetsThePeerReadEverything) {
+  SessionPair p;
+  const Bytes data = pattern(3 * kInitialWindow);
+  {
+    auto s = *p.client->open_stream();
+    bool written = false;
+    asio::co_spawn(p.io, [&, s]() -> asio::awaitable<void> {
+      EXPECT_TRUE((co_await s->write(data)).ok());
+      co_await s->close_write();
+      written = true;
+    }, asio::detached);
+    ASSERT_TRUE(pump_until(p.io, [&] { return p.accepted.size() == 1; }));
+    // The handle goes away while most of the data is still unsent.
+  }
+  auto got = run(p.io, [&]() -> asio::awaitable<Result<Bytes>> {
+    Bytes all, buf(50000);
+    for (;;) {
+      auto n = co_await p.accepted[0]->read_some(buf);
+      if (!n) co_return std::move(n).error();
+      if (*n == 0) co_return all;
+      all.insert(all.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+    }
+  }());
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(*got, data);
+  // The server drops its side too (it got our FIN): both sessions forget it.
+  p.accepted.clear();
+  EXPECT_TRUE(pump_until(p.io, [&] { return p.client->stream_count() == 0 && p.server->stream_count() == 0; }));
+}
+
 TEST(YamuxSession, AnswersPingsAndMeasuresItsOwn) {
   SessionLimits limits;
   limits.keepalive_interval = std::chrono::milliseconds(50);

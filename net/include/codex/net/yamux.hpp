@@ -72,8 +72,10 @@ struct MemoryBudget {
 class Session;
 struct StreamState;
 
-// One yamux stream. Held by shared_ptr; dropping the last reference of a
-// stream not closed both ways resets it. All calls on the io_context thread.
+// One yamux stream. Held by shared_ptr. Finish with close_write(): dropping
+// the last reference then lets the peer read everything we sent. Dropping a
+// stream we had not closed resets it (unless the peer had closed its side,
+// then we close ours). All calls on the io_context thread.
 class Stream {
  public:
   Stream(std::shared_ptr<Session> session, std::shared_ptr<StreamState> state);
@@ -130,11 +132,13 @@ class Session : public std::enable_shared_from_this<Session> {
   static asio::awaitable<void> read_loop(std::shared_ptr<Session> self);
   static asio::awaitable<void> write_loop(std::shared_ptr<Session> self);
   static asio::awaitable<void> keepalive_loop(std::shared_ptr<Session> self);
+  static asio::awaitable<void> linger_loop(std::shared_ptr<Session> self, std::shared_ptr<StreamState> state);
   asio::awaitable<Status> handle_frame(const FrameHeader& h);
   asio::awaitable<Status> discard(std::uint32_t length);
   void enqueue(const FrameHeader& h, ByteView body = {});
   void send_window_update(StreamState& s, std::uint16_t flags, std::uint32_t delta);
   void remove_if_done(StreamState& s);
+  void linger(std::shared_ptr<StreamState> state);
   void forget(std::uint32_t id);
   void consumed(StreamState& s, std::size_t n);
   void release(StreamState& s);
@@ -159,7 +163,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t out_bytes_ = 0;
   WaitList writer_wake_;   // the write loop waits for output here
   WaitList drained_;       // stream writers wait here for the output queue to drain
-  WaitList closed_wake_;   // the keepalive loop sleeps here
+  WaitList closed_wake_;   // the keepalive, linger and GoAway timers sleep here
   bool writing_ = false;
   Clock::time_point write_started_{};
   Clock::time_point last_received_{};
