@@ -5,6 +5,7 @@
 #include "cli/output.hpp"
 #include "cli/progress.hpp"
 #include "cli/tool.hpp"
+#include "codex/daemon/client.hpp"
 #include "codex/dataset.hpp"
 #include "codex/json.hpp"
 
@@ -24,7 +25,18 @@ int main(int argc, char** argv) {
 
   return tool.run(argc, argv, [&]() -> Status {
     CODEX_TRY_ASSIGN(auto cid, cli::parse_cid_argument(cid_text));
-    CODEX_TRY_ASSIGN(auto repository, Repository::open(cli::resolve_repo(tool.common().repo), Repository::OpenMode::existing));
+    const std::string repo_dir = cli::resolve_repo(tool.common().repo);
+    CODEX_TRY_ASSIGN(auto repository, Repository::open(repo_dir, Repository::OpenMode::existing));
+    // What the repository lacks comes from members, through the local daemon
+    // when one runs (verified and stored as it arrives); without one, the
+    // repository alone, as always.
+    CODEX_TRY_ASSIGN(bool incomplete, daemon::dataset_incomplete(*repository, cid));
+    if (incomplete) {
+      CODEX_TRY_ASSIGN(auto fetched, daemon::fetch_through_daemon(repo_dir, cid));
+      if (fetched)
+        tool.verbose(fmt::format("from members: {} blocks fetched, {} already here, {} on no reachable member",
+                                 fetched->fetched, fetched->already_held, fetched->missing));
+    }
     if (manifest_only) {
       CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(*repository, cid));
       CODEX_TRY_ASSIGN(auto out, cli::OutputFile::open(output, tool.common().sync));

@@ -1,0 +1,47 @@
+// The tools' side of the daemon (client.hpp).
+#include "codex/daemon/client.hpp"
+
+#include "codex/daemon/control.hpp"
+#include "codex/daemon/node_files.hpp"
+#include "codex/json.hpp"
+
+namespace codex::daemon {
+
+Result<bool> dataset_incomplete(Repository& repository, const Cid& manifest_cid) {
+  CODEX_TRY_ASSIGN(auto record, repository.find_dataset(manifest_cid));
+  if (!record) return true;
+  auto leaves = repository.tree_leaves(record->manifest.tree);
+  if (!leaves) return true;
+  for (const auto& leaf : *leaves) {
+    if (leaf == empty_digest()) continue;
+    CODEX_TRY_ASSIGN(auto location, repository.locate_block(leaf));
+    if (!location) return true;
+  }
+  return false;
+}
+
+Result<std::optional<DaemonFetchReport>> fetch_through_daemon(const std::string& repo_dir, const Cid& manifest_cid) {
+  NodePaths paths{repo_dir};
+  // A fetch of a large dataset takes as long as it takes; the daemon bounds
+  // each request to a member (idle and request timeouts).
+  auto answer = control_request(paths.control_socket(),
+                                JsonObject().add("command", "fetch").add("cid", manifest_cid.to_string()).str(),
+                                std::chrono::hours(24));
+  if (!answer) {
+    if (answer.error().code == Errc::not_found && answer.error().message.find("no daemon") != std::string::npos)
+      return std::optional<DaemonFetchReport>();
+    return std::move(answer).error();
+  }
+  auto field = [&](const char* name) -> std::uint64_t {
+    const json::Value* v = answer->find(name);
+    return v && v->kind == json::Kind::integer && !v->negative ? v->magnitude : 0;
+  };
+  DaemonFetchReport report;
+  report.blocks = field("blocks");
+  report.already_held = field("already_held");
+  report.fetched = field("fetched");
+  report.missing = field("missing");
+  return std::optional<DaemonFetchReport>(report);
+}
+
+}  // namespace codex::daemon

@@ -1,0 +1,911 @@
+// The daemon's event loop and services (daemon.hpp). Everything runs on one
+// Asio io_context thread: the Host's connections, the admission exchange,
+// block exchange serving and fetching, the tree protocol, the control socket
+// and the protocol core's timer. Asio (standalone, C++20 coroutines) is the
+// event loop: the net/ stack is built on it, and a coroutine per stream keeps
+// each protocol's code straight-line.
+#include "codex/daemon/daemon.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "codex/codex_tree.hpp"
+#include "codex/community.hpp"
+#include "codex/daemon/blockexc_message.hpp"
+#include "codex/daemon/control.hpp"
+#include "codex/daemon/fetch.hpp"
+#include "codex/daemon/node_files.hpp"
+#include "codex/dataset.hpp"
+#include "codex/json.hpp"
+#include "codex/manifest.hpp"
+#include "codex/net/host.hpp"
+#include "codex/repository.hpp"
+
+// CODEX_TRY for coroutines (co_return instead of return).
+#define CODEX_CO_TRY(expr)                          \
+  do {                                              \
+    auto&& codex_co_try_ = (expr);                  \
+    if (!codex_co_try_.ok())                        \
+      co_return std::move(codex_co_try_).error();   \
+  } while (0)
+#define CODEX_CO_TRY_ASSIGN(lhs, expr)                                  \
+  auto&& CODEX_CONCAT(codex_co_try_, __LINE__) = (expr);                \
+  if (!CODEX_CONCAT(codex_co_try_, __LINE__).ok())                      \
+    co_return std::move(CODEX_CONCAT(codex_co_try_, __LINE__)).error(); \
+  lhs = std::move(CODEX_CONCAT(codex_co_try_, __LINE__)).value()
+
+namespace codex::daemon {
+
+namespace {
+
+using net::Multiaddr;
+using net::Stream;
+
+constexpr std::size_t kMaxAdmissionMessage = 4096;
+constexpr std::size_t kMaxRefusalReason = 256;
+constexpr std::size_t kMaxBlockexcFrame = 16u << 20;
+constexpr std::size_t kMaxAltruisticMessage = 1u << 20;
+constexpr std::size_t kDeliveryBytesPerMessage = 1u << 20;
+constexpr std::size_t kMaxTreeLeaves = 1u << 22;  // a 256 GiB dataset of 64 KiB blocks
+
+enum AdmissionKind : std::uint8_t { kCertificate = 1, kRevocation = 2, kRefused = 3, kAccepted = 4 };
+
+std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+CoreTime monotonic_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Bytes admission_message(AdmissionKind kind, ByteView body) {
+  Bytes out{kind};
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+std::string short_id(const PeerId& id) { return id.to_string(); }
+
+}  // namespace
+
+struct PeerState {
+  bool connected = false;
+  bool admitted = false;  // it showed a valid certificate to us
+  bool accepted = false;  // it accepted ours
+  std::optional<MembershipCertificate> certificate;
+  std::vector<Multiaddr> addresses;
+  std::shared_ptr<Stream> admission_out;
+  std::uint64_t blocks_received = 0;
+  std::uint64_t blocks_sent = 0;
+};
+
+struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
+  asio::io_context& io;
+  DaemonOptions options;
+  Log& log;
+  NodePaths paths;
+  Ed25519Key key;
+  PeerId self;
+  std::optional<MembershipCertificate> certificate;
+  std::optional<Community> community;
+  std::optional<RevocationList> revocations;
+  std::unique_ptr<Repository> repository;
+  std::unique_ptr<net::Host> host;
+  std::unique_ptr<ControlServer> control;
+  std::unique_ptr<ProtocolCore> core;
+  std::unique_ptr<asio::steady_timer> core_timer;
+  std::unique_ptr<asio::steady_timer> maintenance_timer;
+  std::unordered_map<PeerId, PeerState> peers;
+  std::vector<std::pair<PeerId, Multiaddr>> bootstrap;
+  std::optional<std::pair<Cid, CodexTree>> tree_cache;  // serving leaf proofs
+  std::int64_t started_at = unix_now();
+  std::uint64_t blocks_served = 0, blocks_fetched = 0, peers_dropped = 0;
+  bool stopping = false;
+
+  Impl(asio::io_context& io, DaemonOptions options, Log& log, Ed25519Key key)
+      : io(io), options(std::move(options)), log(log), paths{this->options.repo_dir}, key(std::move(key)),
+        self(this->key.peer_id()) {}
+
+  // ---- admission ----
+
+  bool is_member(const PeerId& peer) const {
+    auto it = peers.find(peer);
+    if (it == peers.end() || !it->second.admitted || !it->second.certificate) return false;
+    return it->second.certificate->expires > unix_now();
+  }
+
+  bool usable(const PeerId& peer) const {
+    auto it = peers.find(peer);
+    return it != peers.end() && it->second.connected && it->second.accepted && is_member(peer);
+  }
+
+  std::vector<PeerId> usable_peers() const {
+    std::vector<PeerId> out;
+    for (const auto& [id, state] : peers)
+      if (usable(id)) out.push_back(id);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  bool own_certificate_valid() const {
+    return certificate && community && check_admission(*certificate, self, *community, *revocations, unix_now()).ok();
+  }
+
+  void drop_peer(const PeerId& peer, std::string_view why) {
+    ++peers_dropped;
+    log.warn("peer", "peer={} dropped: {}", short_id(peer), why);
+    auto it = peers.find(peer);
+    if (it != peers.end()) {
+      it->second.admitted = false;
+      it->second.accepted = false;
+    }
+    host->disconnect(peer);
+  }
+
+  void on_connected(const PeerId& peer) {
+    auto& state = peers[peer];
+    state.connected = true;
+    log.debug("peer", "peer={} connected", short_id(peer));
+    asio::co_spawn(io, admission_out(shared_from_this(), peer), asio::detached);
+  }
+
+  void on_disconnected(const PeerId& peer) {
+    auto it = peers.find(peer);
+    if (it == peers.end()) return;
+    bool was_member = it->second.admitted;
+    it->second.connected = false;
+    it->second.admitted = false;
+    it->second.accepted = false;
+    it->second.admission_out.reset();
+    log.info("peer", "peer={} disconnected", short_id(peer));
+    if (was_member && core) {
+      CoreOutput out;
+      core->on_member_down(monotonic_ms(), peer, out);
+      apply(std::move(out));
+    }
+  }
+
+  // Our side: show our certificate and revocations on a stream of our own,
+  // then listen on it for the peer's verdict and later revocations.
+  static asio::awaitable<void> admission_out(std::shared_ptr<Impl> self_, PeerId peer) {
+    Impl& d = *self_;
+    auto stream = co_await d.host->open_stream(peer, {}, kAdmissionProtocol);
+    if (!stream) {
+      d.log.debug("admission", "peer={} cannot open admission stream: {}", short_id(peer), stream.error().message);
+      co_return;
+    }
+    auto s = *stream;
+    // (No co_await inside ?: - GCC 12 miscompiles the temporaries there.)
+    Bytes first = d.certificate ? admission_message(kCertificate, d.certificate->encode())
+                                : admission_message(kRefused, as_bytes("no certificate"));
+    Status sent = co_await net::write_length_prefixed(*s, first);
+    if (!sent) co_return;
+    if (d.revocations)
+      for (const auto& [member, revocation] : d.revocations->all())
+        if (!(co_await net::write_length_prefixed(*s, admission_message(kRevocation, revocation.encode())))) co_return;
+    d.peers[peer].admission_out = s;
+    for (;;) {
+      auto message = co_await net::read_length_prefixed(*s, kMaxAdmissionMessage);
+      if (!message || message->empty()) break;
+      if (!co_await d.handle_admission_message(peer, *message, s, false)) break;
+    }
+    auto it = d.peers.find(peer);
+    if (it != d.peers.end() && it->second.admission_out == s) it->second.admission_out.reset();
+  }
+
+  // The peer's side shown to us on a stream it opened.
+  static asio::awaitable<void> admission_in(std::shared_ptr<Impl> self_, std::shared_ptr<Stream> s) {
+    Impl& d = *self_;
+    const PeerId peer = s->remote_peer();
+    for (;;) {
+      auto message = co_await net::read_length_prefixed(*s, kMaxAdmissionMessage);
+      if (!message) {
+        if (!d.is_member(peer)) d.log.debug("admission", "peer={} admission stream ended: {}", short_id(peer), message.error().message);
+        break;
+      }
+      if (message->empty() || !co_await d.handle_admission_message(peer, *message, s, true)) break;
+    }
+  }
+
+  // false: stop reading this stream.
+  asio::awaitable<bool> handle_admission_message(const PeerId& peer, ByteView message, std::shared_ptr<Stream> s,
+                                                 bool inbound) {
+    const std::uint8_t kind = message[0];
+    ByteView body = message.subspan(1);
+    if (kind == kCertificate && inbound) {
+      std::string refusal;
+      if (!community || !revocations) {
+        refusal = "this node is not a member of any community";
+      } else {
+        auto cert = MembershipCertificate::decode(body);
+        if (!cert) {
+          refusal = cert.error().message;
+        } else if (auto ok = check_admission(*cert, peer, *community, *revocations, unix_now()); !ok) {
+          refusal = ok.error().message;
+        } else {
+          auto& state = peers[peer];
+          bool was = state.admitted;
+          state.admitted = true;
+          state.certificate = *cert;
+          if (!was) {
+            log.info("admission", "peer={} admitted (certificate serial {}, expires {})", short_id(peer), cert->serial,
+                     cert->expires);
+            if (core) {
+              CoreOutput out;
+              core->on_member_up(monotonic_ms(), peer, out);
+              apply(std::move(out));
+            }
+          }
+          co_await net::write_length_prefixed(*s, admission_message(kAccepted, {}));
+          co_return true;
+        }
+      }
+      log.warn("admission", "peer={} refused: {}", short_id(peer), refusal);
+      if (refusal.size() > kMaxRefusalReason) refusal.resize(kMaxRefusalReason);
+      co_await net::write_length_prefixed(*s, admission_message(kRefused, as_bytes(refusal)));
+      co_await s->close_write();
+      // Give the refusal a moment to leave, then close the connection.
+      asio::steady_timer t(io, std::chrono::milliseconds(200));
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ignored_ec));
+      host->disconnect(peer);
+      co_return false;
+    }
+    if (kind == kRefused) {
+      std::string reason(reinterpret_cast<const char*>(body.data()), std::min(body.size(), kMaxRefusalReason));
+      if (inbound) {
+        log.warn("admission", "peer={} refused: it has no certificate ({})", short_id(peer), reason);
+        host->disconnect(peer);
+      } else {
+        log.warn("admission", "peer={} refused us: {}", short_id(peer), reason);
+      }
+      co_return false;
+    }
+    if (kind == kAccepted && !inbound) {
+      peers[peer].accepted = true;
+      log.debug("admission", "peer={} accepted our certificate", short_id(peer));
+      co_return true;
+    }
+    if (kind == kRevocation) {
+      // Only members' revocations are read (a stranger's words are not acted on).
+      if (!is_member(peer)) co_return true;
+      auto r = Revocation::decode(body);
+      if (!r) {
+        drop_peer(peer, fmt::format("sent a malformed revocation: {}", r.error().message));
+        co_return false;
+      }
+      auto added = add_revocation(*r);
+      if (!added) {
+        drop_peer(peer, fmt::format("sent a revocation that does not verify: {}", added.error().message));
+        co_return false;
+      }
+      co_return true;
+    }
+    drop_peer(peer, fmt::format("sent admission message kind {} out of place", kind));
+    co_return false;
+  }
+
+  std::error_code ignored_ec;
+
+  // Verifies, keeps, persists and spreads a revocation; drops the member.
+  Result<bool> add_revocation(const Revocation& revocation) {
+    if (!revocations) return make_error(Errc::usage, "this node is not a member of any community");
+    CODEX_TRY_ASSIGN(bool added, revocations->add(revocation));
+    if (!added) return false;
+    CODEX_TRY(append_revocation(paths, revocation));
+    log.info("admission", "revocation of {} up to serial {} accepted", short_id(revocation.member), revocation.serial);
+    Bytes message = admission_message(kRevocation, revocation.encode());
+    for (auto& [id, state] : peers) {
+      if (state.admission_out) {
+        auto s = state.admission_out;
+        asio::co_spawn(io, [s, message]() -> asio::awaitable<void> { co_await net::write_length_prefixed(*s, message); },
+                       asio::detached);
+      }
+    }
+    auto it = peers.find(revocation.member);
+    if (it != peers.end() && it->second.certificate && revocation.covers(*it->second.certificate)) {
+      bool was = it->second.admitted;
+      it->second.admitted = false;
+      it->second.accepted = false;
+      if (it->second.connected) host->disconnect(revocation.member);
+      if (was && core) {
+        CoreOutput out;
+        core->on_member_down(monotonic_ms(), revocation.member, out);
+        apply(std::move(out));
+      }
+    }
+    if (revocation.member == self && certificate && revocation.covers(*certificate))
+      log.error("admission", "this node's own certificate is revoked: it is no longer a member");
+    return true;
+  }
+
+  // ---- block exchange: serving ----
+
+  // The digest at a leaf of a tree this repository knows, and its proof.
+  Result<std::pair<Digest, blockexc::LeafProof>> leaf(const Cid& tree_cid, std::uint64_t index) {
+    if (!tree_cache || tree_cache->first != tree_cid) {
+      CODEX_TRY_ASSIGN(auto leaves, repository->tree_leaves(tree_cid));
+      CODEX_TRY_ASSIGN(auto tree, CodexTree::build(std::move(leaves)));
+      tree_cache.emplace(tree_cid, std::move(tree));
+    }
+    const auto& tree = tree_cache->second;
+    if (index >= tree.leaf_count()) return make_error(Errc::not_found, "leaf {} is past the tree's end", index);
+    CODEX_TRY_ASSIGN(auto path, tree.proof(index));
+    return std::make_pair(tree.leaves()[index], blockexc::LeafProof{0x12, index, tree.leaf_count(), std::move(path)});
+  }
+
+  static asio::awaitable<void> serve_blockexc(std::shared_ptr<Impl> self_, std::shared_ptr<Stream> s) {
+    Impl& d = *self_;
+    const PeerId peer = s->remote_peer();
+    for (;;) {
+      auto frame = co_await net::read_length_prefixed(*s, kMaxBlockexcFrame);
+      if (!frame) break;
+      if (!d.is_member(peer)) break;  // revoked or expired since the stream opened
+      auto message = blockexc::decode(*frame);
+      if (!message) {
+        d.drop_peer(peer, fmt::format("sent a malformed block-exchange message: {}", message.error().message));
+        break;
+      }
+      // Deliveries we did not ask for on this stream are ignored unread.
+      blockexc::Message reply;
+      std::size_t reply_bytes = 0;
+      bool failed = false;
+      for (const auto& entry : message->wantlist.entries) {
+        if (entry.cancel) continue;
+        std::optional<Digest> digest;
+        std::optional<blockexc::LeafProof> proof;
+        if (entry.address.leaf) {
+          if (auto l = d.leaf(entry.address.tree_cid, entry.address.index)) {
+            digest = l->first;
+            proof = std::move(l->second);
+          }
+        } else {
+          digest = entry.address.cid.sha256_digest();
+        }
+        Bytes data;
+        bool have = false;
+        if (!entry.address.leaf && entry.address.cid.codec() == codec::manifest) {
+          // Manifests live with their dataset, not among the blocks.
+          if (auto bytes = d.local_manifest(entry.address.cid)) {
+            have = true;
+            data = std::move(*bytes);
+          }
+        } else if (digest) {
+          if (entry.want_type == blockexc::WantType::have) {
+            auto location = d.repository->locate_block(*digest);
+            have = (location && location->has_value()) || *digest == empty_digest();
+          } else {
+            have = d.repository->read_block(*digest, data).ok();
+          }
+        }
+        if (entry.want_type == blockexc::WantType::have || !have) {
+          if (have || entry.send_dont_have)
+            reply.presences.push_back({entry.address, have ? blockexc::PresenceType::have : blockexc::PresenceType::dont_have, {}});
+          continue;
+        }
+        Cid cid = entry.address.leaf ? Cid::from_digest(codec::block, *digest) : entry.address.cid;
+        reply_bytes += data.size();
+        reply.payload.push_back({std::move(cid), std::move(data), entry.address, std::move(proof)});
+        ++d.blocks_served;
+        d.peers[peer].blocks_sent++;
+        if (reply_bytes >= kDeliveryBytesPerMessage) {
+          if (!co_await net::write_length_prefixed(*s, blockexc::encode(reply))) {
+            failed = true;
+            break;
+          }
+          reply = {};
+          reply_bytes = 0;
+        }
+      }
+      if (failed) break;
+      if (!reply.payload.empty() || !reply.presences.empty())
+        if (!co_await net::write_length_prefixed(*s, blockexc::encode(reply))) break;
+    }
+  }
+
+  // ---- the tree protocol: a dataset tree's leaves ----
+
+  static asio::awaitable<void> serve_tree(std::shared_ptr<Impl> self_, std::shared_ptr<Stream> s) {
+    Impl& d = *self_;
+    auto request = co_await net::read_length_prefixed(*s, 128);
+    if (!request) co_return;
+    auto cid = Cid::from_bytes(*request);
+    Bytes answer;
+    if (cid) {
+      if (auto leaves = d.repository->tree_leaves(*cid)) {
+        answer.reserve(leaves->size() * 32);
+        for (const auto& leaf : *leaves) answer.insert(answer.end(), leaf.begin(), leaf.end());
+      }
+    }
+    co_await net::write_length_prefixed(*s, answer);  // empty: not known here
+    co_await s->close_write();
+  }
+
+  // ---- protocol core ----
+
+  void apply(CoreOutput out) {
+    for (auto& message : out.messages) {
+      if (!is_member(message.to)) continue;  // the community's words go to members only
+      asio::co_spawn(io, send_core(shared_from_this(), std::move(message)), asio::detached);
+    }
+    for (auto& action : out.actions) action();
+    schedule_core();
+  }
+
+  static asio::awaitable<void> send_core(std::shared_ptr<Impl> self_, CoreOutgoing message) {
+    Impl& d = *self_;
+    std::vector<Multiaddr> addresses = d.peers[message.to].addresses;
+    auto s = co_await d.host->open_stream(message.to, addresses, kAltruisticProtocol);
+    if (!s) {
+      d.log.debug("core", "peer={} unreachable: {}", short_id(message.to), s.error().message);
+      co_return;
+    }
+    if (co_await net::write_length_prefixed(**s, message.payload)) co_await (*s)->close_write();
+  }
+
+  static asio::awaitable<void> serve_core(std::shared_ptr<Impl> self_, std::shared_ptr<Stream> s) {
+    Impl& d = *self_;
+    const PeerId peer = s->remote_peer();
+    for (;;) {
+      auto message = co_await net::read_length_prefixed(*s, kMaxAltruisticMessage);
+      if (!message || !d.core || !d.is_member(peer)) break;
+      CoreOutput out;
+      d.core->on_message(monotonic_ms(), peer, *message, out);
+      d.apply(std::move(out));
+    }
+  }
+
+  void schedule_core() {
+    if (!core || stopping) return;
+    CoreTime deadline = core->next_deadline();
+    CoreTime now = monotonic_ms();
+    core_timer->expires_after(std::chrono::milliseconds(std::max<CoreTime>(0, deadline - now)));
+    core_timer->async_wait([self_ = shared_from_this()](std::error_code ec) {
+      if (ec || self_->stopping || !self_->core) return;
+      CoreOutput out;
+      self_->core->on_tick(monotonic_ms(), out);
+      self_->apply(std::move(out));
+    });
+  }
+
+  // ---- maintenance: bootstrap dialling, certificate expiry ----
+
+  void maintain() {
+    if (stopping) return;
+    for (const auto& [peer, address] : bootstrap) {
+      if (peer == self || host->is_connected(peer)) continue;
+      auto& state = peers[peer];
+      if (std::find(state.addresses.begin(), state.addresses.end(), address) == state.addresses.end())
+        state.addresses.push_back(address);
+      asio::co_spawn(io,
+                     [self_ = shared_from_this(), peer, address]() -> asio::awaitable<void> {
+                       std::vector<Multiaddr> addresses{address};
+                       auto r = co_await self_->host->ping(peer, addresses);
+                       if (!r)
+                         self_->log.debug("peer", "peer={} bootstrap dial failed: {}", short_id(peer), r.error().message);
+                     },
+                     asio::detached);
+    }
+    const std::int64_t now = unix_now();
+    for (auto& [id, state] : peers) {
+      if (state.admitted && state.certificate && state.certificate->expires <= now) {
+        log.info("admission", "peer={} certificate expired", short_id(id));
+        state.admitted = false;
+        host->disconnect(id);
+      }
+    }
+    maintenance_timer->expires_after(std::chrono::seconds(5));
+    maintenance_timer->async_wait([self_ = shared_from_this()](std::error_code ec) {
+      if (!ec) self_->maintain();
+    });
+  }
+
+  // ---- control socket ----
+
+  std::string status_json() const {
+    std::string listen = "[";
+    for (const auto& a : host->listen_addresses())
+      listen += (listen.size() > 1 ? "," : "") + json_quote(a.with_peer(self).to_string());
+    listen += "]";
+    std::size_t connected = 0, members = 0;
+    for (const auto& [id, state] : peers) {
+      connected += state.connected;
+      members += usable(id);
+    }
+    JsonObject o;
+    o.add("ok", true).add("peer_id", self.to_string());
+    if (community) o.add("community", community->to_string());
+    else o.add_null("community");
+    o.add("member", own_certificate_valid());
+    if (certificate) o.add("certificate_expires", certificate->expires);
+    o.add_raw("listen", listen)
+        .add("peers_connected", static_cast<std::uint64_t>(connected))
+        .add("members_connected", static_cast<std::uint64_t>(members))
+        .add("uptime_seconds", unix_now() - started_at)
+        .add("blocks_served", blocks_served)
+        .add("blocks_fetched", blocks_fetched)
+        .add("peers_dropped", peers_dropped);
+    if (core) o.add_raw("core", core->status_json());
+    return o.str();
+  }
+
+  std::string peers_json() const {
+    std::vector<PeerId> ids;
+    for (const auto& [id, state] : peers)
+      if (state.connected) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    std::string list = "[";
+    for (const auto& id : ids) {
+      const auto& state = peers.at(id);
+      std::string addresses = "[";
+      for (const auto& a : state.addresses) addresses += (addresses.size() > 1 ? "," : "") + json_quote(a.to_string());
+      addresses += "]";
+      list += (list.size() > 1 ? "," : "") + JsonObject()
+                                                 .add("peer_id", id.to_string())
+                                                 .add("member", is_member(id))
+                                                 .add("accepted_us", state.accepted)
+                                                 .add_raw("addresses", addresses)
+                                                 .add("blocks_sent", state.blocks_sent)
+                                                 .add("blocks_received", state.blocks_received)
+                                                 .str();
+    }
+    list += "]";
+    return JsonObject().add("ok", true).add_raw("peers", list).str();
+  }
+
+  std::string members_json() const {
+    std::string list = "[";
+    auto add = [&](const PeerId& id, const MembershipCertificate& c, bool is_self, bool connected) {
+      list += (list.size() > 1 ? "," : "") + JsonObject()
+                                                 .add("peer_id", id.to_string())
+                                                 .add("self", is_self)
+                                                 .add("connected", connected)
+                                                 .add("serial", c.serial)
+                                                 .add("expires", c.expires)
+                                                 .str();
+    };
+    if (certificate && own_certificate_valid()) add(self, *certificate, true, true);
+    std::vector<PeerId> ids;
+    for (const auto& [id, state] : peers)
+      if (state.certificate && !revocations->revoked(*state.certificate) && state.certificate->expires > unix_now())
+        ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    for (const auto& id : ids) add(id, *peers.at(id).certificate, false, peers.at(id).connected);
+    list += "]";
+    return JsonObject().add("ok", true).add_raw("members", list).str();
+  }
+
+  static asio::awaitable<std::string> handle_control(std::shared_ptr<Impl> self_, const json::Value& request) {
+    Impl& d = *self_;
+    const json::Value* command = request.find("command");
+    if (!command || command->kind != json::Kind::string)
+      co_return control_error(make_error(Errc::usage, "control request has no \"command\" string"));
+    const std::string& c = command->string;
+    if (c == "status") co_return d.status_json();
+    if (c == "peers") co_return d.peers_json();
+    if (c == "members") co_return d.members_json();
+    if (c == "revoke") {
+      const json::Value* hex = request.find("revocation");
+      auto bytes = hex && hex->kind == json::Kind::string ? from_hex(hex->string) : std::nullopt;
+      if (!bytes) co_return control_error(make_error(Errc::usage, "revoke needs \"revocation\" as hex"));
+      auto r = Revocation::decode(*bytes);
+      if (!r) co_return control_error(r.error());
+      auto added = d.add_revocation(*r);
+      if (!added) co_return control_error(added.error());
+      co_return JsonObject().add("ok", true).add("new", *added).str();
+    }
+    if (c == "fetch") {
+      const json::Value* cid_text = request.find("cid");
+      if (!cid_text || cid_text->kind != json::Kind::string)
+        co_return control_error(make_error(Errc::usage, "fetch needs \"cid\""));
+      auto cid = Cid::parse(cid_text->string);
+      if (!cid) co_return control_error(cid.error());
+      auto report = co_await d.fetch_dataset(*cid);
+      if (!report) co_return control_error(report.error());
+      co_return JsonObject()
+          .add("ok", true)
+          .add("cid", cid->to_string())
+          .add("blocks", report->blocks)
+          .add("already_held", report->already_held)
+          .add("fetched", report->fetched)
+          .add("missing", report->missing)
+          .add("complete", report->missing == 0)
+          .str();
+    }
+    if (c == "blocks") {
+      const json::Value* list = request.find("digests");
+      if (!list || list->kind != json::Kind::array || list->array.size() > 4096)
+        co_return control_error(make_error(Errc::usage, "blocks needs \"digests\": at most 4096 hex digests"));
+      std::vector<Cid> cids;
+      for (const auto& v : list->array) {
+        auto bytes = v.kind == json::Kind::string ? from_hex(v.string) : std::nullopt;
+        if (!bytes || bytes->size() != 32) co_return control_error(make_error(Errc::usage, "bad digest in \"digests\""));
+        Digest digest;
+        std::copy(bytes->begin(), bytes->end(), digest.begin());
+        cids.push_back(Cid::from_digest(codec::block, digest));
+      }
+      auto outcome = co_await d.fetch_blocks(cids);
+      std::string got = "[";
+      for (std::size_t i = 0; i < cids.size(); ++i) got += std::string(i ? "," : "") + (outcome.got[i] ? "true" : "false");
+      got += "]";
+      co_return JsonObject().add("ok", true).add_raw("stored", got).str();
+    }
+    co_return control_error(make_error(Errc::usage, "unknown control command '{}'", c));
+  }
+
+  // ---- fetching ----
+
+  struct DatasetReport {
+    std::uint64_t blocks = 0, already_held = 0, fetched = 0, missing = 0;
+  };
+
+  asio::awaitable<FetchOutcome> fetch_blocks(const std::vector<Cid>& cids) {
+    PeerNetwork network(*this);
+    Fetcher fetcher(io, network, log, FetchLimits{options.config.fetch_parallel, 4, options.config.request_timeout});
+    auto outcome = co_await fetcher.fetch(cids, usable_peers());
+    std::uint64_t n = 0;
+    for (bool b : outcome.got) n += b;
+    blocks_fetched += n;
+    co_return outcome;
+  }
+
+  // The manifest's bytes when the repository has them (as a block or a dataset).
+  std::optional<Bytes> local_manifest(const Cid& manifest_cid) {
+    Bytes bytes;
+    if (repository->read_block(*manifest_cid.sha256_digest(), bytes)) return bytes;
+    auto held = repository->find_dataset(manifest_cid);
+    if (held && *held) return (*held)->manifest_bytes;
+    return std::nullopt;
+  }
+
+  Status store_tree(const Cid& tree, const std::vector<Digest>& leaves) {
+    CODEX_TRY_ASSIGN(auto batch, repository->begin_batch());
+    batch->add_tree(tree, leaves);
+    return batch->commit();
+  }
+
+  // Distinct blocks of the tree the repository lacks (padding excluded).
+  std::vector<Cid> lacking(const std::vector<Digest>& leaves) {
+    std::vector<Cid> wanted;
+    std::unordered_set<Digest, DigestHash> seen;
+    for (const auto& leaf : leaves) {
+      if (leaf == empty_digest() || !seen.insert(leaf).second) continue;
+      auto location = repository->locate_block(leaf);
+      if (location && location->has_value()) continue;
+      wanted.push_back(Cid::from_digest(codec::block, leaf));
+    }
+    return wanted;
+  }
+
+  Status record_dataset(const Cid& manifest_cid, const Bytes& manifest_bytes, const Manifest& manifest) {
+    CODEX_TRY_ASSIGN(auto held, repository->find_dataset(manifest_cid));
+    if (held) return {};
+    CODEX_TRY_ASSIGN(auto batch, repository->begin_batch());
+    DatasetRecord record;
+    record.manifest_cid = manifest_cid;
+    record.manifest_bytes = manifest_bytes;
+    record.manifest = manifest;
+    record.added_at = unix_now();
+    batch->add_dataset(std::move(record));
+    return batch->commit();
+  }
+
+  // Manifest, tree and every block of a dataset that the repository lacks,
+  // from members; what is fetched is stored as it arrives (a fetch resumes).
+  asio::awaitable<Result<DatasetReport>> fetch_dataset(Cid manifest_cid) {
+    if (manifest_cid.codec() != codec::manifest || !manifest_cid.sha256_digest())
+      co_return make_error(Errc::usage, "'{}' is not a manifest CID", manifest_cid.to_string());
+    std::optional<Bytes> manifest_bytes = local_manifest(manifest_cid);
+    if (!manifest_bytes) {
+      std::vector<Cid> one(1, manifest_cid);
+      FetchOutcome got = co_await fetch_blocks(one);
+      if (!got.got[0])
+        co_return make_error(Errc::not_found, "no member reachable has manifest {}", manifest_cid.to_string());
+      manifest_bytes = local_manifest(manifest_cid);
+      if (!manifest_bytes) co_return make_error(Errc::io, "manifest {} was stored but cannot be read back", manifest_cid.to_string());
+    }
+    Result<Manifest> manifest = decode_manifest(*manifest_bytes);
+    if (!manifest) co_return std::move(manifest).error();
+    const std::uint64_t count = manifest->block_count();
+    if (count > kMaxTreeLeaves)
+      co_return make_error(Errc::corrupt, "manifest {} has {} blocks, more than {}", manifest_cid.to_string(), count, kMaxTreeLeaves);
+    Result<std::vector<Digest>> leaves = repository->tree_leaves(manifest->tree);
+    if (!leaves) {
+      leaves = co_await fetch_tree(manifest->tree, count);
+      if (!leaves) co_return std::move(leaves).error();
+      Status stored = store_tree(manifest->tree, *leaves);
+      if (!stored) co_return std::move(stored).error();
+    }
+    DatasetReport report;
+    report.blocks = count;
+    std::vector<Cid> wanted = lacking(*leaves);
+    report.already_held = count - wanted.size();
+    if (!wanted.empty()) {
+      FetchOutcome outcome = co_await fetch_blocks(wanted);
+      for (std::size_t i = 0; i < outcome.got.size(); ++i) {
+        if (outcome.got[i]) ++report.fetched;
+        else ++report.missing;
+      }
+    }
+    // The dataset is recorded once the repository holds all of it; until then
+    // the manifest block, the tree and the blocks fetched so far are stored.
+    if (report.missing == 0) {
+      Status recorded = record_dataset(manifest_cid, *manifest_bytes, *manifest);
+      if (!recorded) co_return std::move(recorded).error();
+    }
+    log.info("fetch", "dataset {}: {} blocks, {} held, {} fetched, {} on no reachable member", manifest_cid.to_string(),
+             report.blocks, report.already_held, report.fetched, report.missing);
+    co_return report;
+  }
+
+  asio::awaitable<Result<std::vector<Digest>>> fetch_tree(const Cid& tree, std::uint64_t count) {
+    const auto root = tree.sha256_digest();
+    if (tree.codec() != codec::root || !root) co_return make_error(Errc::corrupt, "tree CID {} is not a dataset root", tree.to_string());
+    for (const auto& peer : usable_peers()) {
+      auto s = co_await host->open_stream(peer, {}, kTreeProtocol);
+      if (!s) continue;
+      if (!co_await net::write_length_prefixed(**s, tree.bytes())) continue;
+      co_await (*s)->close_write();
+      auto answer = co_await net::read_length_prefixed(**s, count * 32);
+      if (!answer || answer->empty()) continue;
+      if (answer->size() != count * 32) {
+        drop_peer(peer, fmt::format("sent a tree of {} bytes for {} leaves", answer->size(), count));
+        continue;
+      }
+      std::vector<Digest> leaves(count);
+      for (std::uint64_t i = 0; i < count; ++i) std::copy_n(answer->begin() + i * 32, 32, leaves[i].begin());
+      auto computed = codex_tree_root(leaves);
+      if (!computed || *computed != *root) {
+        drop_peer(peer, fmt::format("sent leaves that do not hash to tree {}", tree.to_string()));
+        continue;
+      }
+      co_return leaves;
+    }
+    co_return make_error(Errc::not_found, "no member reachable knows tree {}", tree.to_string());
+  }
+
+  // What the Fetcher needs from the network, over this daemon's Host.
+  struct PeerNetwork : FetchNetwork {
+    Impl& d;
+    explicit PeerNetwork(Impl& d) : d(d) {}
+    asio::awaitable<Result<std::unique_ptr<FetchStream>>> open(const PeerId& peer) override {
+      auto s = co_await d.host->open_stream(peer, {}, blockexc::kProtocolId);
+      if (!s) co_return std::move(s).error();
+      struct HostStream : FetchStream {
+        std::shared_ptr<Stream> s;
+        asio::awaitable<Status> send(ByteView m) override { co_return co_await net::write_length_prefixed(*s, m); }
+        asio::awaitable<Result<Bytes>> receive() override { co_return co_await net::read_length_prefixed(*s, kMaxBlockexcFrame); }
+        void close() override { s->reset(); }
+      };
+      auto out = std::make_unique<HostStream>();
+      out->s = *s;
+      co_return std::unique_ptr<FetchStream>(std::move(out));
+    }
+    // Blocks are committed 8 MiB at a time (one fsync and one transaction
+    // each): a crash loses at most that much, fetched again on resume.
+    static constexpr std::uint64_t kCommitBytes = 8u << 20;
+    std::unique_ptr<Repository::Batch> batch;
+    Status store(const PeerId& peer, std::span<const blockexc::BlockDelivery> blocks) override {
+      if (!batch) {
+        CODEX_TRY_ASSIGN(batch, d.repository->begin_batch());
+      }
+      for (const auto& b : blocks) CODEX_TRY(batch->add_block(*b.cid.sha256_digest(), b.data));
+      d.peers[peer].blocks_received += blocks.size();
+      if (batch->bytes_written() >= kCommitBytes) return flush();
+      return {};
+    }
+    Status flush() override {
+      if (!batch) return {};
+      auto b = std::move(batch);
+      return b->commit();
+    }
+    bool held(const Cid& cid) override {
+      auto location = d.repository->locate_block(*cid.sha256_digest());
+      return location && location->has_value();
+    }
+    void misbehaved(const PeerId& peer, const std::string& why) override { d.drop_peer(peer, why); }
+  };
+};
+
+Daemon::Daemon(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Daemon::~Daemon() { stop(); }
+
+Result<std::unique_ptr<Daemon>> Daemon::create(asio::io_context& io, DaemonOptions options, Log& log) {
+  NodePaths paths{options.repo_dir};
+  CODEX_TRY(ensure_dir(paths.dir));
+  CODEX_TRY_ASSIGN(auto key, Ed25519Key::load_or_create(paths.node_key()));
+  auto impl = std::make_shared<Impl>(io, std::move(options), log, std::move(key));
+  CODEX_TRY_ASSIGN(impl->certificate, load_certificate(paths));
+  if (impl->certificate) {
+    if (impl->certificate->member != impl->self)
+      return make_error(Errc::usage, "'{}' is a certificate for {}, not for this node ({})", paths.certificate().string(),
+                        impl->certificate->member.to_string(), impl->self.to_string());
+    impl->community = impl->certificate->community();
+    impl->revocations.emplace(*impl->community);
+    CODEX_TRY_ASSIGN(auto known, load_revocations(paths, *impl->community));
+    for (const auto& r : known) CODEX_TRY(impl->revocations->add(r));
+  }
+  CODEX_TRY_ASSIGN(impl->repository, Repository::open(paths.dir.string(), Repository::OpenMode::create));
+  for (const auto& text : impl->options.config.bootstrap) {
+    auto address = Multiaddr::parse(text);
+    if (!address) return make_error(Errc::usage, "bootstrap address '{}': {}", text, address.error().message);
+    if (!address->peer())
+      return make_error(Errc::usage, "bootstrap address '{}' has no /p2p/<peer id>", text);
+    impl->bootstrap.emplace_back(*address->peer(), address->without_peer());
+  }
+  net::Limits limits;
+  limits.max_connections = impl->options.config.max_connections;
+  limits.session.stream_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(impl->options.config.idle_timeout);
+  impl->host = std::make_unique<net::Host>(io, impl->key, limits);
+  impl->core_timer = std::make_unique<asio::steady_timer>(io);
+  impl->maintenance_timer = std::make_unique<asio::steady_timer>(io);
+  return std::unique_ptr<Daemon>(new Daemon(impl));
+}
+
+void Daemon::set_core(std::unique_ptr<ProtocolCore> core) { impl_->core = std::move(core); }
+
+Status Daemon::start() {
+  Impl& d = *impl_;
+  std::weak_ptr<Impl> weak = impl_;
+  d.host->set_protocol_gate([weak](const PeerId& peer, std::string_view protocol) {
+    auto d = weak.lock();
+    if (!d) return false;
+    if (protocol == kAdmissionProtocol) return true;
+    return d->is_member(peer);
+  });
+  d.host->on_peer_connected([weak](const PeerId& peer) {
+    if (auto d = weak.lock()) d->on_connected(peer);
+  });
+  d.host->on_peer_disconnected([weak](const PeerId& peer) {
+    if (auto d = weak.lock()) d->on_disconnected(peer);
+  });
+  d.host->handle(std::string(kAdmissionProtocol), [weak](std::shared_ptr<Stream> s) -> asio::awaitable<void> {
+    if (auto d = weak.lock()) co_await Impl::admission_in(d, std::move(s));
+  });
+  d.host->handle(std::string(blockexc::kProtocolId), [weak](std::shared_ptr<Stream> s) -> asio::awaitable<void> {
+    if (auto d = weak.lock()) co_await Impl::serve_blockexc(d, std::move(s));
+  });
+  d.host->handle(std::string(kTreeProtocol), [weak](std::shared_ptr<Stream> s) -> asio::awaitable<void> {
+    if (auto d = weak.lock()) co_await Impl::serve_tree(d, std::move(s));
+  });
+  if (d.core)
+    d.host->handle(std::string(kAltruisticProtocol), [weak](std::shared_ptr<Stream> s) -> asio::awaitable<void> {
+      if (auto d = weak.lock()) co_await Impl::serve_core(d, std::move(s));
+    });
+  std::vector<std::string> listen = d.options.config.listen;
+  if (listen.empty()) listen.push_back("/ip4/127.0.0.1/tcp/0");
+  for (const auto& text : listen) {
+    CODEX_TRY_ASSIGN(auto address, Multiaddr::parse(text));
+    auto st = d.host->listen(address);
+    if (!st) return make_error(st.error().code, "cannot listen on {}: {}", text, st.error().message);
+  }
+  CODEX_TRY_ASSIGN(d.control, ControlServer::open(d.io, d.paths.control_socket(),
+                                                  [weak](const json::Value& request) -> asio::awaitable<std::string> {
+                                                    auto d = weak.lock();
+                                                    if (!d) co_return control_error(make_error(Errc::failure, "daemon stopping"));
+                                                    co_return co_await Impl::handle_control(d, request);
+                                                  }));
+  for (const auto& a : d.host->listen_addresses()) d.log.info("daemon", "listening on {}", a.with_peer(d.self).to_string());
+  if (d.own_certificate_valid())
+    d.log.info("daemon", "peer {} member of community {}", d.self.to_string(), d.community->to_string());
+  else
+    d.log.warn("daemon", "peer {} has no valid membership certificate: peers will refuse it (see codex-gossip join)",
+               d.self.to_string());
+  d.maintain();
+  d.schedule_core();
+  return {};
+}
+
+void Daemon::stop() {
+  if (!impl_ || impl_->stopping) return;
+  Impl& d = *impl_;
+  d.stopping = true;
+  d.maintenance_timer->cancel();
+  d.core_timer->cancel();
+  if (d.control) d.control->close();
+  d.host->close();
+  d.log.info("daemon", "stopped");
+}
+
+}  // namespace codex::daemon
