@@ -63,6 +63,9 @@ Result<Config> parse_config(std::string_view text, std::string_view name) {
       CODEX_TRY(list(config.listen));
     } else if (key == "bootstrap") {
       CODEX_TRY(list(config.bootstrap));
+    } else if (key == "protocol-core") {
+      if (value != "yes" && value != "no") return fail("protocol-core is yes or no");
+      config.protocol_core = value == "yes";
     } else if (key == "log-level") {
       auto level = parse_log_level(value);
       if (!level) return fail(level.error().message);

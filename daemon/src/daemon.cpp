@@ -16,6 +16,7 @@
 #include "codex/community.hpp"
 #include "codex/daemon/blockexc_message.hpp"
 #include "codex/daemon/control.hpp"
+#include "codex/daemon/core_adapter.hpp"
 #include "codex/daemon/fetch.hpp"
 #include "codex/daemon/node_files.hpp"
 #include "codex/dataset.hpp"
@@ -869,10 +870,6 @@ Status Daemon::start() {
   d.host->handle(std::string(kTreeProtocol), [weak](std::shared_ptr<Stream> s) -> asio::awaitable<void> {
     if (auto d = weak.lock()) co_await Impl::serve_tree(d, std::move(s));
   });
-  if (d.core)
-    d.host->handle(std::string(kAltruisticProtocol), [weak](std::shared_ptr<Stream> s) -> asio::awaitable<void> {
-      if (auto d = weak.lock()) co_await Impl::serve_core(d, std::move(s));
-    });
   std::vector<std::string> listen = d.options.config.listen;
   if (listen.empty()) listen.push_back("/ip4/127.0.0.1/tcp/0");
   for (const auto& text : listen) {
@@ -880,6 +877,34 @@ Status Daemon::start() {
     auto st = d.host->listen(address);
     if (!st) return make_error(st.error().code, "cannot listen on {}: {}", text, st.error().message);
   }
+  // The protocol core, for a member: its membership runs over the community
+  // protocol; members it learns of are dialled.
+  if (!d.core && d.options.config.protocol_core && d.own_certificate_valid()) {
+    std::vector<Bytes> addresses;
+    for (const auto& a : d.host->listen_addresses()) addresses.push_back(a.to_bytes());
+    CoreHooks hooks;
+    hooks.member_changed = [weak](const PeerId& member, const std::vector<Bytes>& addresses, bool alive) {
+      auto d = weak.lock();
+      if (!d || member == d->self) return;
+      auto& state = d->peers[member];
+      for (const auto& bytes : addresses)
+        if (auto a = Multiaddr::from_bytes(bytes))
+          if (std::find(state.addresses.begin(), state.addresses.end(), *a) == state.addresses.end())
+            state.addresses.push_back(a->without_peer());
+      if (alive && !state.connected && !state.addresses.empty())
+        asio::co_spawn(d->io,
+                       [d, member]() -> asio::awaitable<void> {
+                         std::vector<Multiaddr> addresses = d->peers[member].addresses;
+                         co_await d->host->ping(member, addresses);
+                       },
+                       asio::detached);
+    };
+    d.core = make_protocol_core(d.key, *d.certificate, *d.repository, std::move(addresses), d.log, std::move(hooks));
+  }
+  if (d.core)
+    d.host->handle(std::string(kAltruisticProtocol), [weak](std::shared_ptr<Stream> s) -> asio::awaitable<void> {
+      if (auto d = weak.lock()) co_await Impl::serve_core(d, std::move(s));
+    });
   CODEX_TRY_ASSIGN(d.control, ControlServer::open(d.io, d.paths.control_socket(),
                                                   [weak](const json::Value& request) -> asio::awaitable<std::string> {
                                                     auto d = weak.lock();

@@ -180,6 +180,7 @@ asio::awaitable<void> Fetcher::worker(std::shared_ptr<State> state, PeerId peer)
     state->done_one();
     co_return;
   }
+  auto last_progress = std::chrono::steady_clock::now();
   const std::size_t streams = std::clamp<std::size_t>(limits_.streams, 1, 16);
   const std::size_t window = std::max<std::size_t>(1, std::clamp<std::size_t>(limits_.window, 1, 256) / streams);
   for (;;) {
@@ -198,6 +199,13 @@ asio::awaitable<void> Fetcher::worker(std::shared_ptr<State> state, PeerId peer)
       }
     }
     if (inflight.empty()) break;
+    // A member that keeps the stream alive but answers nothing useful for
+    // request_timeout loses its requests to the other holders.
+    if (std::chrono::steady_clock::now() - last_progress > limits_.request_timeout) {
+      log_.info("fetch", "peer={} answered nothing for {} s, asking others", peer.to_string(),
+                limits_.request_timeout.count());
+      break;
+    }
     auto frame = co_await (*stream)->receive();
     if (!frame) {
       log_.info("fetch", "peer={} gone ({}), asking others", peer.to_string(), frame.error().message);
@@ -238,6 +246,7 @@ asio::awaitable<void> Fetcher::worker(std::shared_ptr<State> state, PeerId peer)
         if (it == inflight.end()) continue;  // delivered twice in one message
         state->got[it->second] = true;
         inflight.erase(it);
+        last_progress = std::chrono::steady_clock::now();
         --state->unresolved;
       }
     }

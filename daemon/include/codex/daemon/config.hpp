@@ -25,6 +25,7 @@ struct Config {
   std::size_t fetch_parallel = 128;    // want-block requests in flight per peer (at most 256)
   std::chrono::seconds request_timeout{300};
   std::chrono::seconds idle_timeout{60};
+  bool protocol_core = true;           // run the protocol core (membership) over /codex/altruistic/1.0.0
 };
 
 // Parses the text of a config file; errors name the line.
