@@ -181,7 +181,14 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
       }();
     });
     for (std::size_t g = 0; g < count; ++g) {
-      CODEX_TRY(group_status[g]);
+      if (!group_status[g].ok()) {
+        // Blocks are written where they belong, not in order: keep only the
+        // prefix before the first block of this failed group (row 0 has the
+        // group's lowest index), so the output never holds wrong bytes.
+        const std::uint64_t keep = std::min(size, layout.index(first + g, 0) * bs);
+        (void)output.truncate_at(keep);
+        return group_status[g];
+      }
       for (const auto& bad : rebuilt[g].bad) {
         if (bad.row >= k) continue;
         result.rebuilt.push_back({bad.index, bad.why == Errc::corrupt ? "corrupt" : "missing"});

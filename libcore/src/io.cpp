@@ -67,6 +67,10 @@ Status ByteSink::write_at(std::uint64_t, ByteView) {
   return make_error(Errc::failure, "'{}' cannot be written at a position", name());
 }
 
+Status ByteSink::truncate_at(std::uint64_t) {
+  return make_error(Errc::failure, "'{}' cannot be truncated", name());
+}
+
 Result<std::size_t> MemorySource::read_some(MutableByteView out) {
   std::size_t n = std::min(out.size(), data_.size() - pos_);
   if (n != 0) std::memcpy(out.data(), data_.data() + pos_, n);
@@ -181,6 +185,12 @@ class FdSink : public ByteSink {
     if (!buffer_.empty() || pending_.valid())
       return make_error(Errc::failure, "'{}': positioned write with buffered bytes not flushed", name_);
     return pwrite_full(fd_, data.data(), data.size(), *origin_ + offset, name_);
+  }
+  Status truncate_at(std::uint64_t length) override {
+    if (!origin_) return ByteSink::truncate_at(length);
+    CODEX_TRY(flush());
+    if (::ftruncate(fd_, static_cast<off_t>(*origin_ + length)) != 0) return errno_error("truncate", name_);
+    return {};
   }
 
  private:

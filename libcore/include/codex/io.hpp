@@ -44,6 +44,9 @@ class ByteSink {
   // (write_at is then Errc::failure).
   virtual bool can_write_at() const { return false; }
   virtual Status write_at(std::uint64_t offset, ByteView data);
+  // Cuts what was written at positions back to `length` bytes from where the
+  // sink started: a get that fails midway keeps only the correct prefix.
+  virtual Status truncate_at(std::uint64_t length);
 };
 
 // Files and pipes. `open_input("-")` is stdin; `open_output("-")` is stdout.
