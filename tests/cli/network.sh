@@ -99,18 +99,24 @@ wait $GET_PID || fail "codex-get on m5 failed after m1 was killed: $(cat "$TEST_
 cmp -s "$TEST_TMP/d3" "$TEST_TMP/m5.d3" || fail "m5 got a different d3"
 
 step "an interrupted fetch resumes"
-"$GET" "$D3" -o "$TEST_TMP/m4.d3" --repo "$TEST_TMP/m4" 2>/dev/null &
+# Large enough that the fetch is still running when the kill comes (24 MB
+# could finish between two polls of packs_over on a quiet machine).
+head -c 96000000 /dev/urandom >"$TEST_TMP/d6"
+D6=$("$CHUNK" "$TEST_TMP/d6" 2>/dev/null | "$PUT" -q --repo "$TEST_TMP/m2")
+# Killed once it has written 12 MB of blocks (8 MiB are committed at a time).
+packs_bytes() { local b; b=$(du -sb "$TEST_TMP/m4/packs" 2>/dev/null | cut -f1); echo "${b:-0}"; }
+PACKS_BEFORE=$(packs_bytes)
+"$GET" "$D6" -o "$TEST_TMP/m4.d6" --repo "$TEST_TMP/m4" 2>/dev/null &
 GET_PID=$!
 track_pid $GET_PID
-# Killed once it has written 12 MB of blocks (8 MiB are committed at a time).
-packs_over() { (($(du -sb "$TEST_TMP/m4/packs" 2>/dev/null | cut -f1) > 12000000)); }
+packs_over() { (($(packs_bytes) > PACKS_BEFORE + 12000000)); }
 wait_for 20 "m4 storing blocks" packs_over
 kill -9 "${DAEMON_PID[m4]}"
 wait $GET_PID 2>/dev/null || true
 start_daemon m4 "${ADDRS[1]}" "${ADDRS[2]}" "${ADDRS[4]}"
 wait_for 20 "m4 back among members" members_connected_at_least "$TEST_TMP/m4" 3
-expect_exit 0 "$GET" "$D3" -o "$TEST_TMP/m4.d3" --repo "$TEST_TMP/m4" -v
-cmp -s "$TEST_TMP/d3" "$TEST_TMP/m4.d3" || fail "m4 got a different d3"
+expect_exit 0 "$GET" "$D6" -o "$TEST_TMP/m4.d6" --repo "$TEST_TMP/m4" -v
+cmp -s "$TEST_TMP/d6" "$TEST_TMP/m4.d6" || fail "m4 got a different d6"
 grep -E "from members: [0-9]+ blocks fetched, [1-9][0-9]* already here" "$ERR_FILE" >/dev/null ||
   fail "the fetch did not resume (nothing already here): $(cat "$ERR_FILE")"
 step "$(grep -o 'from members.*' "$ERR_FILE")"
