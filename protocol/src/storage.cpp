@@ -327,7 +327,9 @@ void Node::Impl::on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, O
     }
     if (e.view_digest != view_digest(d)) differing.push_back(&d);
   }
-  std::sort(differing.begin(), differing.end());
+  // By dataset id, never by address: the order of the replies must not depend on the heap.
+  std::sort(differing.begin(), differing.end(),
+            [](const DatasetState* a, const DatasetState* b) { return a->desc.id < b->desc.id; });
   differing.erase(std::unique(differing.begin(), differing.end()), differing.end());
   for (DatasetState* d : differing) send(from, view_message(*d), out);
 }

@@ -103,11 +103,10 @@ TEST(Simulator, SameSeedSameRunBitForBit) {
   EXPECT_NE(reports[0], reports[2]);
 }
 
-// Two runs in one process. Disabled: the core orders the dataset views it
-// sends by the address of its dataset state (storage.cpp, on_heartbeat), so a
-// second run in a process whose heap has been used diverges. Reported in
-// CONTRACTS.md (sim, 17:40); enable once the core sorts by dataset id.
-TEST(Simulator, DISABLED_SameSeedSameRunInOneProcess) {
+// Two runs in one process: nothing in the core or the simulator may depend on
+// heap addresses (the core once ordered dataset views by the address of their
+// state, and two runs diverged).
+TEST(Simulator, SameSeedSameRunInOneProcess) {
   const SimulationConfig c = busy(7);
   const SimulationReport a = run(c), b = run(c);
   EXPECT_EQ(report_json(a, false), report_json(b, false));
