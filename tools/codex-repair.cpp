@@ -24,15 +24,13 @@ int main(int argc, char** argv) {
     CODEX_TRY_ASSIGN(auto repository, Repository::open(cli::resolve_repo(tool.common().repo), Repository::OpenMode::existing));
     CODEX_TRY_ASSIGN(std::vector<DatasetRecord> records, cli::select_datasets(*repository, cids));
     auto source = repository_source(*repository);
-    bool repaired = false, failed = false, planned = false;
+    std::vector<RepairReport> reports;
     for (const auto& record : records) {
       RepairOptions options;
       options.dry_run = dry_run;
       CODEX_TRY_ASSIGN(RepairReport report, repair_dataset(*repository, *source, record, options));
       const auto& before = report.before;
       const bool needed = !before.bad.empty();
-      if (!report.rebuilt.empty()) (dry_run ? planned : repaired) = true;
-      if (!report.failure.empty()) failed = true;
       if (tool.common().json) {
         std::string rebuilt = "[";
         for (auto index : report.rebuilt) rebuilt += (rebuilt.size() > 1 ? "," : "") + std::to_string(index);
@@ -55,10 +53,8 @@ int main(int argc, char** argv) {
       } else {
         tool.verbose(fmt::format("{}: intact", report.cid.to_string()));
       }
+      reports.push_back(std::move(report));
     }
-    if (failed) return Error{Errc::unrecoverable, ""};
-    if (repaired) return Error{Errc::repaired, ""};
-    if (planned) return Error{Errc::damaged, ""};  // --dry-run found work to do
-    return {};
+    return repair_outcome(reports, dry_run);
   });
 }

@@ -6,6 +6,7 @@
 #include "codex/block_source.hpp"
 #include "codex/codex_tree.hpp"
 #include "codex/dataset.hpp"
+#include "codex/json.hpp"
 #include "codex/parallel.hpp"
 
 namespace codex {
@@ -82,6 +83,36 @@ Result<StorageProof> prove_slot(Repository& repository, BlockSource& source, con
 Status check_proof(Repository& repository, const StorageProof& proof, const ProofExpectations& expect) {
   CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(repository, proof.manifest));
   return check_storage_proof(proof, record.manifest, record.manifest_cid, expect);
+}
+
+Result<StorageProof> read_proof(ByteSource& input) {
+  Bytes text;
+  Bytes chunk(1 << 16);
+  for (;;) {
+    CODEX_TRY_ASSIGN(std::size_t n, input.read_some(chunk));
+    if (n == 0) break;
+    if (text.size() + n > kMaxProofJsonSize)
+      return make_error(Errc::corrupt, "proof '{}' is too large (over {} bytes)", input.name(), kMaxProofJsonSize);
+    text.insert(text.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  auto proof = proof_from_json(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
+  if (!proof) return make_error(Errc::corrupt, "proof '{}' is malformed: {}", input.name(), proof.error().message);
+  return proof;
+}
+
+Result<Bytes> parse_challenge(std::string_view hex) {
+  auto bytes = from_hex(hex);
+  if (!bytes || bytes->size() != kChallengeSize)
+    return make_error(Errc::usage, "bad --challenge '{}': give {} bytes as {} hex digits",
+                      hex.substr(0, 2 * kChallengeSize + 8), kChallengeSize, 2 * kChallengeSize);
+  return std::move(*bytes);
+}
+
+std::string proof_check_json(const StorageProof& proof, const Status& checked) {
+  JsonObject report;
+  report.add("manifest", proof.manifest.to_string()).add("slot", proof.slot).add("valid", checked.ok());
+  if (!checked.ok()) report.add("reason", checked.error().message);
+  return report.str();
 }
 
 }  // namespace codex

@@ -111,6 +111,12 @@ Result<CarHeader> decode_car_header(ByteView bytes) {
                                                     "the value of \"version\""));
     } else if (equals(key, "roots")) {
       if (roots) return make_error(Errc::corrupt, "CAR header has \"roots\" twice (again at byte {})", key_start);
+      // DAG-CBOR orders map keys (shorter first), so a header has one
+      // encoding: "roots" before "version".
+      if (version)
+        return make_error(Errc::corrupt,
+                          "CAR header has \"roots\" after \"version\" (at byte {}); DAG-CBOR puts \"roots\" first",
+                          key_start);
       CODEX_TRY_ASSIGN(roots, decode_roots(bytes, pos));
     } else {
       return make_error(Errc::corrupt,
@@ -192,7 +198,7 @@ Result<CarHeader> CarReader::read_header() {
   return decoded;
 }
 
-Result<bool> CarReader::next(Cid& cid, Bytes& data) {
+Result<bool> CarReader::next(Cid& cid, Bytes& data, const Admit& admit) {
   const std::uint64_t section_start = offset_;
   std::uint64_t section = 0;
   CODEX_TRY_ASSIGN(bool more, read_varint_or_eof(section, "section length"));
@@ -216,7 +222,7 @@ Result<bool> CarReader::next(Cid& cid, Bytes& data) {
   cid_bytes.reserve(40);
   static constexpr const char* kFields[] = {"section CID version", "section CID codec", "section CID hash code",
                                             "section CID digest length"};
-  std::uint64_t digest_length = 0;
+  std::uint64_t digest_length = 0, hash_code = 0;
   for (int i = 0; i < 4; ++i) {
     std::uint64_t value = 0;
     CODEX_TRY(read_varint(value, kFields[i]));
@@ -230,8 +236,13 @@ Result<bool> CarReader::next(Cid& cid, Bytes& data) {
                         source_.name(), number, section_start, value);
     }
     put_varint(cid_bytes, value);  // minimal on input, so re-encoding gives the same bytes
+    if (i == 2) hash_code = value;
     digest_length = value;
   }
+  // Before reading the digest: a CID is small or refused.
+  if (Status ok = check_multihash(hash_code, digest_length); !ok)
+    return make_error(Errc::corrupt, "CAR stream '{}': section {} at byte offset {} has an invalid CID: {}",
+                      source_.name(), number, section_start, ok.error().message);
   if (digest_length > section - used()) return overrun("CID digest");
   const std::size_t prefix = cid_bytes.size();
   cid_bytes.resize(prefix + static_cast<std::size_t>(digest_length));
@@ -241,6 +252,11 @@ Result<bool> CarReader::next(Cid& cid, Bytes& data) {
     return make_error(Errc::corrupt, "CAR stream '{}': section {} at byte offset {} has an invalid CID: {}",
                       source_.name(), number, section_start, parsed.error().message);
 
+  if (admit) {
+    if (Status admitted = admit(*parsed, section - used()); !admitted)
+      return make_error(admitted.error().code, "CAR stream '{}': section {} at byte offset {}: {}", source_.name(),
+                        number, section_start, admitted.error().message);
+  }
   // resize keeps the capacity; with same-sized blocks this never reallocates.
   data.resize(static_cast<std::size_t>(section - used()));
   CODEX_TRY(read_exactly(data, "section data"));

@@ -2,6 +2,8 @@
 // CIDv0 (a bare sha2-256 multihash), and accepting it would give one block two
 // names. The multihash's length byte must match the digest that follows, and a
 // sha2-256 digest must be 32 bytes, so every valid Cid can be hashed against.
+// Only sha2-256 and small identity multihashes are read (check_multihash), so
+// a hostile CID is never large, and printing one never costs much.
 #include "codex/cid.hpp"
 
 #include <string_view>
@@ -53,6 +55,23 @@ std::string codec_name(std::uint64_t code) {
   }
 }
 
+Status check_multihash(std::uint64_t hash_code, std::uint64_t digest_length) {
+  if (hash_code == multihash_code::sha2_256) {
+    if (digest_length != 32)
+      return make_error(Errc::corrupt, "CID multihash is sha2-256 but its digest length is {} (expected 32)",
+                        digest_length);
+    return {};
+  }
+  if (hash_code == multihash_code::identity) {
+    if (digest_length > kMaxIdentityDigest)
+      return make_error(Errc::corrupt, "CID multihash is identity with a {}-byte digest (at most {})", digest_length,
+                        kMaxIdentityDigest);
+    return {};
+  }
+  return make_error(Errc::corrupt, "CID multihash {} is not supported (only sha2-256, and identity for roots)",
+                    codec_name(hash_code));
+}
+
 Cid Cid::from_digest(std::uint64_t codec, const Digest& digest) {
   Cid cid;
   cid.bytes_.reserve(varint_size(codec) + 3 + digest.size());
@@ -86,9 +105,7 @@ Result<Cid> Cid::read(ByteView data, std::size_t& pos) {
   if (!hash) return with_subject(std::move(hash).error(), "CID multihash code");
   auto length = read_varint(data, p);
   if (!length) return with_subject(std::move(length).error(), "CID multihash length");
-  if (*hash == multihash_code::sha2_256 && *length != 32)
-    return make_error(Errc::corrupt, "CID multihash is sha2-256 but its digest length is {} (expected 32)",
-                      *length);
+  CODEX_TRY(check_multihash(*hash, *length));
   if (*length > data.size() - p)
     return make_error(Errc::corrupt, "CID digest of {} bytes is truncated at byte {} ({} bytes present)", *length,
                       data.size(), data.size() - p);

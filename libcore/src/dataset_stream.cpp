@@ -12,7 +12,15 @@
 namespace codex {
 namespace {
 
+// A batch is at most 64 entries or about kBatchBytes of data, whichever comes
+// first; buffers kept from earlier batches are let go past kBatchCapacity.
+// With each entry checked against its limit before it is read, a hostile
+// stream costs at most two batches of this size, whatever it claims.
 constexpr std::size_t kEntriesPerBatch = 64;
+constexpr std::size_t kBatchBytes = 8u << 20;
+constexpr std::size_t kBatchCapacity = 32u << 20;
+// A manifest is a few hundred bytes; its filename is the only free-form part.
+constexpr std::uint64_t kMaxManifestBytes = 1u << 20;
 
 struct Entry {
   Cid cid;
@@ -27,18 +35,49 @@ struct EntryBatch {
   bool at_end = false;
 };
 
+// What an entry may be, told before its data is read: a sha2-256 codex-block
+// of at most kMaxBlockSize bytes, the manifest, or (first entry only) a leaf
+// list of a sparse stream.
+Status admit_entry(const Cid& cid, std::uint64_t size, std::uint64_t entry) {
+  if (cid.codec() == codec::block) {
+    if (!cid.sha256_digest())
+      return make_error(Errc::corrupt, "entry {} has CID '{}', not a sha2-256 codex-block", entry, cid.to_string());
+    if (size > kMaxBlockSize)
+      return make_error(Errc::corrupt, "block {} '{}' is {} bytes, larger than any block size ({})", entry,
+                        cid.to_string(), size, kMaxBlockSize);
+    return {};
+  }
+  if (cid.codec() == codec::manifest) {
+    if (size > kMaxManifestBytes)
+      return make_error(Errc::corrupt, "manifest '{}' is {} bytes, over the limit of {}", cid.to_string(), size,
+                        kMaxManifestBytes);
+    return {};
+  }
+  if (cid.codec() == codec::raw && entry == 0) return {};  // a leaf list, bounded by kMaxCarSection
+  return make_error(Errc::corrupt, "entry {} has CID '{}' ({}), not a sha2-256 codex-block", entry, cid.to_string(),
+                    codec_name(cid.codec()));
+}
+
 // Reads entries up to the batch size, the manifest, or the end.
-Status fill(CarReader& reader, EntryBatch& batch) {
+Status fill(CarReader& reader, EntryBatch& batch, std::uint64_t& entries_read) {
+  std::size_t capacity = 0;
+  for (const Entry& e : batch.entries) capacity += e.data.capacity();
+  if (capacity > kBatchCapacity)
+    for (Entry& e : batch.entries) Bytes().swap(e.data);
   batch.count = 0;
-  while (batch.count < kEntriesPerBatch) {
+  std::size_t bytes = 0;
+  auto admit = [&entries_read](const Cid& cid, std::uint64_t size) { return admit_entry(cid, size, entries_read); };
+  while (batch.count < kEntriesPerBatch && bytes < kBatchBytes) {
     Entry& entry = batch.entries[batch.count];
-    CODEX_TRY_ASSIGN(bool got, reader.next(entry.cid, entry.data));
+    CODEX_TRY_ASSIGN(bool got, reader.next(entry.cid, entry.data, admit));
     if (!got) {
       batch.at_end = true;
       return {};
     }
     entry.offset = reader.offset() - entry.data.size();
+    ++entries_read;
     ++batch.count;
+    bytes += entry.data.size();
     if (entry.cid.codec() == codec::manifest) {
       batch.manifest_seen = true;
       return {};
@@ -145,8 +184,9 @@ Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corr
 
   EntryBatch batches[2];
   std::vector<StreamBlock> blocks;
+  std::uint64_t entries_read = 0;  // only the reading thread touches it
   CODEX_TRY(read_ahead(
-      batches, [&reader](EntryBatch& b) { return fill(reader, b); },
+      batches, [&reader, &entries_read](EntryBatch& b) { return fill(reader, b, entries_read); },
       [](const EntryBatch& b) { return b.manifest_seen || b.at_end; },
       [&](EntryBatch& b) -> Status {
         if (b.manifest_seen) {

@@ -8,6 +8,7 @@
 
 #include "codex/erasure.hpp"
 #include "codex/layout.hpp"
+#include "codex/random.hpp"
 #include "group_decoder.hpp"
 
 namespace codex {
@@ -56,7 +57,11 @@ Result<DatasetHealth> check_dataset(Repository& repository, BlockSource& source,
   if (options.sample_fraction)
     want = std::min<std::uint64_t>(held.size(), static_cast<std::uint64_t>(std::ceil(*options.sample_fraction * held.size())));
   if (want < held.size()) {
-    std::mt19937_64 rng(options.seed ? options.seed : std::random_device{}());
+    std::uint64_t seed = options.seed;
+    if (seed == 0) {
+      CODEX_TRY_ASSIGN(seed, system_random().next_u64());
+    }
+    std::mt19937_64 rng(seed);
     std::shuffle(to_hash.begin(), to_hash.end(), rng);
     to_hash.resize(want);
     std::sort(to_hash.begin(), to_hash.end());

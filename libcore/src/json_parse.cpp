@@ -269,7 +269,7 @@ class Parser {
       if (at_end() || peek() != ':') return fail("expected ':' after an object key");
       ++pos_;
       skip_whitespace();
-      auto& member = out.object.emplace_back(std::move(key), Value{});
+      auto& member = out.object.emplace_back(Member{std::move(key), Value{}});
       CODEX_TRY(parse_value(member.second, depth));
       skip_whitespace();
       if (at_end()) return fail("object is not terminated");

@@ -21,6 +21,8 @@ namespace codex::json {
 enum class Kind { null, boolean, integer, string, array, object };
 const char* kind_name(Kind kind);  // "an integer", "a string", ...
 
+struct Member;  // an object's member: first the key, second the value
+
 struct Value {
   Kind kind = Kind::null;
   bool boolean = false;
@@ -28,10 +30,17 @@ struct Value {
   std::uint64_t magnitude = 0;  // integers in [-2^63, 2^64 - 1]
   std::string string;
   std::vector<Value> array;
-  std::vector<std::pair<std::string, Value>> object;  // in document order, keys unique
+  // In document order, keys unique. (Not std::pair: a pair of an incomplete
+  // type does not compile with clang and libstdc++ 12; a vector of one does.)
+  std::vector<Member> object;
 
   // The member named `key` of an object, or nullptr.
   const Value* find(std::string_view key) const;
+};
+
+struct Member {
+  std::string first;
+  Value second;
 };
 
 struct Limits {

@@ -256,8 +256,23 @@ Result<Bytes> encode_manifest(const Manifest& manifest, ManifestFormat format) {
   if (!manifest.tree.valid()) return make_error(Errc::usage, "manifest to encode has no treeCid");
   if (manifest.block_size == 0) return make_error(Errc::usage, "manifest to encode has blockSize 0");
   switch (format) {
-    case ManifestFormat::current: return encode_plain(manifest, kLayoutA);
-    case ManifestFormat::legacy: return encode_plain(manifest, kLayoutB);
+    case ManifestFormat::current:
+    case ManifestFormat::legacy: {
+      Bytes bytes = encode_plain(manifest, format == ManifestFormat::current ? kLayoutA : kLayoutB);
+      // Detection of B against C looks at the filename's bytes, so a filename
+      // can make a legacy header read as another layout. Whatever cannot be
+      // read back as written is refused rather than written.
+      auto back = decode_manifest(bytes);
+      if (!back || back->format != format || back->tree != manifest.tree || back->block_size != manifest.block_size ||
+          back->dataset_size != manifest.dataset_size || back->filename.value_or("") != manifest.filename.value_or("") ||
+          back->mimetype.value_or("") != manifest.mimetype.value_or("") || back->erasure)
+        return make_error(Errc::usage,
+                          "this manifest cannot be written in the {} layout: a reader would not read it back as "
+                          "written (its filename or mimetype looks like another layout's fields); use another "
+                          "--manifest-format or filename",
+                          manifest_format_name(format));
+      return bytes;
+    }
     case ManifestFormat::nim_codex:
       return make_error(Errc::usage, "manifest format 'nim-codex' (C) can be decoded but not encoded");
     case ManifestFormat::protected_v1:

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "codex/env.hpp"
 #include "codex/io.hpp"
 #include "sqlite.hpp"
 
@@ -66,14 +67,6 @@ PRAGMA user_version = 2;
 
 std::string pack_name(std::int64_t id) { return fmt::format("pack-{:06d}.dat", id); }
 
-Status fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_error("open directory", dir);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return errno_error("sync directory", dir);
-  return {};
-}
 
 }  // namespace
 
@@ -91,29 +84,25 @@ struct Repository::Impl {
   std::string packs_dir;
   std::mutex pool_mutex;
   std::vector<std::unique_ptr<Connection>> idle;  // connections not leased
-  mutable std::mutex fds_mutex;
-  mutable std::map<std::int64_t, int> read_fds;
-
-  ~Impl() {
-    for (auto& [id, fd] : read_fds) ::close(fd);
-  }
+  Env* env = nullptr;
+  mutable std::mutex files_mutex;
+  mutable std::map<std::int64_t, std::unique_ptr<File>> read_files;  // opened once, read from any thread
 
   std::string pack_path(std::int64_t id) const { return packs_dir + "/" + pack_name(id); }
 
-  Result<int> read_fd(std::int64_t pack) const {
-    std::lock_guard lock(fds_mutex);
-    auto it = read_fds.find(pack);
-    if (it != read_fds.end()) return it->second;
-    std::string path = pack_path(pack);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      const bool gone = errno == ENOENT;
-      Error error = errno_error("open pack", path);
-      if (gone) error.code = Errc::corrupt;  // indexed but gone: the repository is damaged
+  Result<File*> read_file(std::int64_t pack) const {
+    std::lock_guard lock(files_mutex);
+    auto it = read_files.find(pack);
+    if (it != read_files.end()) return it->second.get();
+    auto file = env->open(pack_path(pack), Env::Open::read);
+    if (!file) {
+      Error error = std::move(file).error();
+      if (error.code == Errc::not_found) error.code = Errc::corrupt;  // indexed but gone: the repository is damaged
       return error;
     }
-    read_fds.emplace(pack, fd);
-    return fd;
+    File* raw = file->get();
+    read_files.emplace(pack, std::move(*file));
+    return raw;
   }
 
   static Result<std::unique_ptr<Connection>> connect(const std::string& dir, bool read_only) {
@@ -165,17 +154,18 @@ struct Repository::Impl {
 Repository::Repository(std::string dir, std::unique_ptr<Impl> impl) : dir_(std::move(dir)), impl_(std::move(impl)) {}
 Repository::~Repository() = default;
 
-Result<std::unique_ptr<Repository>> Repository::open(const std::string& dir, OpenMode mode) {
+Result<std::unique_ptr<Repository>> Repository::open(const std::string& dir, OpenMode mode, Env& env) {
   std::error_code ec;
   if (mode == OpenMode::existing && !std::filesystem::exists(dir + "/codex.db", ec))
     return make_error(Errc::not_found, "there is no repository at '{}' (no codex.db)", dir);
   auto impl = std::make_unique<Impl>();
+  impl->env = &env;
   impl->dir = dir;
   impl->packs_dir = dir + "/packs";
   // A repository this user may read but not write (another user's, a
   // read-only mount) is opened read-only for the commands that only read.
   impl->read_only = mode == OpenMode::existing &&
-                    (::access((dir + "/codex.db").c_str(), W_OK) != 0 || ::access(dir.c_str(), W_OK) != 0);
+                    (!env.writable(dir + "/codex.db") || !env.writable(dir));
   if (impl->read_only) {
     CODEX_TRY_ASSIGN(auto reader, Impl::connect(dir, true));
     CODEX_TRY_ASSIGN(auto version_query, reader->db.prepare("PRAGMA user_version"));
@@ -192,8 +182,8 @@ Result<std::unique_ptr<Repository>> Repository::open(const std::string& dir, Ope
     impl->idle.push_back(std::move(reader));
     return std::unique_ptr<Repository>(new Repository(dir, std::move(impl)));
   }
-  std::filesystem::create_directories(dir + "/packs", ec);
-  if (ec) return make_error(Errc::io, "cannot create repository '{}': {}", dir, ec.message());
+  if (Status created = env.create_directories(dir + "/packs"); !created)
+    return make_error(created.error().code, "cannot create repository '{}': {}", dir, created.error().message);
   CODEX_TRY_ASSIGN(auto first, Impl::connect(dir, false));
   sql::Database& db = first->db;
   CODEX_TRY_ASSIGN(auto version_query, db.prepare("PRAGMA user_version"));
@@ -333,9 +323,9 @@ Status Repository::locate_blocks(std::span<const Digest> digests, std::span<std:
 }
 
 Status Repository::read_location(const BlockLocation& location, Bytes& out) const {
-  CODEX_TRY_ASSIGN(int fd, impl_->read_fd(location.pack));
+  CODEX_TRY_ASSIGN(File* file, impl_->read_file(location.pack));
   out.resize(location.size);
-  return pread_full(fd, out.data(), out.size(), location.offset, impl_->pack_path(location.pack));
+  return file->read_at(location.offset, out);
 }
 
 Status Repository::read_block(const Digest& digest, Bytes& out) {
@@ -370,8 +360,8 @@ struct Repository::Batch::State {
   explicit State(Repository::Impl::Lease l) : lease(std::move(l)) {}
   Repository::Impl* repo = nullptr;
   Repository::Impl::Lease lease;  // this batch's own connection
-  int gc_lock = -1;  // shared lock on DIR/gc.lock: no gc sweep while this batch lives
-  int fd = -1;
+  std::unique_ptr<File> gc_lock;  // shared lock on DIR/gc.lock: no gc sweep while this batch lives
+  std::unique_ptr<File> file;     // the pack, locked
   std::int64_t pack = 0;
   std::string path;
   bool new_pack = false;
@@ -392,17 +382,17 @@ struct Repository::Batch::State {
   bool done = false;
 
   ~State() {
-    if (gc_lock >= 0) ::close(gc_lock);
-    if (fd < 0) return;
-    if (!done && ::ftruncate(fd, static_cast<off_t>(start)) != 0) {
-      // Nothing more to do: the next writer of this pack cuts the tail itself.
+    if (file) {
+      // On failure the next writer of this pack cuts the tail itself.
+      if (!done) (void)file->truncate(start);
+      file.reset();  // releases the lock
     }
-    ::close(fd);  // releases the lock
+    gc_lock.reset();
   }
 
   Status flush() {
     if (buffer.empty()) return {};
-    CODEX_TRY(pwrite_full(fd, buffer.data(), buffer.size(), buffer_offset, path));
+    CODEX_TRY(file->write_at(buffer_offset, buffer));
     buffer_offset += buffer.size();
     buffer.clear();
     return {};
@@ -417,15 +407,15 @@ struct Repository::Batch::State {
       if (!keep(p.digest)) continue;
       if (p.offset != write_at) {
         block.resize(p.size);
-        CODEX_TRY(pread_full(fd, block.data(), p.size, p.offset, path));
-        CODEX_TRY(pwrite_full(fd, block.data(), p.size, write_at, path));
+        CODEX_TRY(file->read_at(p.offset, block));
+        CODEX_TRY(file->write_at(write_at, block));
       }
       kept.push_back({p.digest, write_at, p.size, p.replace});
       write_at += p.size;
     }
     pending = std::move(kept);
     end = write_at;
-    if (::ftruncate(fd, static_cast<off_t>(end)) != 0) return errno_error("truncate", path);
+    CODEX_TRY(file->truncate(end));
     return {};
   }
 };
@@ -440,16 +430,14 @@ Result<std::unique_ptr<Repository::Batch>> Repository::begin_batch() {
   state->repo = impl_.get();
   {
     const std::string lock_path = dir_ + "/gc.lock";
-    state->gc_lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (state->gc_lock < 0) return errno_error("open", lock_path);
-    while (::flock(state->gc_lock, LOCK_SH) != 0)
-      if (errno != EINTR) return errno_error("lock", lock_path);
+    CODEX_TRY_ASSIGN(state->gc_lock, impl_->env->open(lock_path, Env::Open::read_write_create));
+    CODEX_TRY(state->gc_lock->lock(File::Lock::shared));
   }
   state->buffer.reserve(kWriteBuffer);
   auto& db = state->lease.db();
   // Try the open packs (a pack locked by another writer is skipped); when
   // none can be had, add a new pack and take that.
-  for (int attempt = 0; attempt < 64 && state->fd < 0; ++attempt) {
+  for (int attempt = 0; attempt < 64 && !state->file; ++attempt) {
     std::vector<std::int64_t> candidates;
     bool created = false;
     if (attempt == 0) {
@@ -478,12 +466,9 @@ Result<std::unique_ptr<Repository::Batch>> Repository::begin_batch() {
     }
     for (std::int64_t id : candidates) {
       std::string path = impl_->pack_path(id);
-      int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-      if (fd < 0) return errno_error("open pack", path);
-      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        ::close(fd);
-        continue;
-      }
+      CODEX_TRY_ASSIGN(auto file, impl_->env->open(path, Env::Open::read_write_create));
+      CODEX_TRY_ASSIGN(bool locked, file->try_lock());
+      if (!locked) continue;
       // Holding the lock, the committed size can no longer change under us.
       CODEX_TRY_ASSIGN(auto size_query, db.prepare("SELECT committed_size FROM packs WHERE id = ?"));
       size_query.bind(1, id);
@@ -491,16 +476,11 @@ Result<std::unique_ptr<Repository::Batch>> Repository::begin_batch() {
       std::int64_t committed = row ? size_query.int64(0) : -1;
       size_query.reset();
       if (committed < 0 || static_cast<std::uint64_t>(committed) >= kPackLimit) {
-        ::close(fd);
         continue;
       }
       // Cut any tail a crashed or failed writer left behind.
-      if (::ftruncate(fd, committed) != 0) {
-        Error error = errno_error("truncate pack", path);
-        ::close(fd);
-        return error;
-      }
-      state->fd = fd;
+      CODEX_TRY(file->truncate(static_cast<std::uint64_t>(committed)));
+      state->file = std::move(file);
       state->pack = id;
       state->path = path;
       state->new_pack = created;
@@ -508,7 +488,7 @@ Result<std::unique_ptr<Repository::Batch>> Repository::begin_batch() {
       break;
     }
   }
-  if (state->fd < 0) return make_error(Errc::io, "repository '{}': no pack could be locked for writing", dir_);
+  if (!state->file) return make_error(Errc::io, "repository '{}': no pack could be locked for writing", dir_);
   return std::unique_ptr<Batch>(new Batch(std::move(state)));
 }
 
@@ -524,7 +504,7 @@ Status Repository::Batch::add_block(const Digest& digest, ByteView data, bool re
   }
   if (s.buffer.size() + data.size() > kWriteBuffer) CODEX_TRY(s.flush());
   if (data.size() >= kWriteBuffer) {
-    CODEX_TRY(pwrite_full(s.fd, data.data(), data.size(), s.buffer_offset, s.path));
+    CODEX_TRY(s.file->write_at(s.buffer_offset, data));
     s.buffer_offset += data.size();
   } else {
     s.buffer.insert(s.buffer.end(), data.begin(), data.end());
@@ -549,8 +529,8 @@ Status Repository::Batch::commit(const std::function<bool(const Digest&)>& keep)
   if (s.done) return make_error(Errc::failure, "batch committed twice");
   CODEX_TRY(s.flush());
   if (keep) CODEX_TRY(s.compact(keep));
-  if (s.end > s.start && ::fdatasync(s.fd) != 0) return errno_error("sync pack", s.path);
-  if (s.new_pack) CODEX_TRY(fsync_dir(s.repo->packs_dir));
+  if (s.end > s.start) CODEX_TRY(s.file->sync());
+  if (s.new_pack) CODEX_TRY(s.repo->env->sync_directory(s.repo->packs_dir));
 
   auto& db = s.lease.db();
   CODEX_TRY_ASSIGN(auto transaction, sql::Transaction::begin(db));
@@ -574,7 +554,7 @@ Status Repository::Batch::commit(const std::function<bool(const Digest&)>& keep)
                                      "VALUES (?,?,?,?,?,?) ON CONFLICT(manifest_cid) DO UPDATE SET held_slots = "
                                      "CASE WHEN held_slots IS NULL OR excluded.held_slots IS NULL THEN NULL "
                                      "ELSE held_slots | excluded.held_slots END"));
-  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  const std::int64_t now = s.repo->env->clock().unix_seconds();
   for (const auto& record : s.datasets) {
     dataset.bind(1, ByteView(record.manifest_cid.bytes()))
         .bind(2, ByteView(record.manifest.tree.bytes()))

@@ -2,17 +2,10 @@
 // steps and why each is safe under kill -9 and beside running puts.
 #include "codex/repository_admin.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <vector>
 
-#include "codex/io.hpp"
+#include "codex/env.hpp"
 #include "codex/repository.hpp"
 #include "codex/sha256.hpp"
 #include "sqlite.hpp"
@@ -29,25 +22,11 @@ constexpr std::size_t kCopyBuffer = 1 << 20;
 
 std::string pack_file(const std::string& dir, std::int64_t id) { return fmt::format("{}/packs/pack-{:06d}.dat", dir, id); }
 
-// Closes a file descriptor (and so releases its locks) on scope exit.
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    std::swap(fd, o.fd);
-    return *this;
-  }
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 }  // namespace
 
 struct RepositoryAdmin::Impl {
   std::string dir;
+  Env* env = nullptr;  // every file gc touches goes through it (fault-injection tests wrap it)
   sql::Database db;
 
   // Fills TEMP table live with every digest some dataset's tree names.
@@ -78,7 +57,7 @@ struct RepositoryAdmin::Impl {
 
   // A new pack for gc's copies, created empty and locked by gc before any
   // writer can take it (a writer that wins the race keeps it; gc makes another).
-  Result<std::pair<std::int64_t, Fd>> new_pack() {
+  Result<std::pair<std::int64_t, std::unique_ptr<File>>> new_pack() {
     for (int attempt = 0; attempt < 16; ++attempt) {
       std::int64_t id = 0;
       {
@@ -95,9 +74,9 @@ struct RepositoryAdmin::Impl {
         CODEX_TRY(transaction.commit());
       }
       const std::string path = pack_file(dir, id);
-      Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-      if (fd.fd < 0) return errno_error("create pack", path);
-      if (::flock(fd.fd, LOCK_EX | LOCK_NB) == 0) return std::pair<std::int64_t, Fd>(id, std::move(fd));
+      CODEX_TRY_ASSIGN(auto file, env->open(path, Env::Open::read_write_create));
+      CODEX_TRY_ASSIGN(bool locked, file->try_lock());
+      if (locked) return std::pair<std::int64_t, std::unique_ptr<File>>(id, std::move(file));
     }
     return make_error(Errc::io, "repository '{}': no new pack could be locked for gc", dir);
   }
@@ -106,15 +85,16 @@ struct RepositoryAdmin::Impl {
 RepositoryAdmin::RepositoryAdmin(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RepositoryAdmin::~RepositoryAdmin() = default;
 
-Result<std::unique_ptr<RepositoryAdmin>> RepositoryAdmin::open(const std::string& dir, bool read_only) {
+Result<std::unique_ptr<RepositoryAdmin>> RepositoryAdmin::open(const std::string& dir, bool read_only, Env& env) {
   // Repository::open checks the directory and upgrades an older schema.
-  CODEX_TRY_ASSIGN(auto repository, Repository::open(dir, Repository::OpenMode::existing));
+  CODEX_TRY_ASSIGN(auto repository, Repository::open(dir, Repository::OpenMode::existing, env));
   if (!read_only && repository->read_only())
     return make_error(Errc::io, "repository '{}' is read-only for this user", dir);
   read_only = read_only || repository->read_only();
   repository.reset();
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
+  impl->env = &env;
   if (read_only) {
     CODEX_TRY_ASSIGN(impl->db, sql::Database::open_read_only(dir + "/codex.db"));
   } else {
@@ -179,20 +159,22 @@ Result<GcReport> RepositoryAdmin::gc(const GcOptions& options) {
       CODEX_TRY_ASSIGN(bool row, retired.step());
       if (!row) break;
       const std::string path = pack_file(s.dir, retired.int64(0));
-      struct stat st;
-      if (::stat(path.c_str(), &st) == 0 && ::unlink(path.c_str()) == 0) deleted_bytes += static_cast<std::uint64_t>(st.st_size);
+      auto file = s.env->open(path, Env::Open::read);
+      if (!file) continue;  // already deleted
+      auto size = (*file)->size();
+      file->reset();
+      if (size && s.env->remove_file(path)) deleted_bytes += *size;
     }
   }
 
   // 1. Sweep the index, with no batch open anywhere.
   {
     const std::string lock_path = s.dir + "/gc.lock";
-    Fd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (lock.fd < 0) return errno_error("open", lock_path);
-    if (::flock(lock.fd, LOCK_EX | LOCK_NB) != 0) {
+    CODEX_TRY_ASSIGN(auto lock, s.env->open(lock_path, Env::Open::read_write_create));
+    CODEX_TRY_ASSIGN(bool locked, lock->try_lock());
+    if (!locked) {
       if (options.on_wait) options.on_wait();
-      while (::flock(lock.fd, LOCK_EX) != 0)
-        if (errno != EINTR) return errno_error("lock", lock_path);
+      CODEX_TRY(lock->lock(File::Lock::exclusive));
     }
     CODEX_TRY_ASSIGN(auto transaction, sql::Transaction::begin(db));
     CODEX_TRY(s.build_live_set());
@@ -225,7 +207,7 @@ Result<GcReport> RepositoryAdmin::gc(const GcOptions& options) {
     }
   }
   std::int64_t target = 0;  // gc's output pack, created on first need
-  Fd target_fd;
+  std::unique_ptr<File> target_file;
   std::uint64_t target_end = 0;
   bool synced_dir = false;
   Bytes block, buffer;
@@ -239,9 +221,14 @@ Result<GcReport> RepositoryAdmin::gc(const GcOptions& options) {
 
   for (const PackUse& use : candidates) {
     const std::string path = pack_file(s.dir, use.id);
-    Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-    if (fd.fd < 0) continue;  // a pack whose writer has not created it yet
-    if (::flock(fd.fd, LOCK_EX | LOCK_NB) != 0) {
+    auto opened = s.env->open(path, Env::Open::read_write);
+    if (!opened) {
+      if (opened.error().code == Errc::not_found) continue;  // a pack whose writer has not created it yet
+      return std::move(opened).error();
+    }
+    std::unique_ptr<File> file = std::move(*opened);
+    CODEX_TRY_ASSIGN(bool locked, file->try_lock());
+    if (!locked) {
       ++report.packs_busy;
       continue;
     }
@@ -270,31 +257,29 @@ Result<GcReport> RepositoryAdmin::gc(const GcOptions& options) {
         moves.push_back(move);
       }
     }
-    struct stat st;
-    if (::fstat(fd.fd, &st) != 0) return errno_error("stat pack", path);
-    const std::uint64_t file_size = static_cast<std::uint64_t>(st.st_size);
+    CODEX_TRY_ASSIGN(const std::uint64_t file_size, file->size());
     if (committed >= 0 && live >= static_cast<std::uint64_t>(committed)) {
       // Nothing dead inside; an uncommitted tail a crashed writer left can go.
-      if (file_size > static_cast<std::uint64_t>(committed) && ::ftruncate(fd.fd, committed) == 0)
+      if (file_size > static_cast<std::uint64_t>(committed) && file->truncate(static_cast<std::uint64_t>(committed)))
         deleted_bytes += file_size - static_cast<std::uint64_t>(committed);
       continue;
     }
 
     // Copy the live blocks to gc's pack, then make the copies durable. A full
     // gc pack is let go (its size was committed with the last pack copied into it).
-    if (!moves.empty() && (target_fd.fd < 0 || target_end >= static_cast<std::uint64_t>(kPackLimit))) {
-      target_fd = Fd();
+    if (!moves.empty() && (!target_file || target_end >= static_cast<std::uint64_t>(kPackLimit))) {
+      target_file.reset();
       CODEX_TRY_ASSIGN(auto created, s.new_pack());
       target = created.first;
-      target_fd = std::move(created.second);
+      target_file = std::move(created.second);
       target_end = 0;
       synced_dir = false;
     }
     for (Move& move : moves) {
       block.resize(move.size);
-      CODEX_TRY(pread_full(fd.fd, block.data(), move.size, static_cast<std::uint64_t>(move.old_offset), path));
+      CODEX_TRY(file->read_at(static_cast<std::uint64_t>(move.old_offset), block));
       if (buffer.size() + block.size() > kCopyBuffer) {
-        CODEX_TRY(pwrite_full(target_fd.fd, buffer.data(), buffer.size(), target_end - buffer.size(), pack_file(s.dir, target)));
+        CODEX_TRY(target_file->write_at(target_end - buffer.size(), buffer));
         buffer.clear();
       }
       move.new_offset = target_end;
@@ -303,14 +288,13 @@ Result<GcReport> RepositoryAdmin::gc(const GcOptions& options) {
       report.bytes_moved += move.size;
     }
     if (!buffer.empty()) {
-      CODEX_TRY(pwrite_full(target_fd.fd, buffer.data(), buffer.size(), target_end - buffer.size(), pack_file(s.dir, target)));
+      CODEX_TRY(target_file->write_at(target_end - buffer.size(), buffer));
       buffer.clear();
     }
     if (!moves.empty()) {
-      if (::fdatasync(target_fd.fd) != 0) return errno_error("sync pack", pack_file(s.dir, target));
+      CODEX_TRY(target_file->sync());
       if (!synced_dir) {
-        Fd dir_fd(::open((s.dir + "/packs").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (dir_fd.fd < 0 || ::fsync(dir_fd.fd) != 0) return errno_error("sync directory", s.dir + "/packs");
+        CODEX_TRY(s.env->sync_directory(s.dir + "/packs"));
         synced_dir = true;
       }
     }
@@ -344,7 +328,8 @@ Result<GcReport> RepositoryAdmin::gc(const GcOptions& options) {
       CODEX_TRY(retire.bind(1, kPackLimit).bind(2, use.id).run());
       CODEX_TRY(transaction.commit());
     }
-    if (::unlink(path.c_str()) == 0) deleted_bytes += file_size;
+    // Deleted while still locked: no writer can have taken it meanwhile.
+    if (s.env->remove_file(path)) deleted_bytes += file_size;
     report.blocks_moved += moves.size();
     ++report.packs_compacted;
     if (options.on_progress) options.on_progress(deleted_bytes > report.bytes_moved ? deleted_bytes - report.bytes_moved : 0);

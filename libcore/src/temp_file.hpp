@@ -1,29 +1,27 @@
 // An anonymous temporary file for spilling blocks to disk instead of memory
 // (O_TMPFILE where the filesystem has it, else a file unlinked at once), so it
-// disappears however the process ends.
+// disappears however the process ends. Made by an Env (env.hpp).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "codex/bytes.hpp"
+#include "codex/env.hpp"
 #include "codex/error.hpp"
 
 namespace codex {
 
 class TempFile {
  public:
-  static Result<TempFile> create(const std::string& dir);
-  TempFile(TempFile&& other) noexcept : fd_(other.fd_), dir_(std::move(other.dir_)) { other.fd_ = -1; }
-  TempFile& operator=(TempFile&&) = delete;
-  ~TempFile();
-  Status write_at(std::uint64_t offset, ByteView data);
-  Status read_at(std::uint64_t offset, MutableByteView out);
+  static Result<TempFile> create(const std::string& dir, Env& env = system_env());
+  Status write_at(std::uint64_t offset, ByteView data) { return file_->write_at(offset, data); }
+  Status read_at(std::uint64_t offset, MutableByteView out) { return file_->read_at(offset, out); }
 
  private:
-  TempFile(int fd, std::string dir) : fd_(fd), dir_(std::move(dir)) {}
-  int fd_;
-  std::string dir_;
+  explicit TempFile(std::unique_ptr<File> file) : file_(std::move(file)) {}
+  std::unique_ptr<File> file_;
 };
 
 }  // namespace codex

@@ -67,6 +67,9 @@ lost=$(printf '%s\n' "${slot1[@]}" "${g0[4]}" "${g2[0]}" | sort -n | tr '\n' ' '
 step "lost: $lost"
 expect_code 6 "$VERIFY"
 expect_out 'damaged'
+expect_err 'codex-verify: damaged: 1 of 2 dataset\(s\) damaged, all of it repairable'
+expect_code 6 "$VERIFY" -q
+[[ ! -s $ERR_FILE ]] || fail "codex-verify -q exit 6 printed on stderr: $(cat "$ERR_FILE")"
 expect_code 6 "$VERIFY" "$cid"
 expect_code 0 "$VERIFY" "$other_cid"
 verify_json 6
@@ -108,6 +111,7 @@ expect_code 0 "$REPAIR" --dry-run "$other_cid"
 step "repair: 8, then verify 0, get exact, repair again 0"
 expect_code 8 "$REPAIR"
 expect_out 'rebuilt 7 block'
+expect_err 'codex-repair: repaired: rebuilt 7 block\(s\) in 1 dataset'
 expect_code 0 "$VERIFY"
 expect_out 'intact'
 verify_json 0

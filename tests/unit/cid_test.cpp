@@ -215,6 +215,29 @@ TEST(Cid, RefusesBadBinary) {
   expect_error(Cid::from_bytes(identity), "truncated");
 }
 
+// CIDs are bounded: an identity digest of at most kMaxIdentityDigest bytes,
+// no hash but sha2-256 and identity; the longest CID's text reads back.
+TEST(Cid, IsBoundedAndPrintsWhatItReads) {
+  Bytes largest = {0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x00, kMaxIdentityDigest};
+  largest.resize(largest.size() + kMaxIdentityDigest, 0xab);
+  auto cid = Cid::from_bytes(largest);
+  ASSERT_TRUE(cid) << cid.error().message;
+  EXPECT_LE(cid->bytes().size(), kMaxCidBytes);
+  auto back = Cid::parse(cid->to_string());
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, *cid);
+
+  Bytes too_long = {0x01, 0x55, 0x00, kMaxIdentityDigest + 1};
+  too_long.resize(too_long.size() + kMaxIdentityDigest + 1, 0xab);
+  expect_error(Cid::from_bytes(too_long), "identity with a 65-byte digest");
+  // A 16 MiB identity CID is refused from its length alone.
+  Bytes huge = {0x01, 0x55, 0x00, 0x80, 0x80, 0x80, 0x08};
+  expect_error(Cid::from_bytes(huge), "identity with a 16777216-byte digest");
+  Bytes other = {0x01, 0x55, 0x13, 0x40};  // sha2-512
+  other.resize(other.size() + 64, 1);
+  expect_error(Cid::from_bytes(other), "multihash 0x13 is not supported");
+}
+
 TEST(Cid, RefusesBadText) {
   const std::string good = empty_block_cid().to_string();
   expect_error(Cid::parse(""), "CID text is empty");

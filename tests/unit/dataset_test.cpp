@@ -425,3 +425,54 @@ TEST_F(DatasetPutTest, RefusesGarbage) {
 
 }  // namespace
 }  // namespace codex
+
+namespace codex {
+namespace {
+
+// Hostile streams cost a small constant: each entry is judged by its CID and
+// claimed size before its bytes are read, so a stream that claims a block
+// larger than any block size, or a huge identity CID, is refused at once
+// (the error says so, not "truncated": nothing was read or allocated for it).
+TEST(DatasetPutLimits, EntriesAreJudgedBeforeTheirBytesAreRead) {
+  auto put = [](const Bytes& stream) {
+    TempDir tmp;
+    auto repo = Repository::open(tmp.path() + "/repo");
+    EXPECT_TRUE(repo.ok());
+    MemorySource input(stream);
+    auto result = put_stream(**repo, input, PutOptions{});
+    EXPECT_FALSE(result.ok());
+    return result.ok() ? std::string() : result.error().message;
+  };
+  const Bytes header = encode_car_header_with_length({});
+  auto section = [](std::uint64_t length, const Bytes& cid) {
+    Bytes out;
+    for (std::uint64_t v = length;; v >>= 7) {
+      out.push_back(static_cast<std::uint8_t>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0)));
+      if (v < 0x80) break;
+    }
+    out.insert(out.end(), cid.begin(), cid.end());
+    return out;
+  };
+  // A codex-block claiming 12 MiB; only 100 bytes follow.
+  Bytes big = header;
+  const Cid block = block_cid(as_bytes("x"));
+  Bytes claim = section(block.bytes().size() + (12u << 20), block.bytes());
+  big.insert(big.end(), claim.begin(), claim.end());
+  big.resize(big.size() + 100, 0);
+  EXPECT_NE(put(big).find("larger than any block size"), std::string::npos) << put(big);
+  // A codex-block CID with a 16 MiB identity digest; nothing follows.
+  Bytes identity = header;
+  Bytes cid = {0x01, 0x82, 0x9a, 0x03, 0x00, 0x80, 0x80, 0x80, 0x08};
+  Bytes claim2 = section((16u << 20) - 1, cid);
+  identity.insert(identity.end(), claim2.begin(), claim2.end());
+  EXPECT_NE(put(identity).find("identity with a 16777216-byte digest"), std::string::npos) << put(identity);
+  // A manifest claiming 2 MiB.
+  Bytes manifest = header;
+  const Cid manifest_id = Cid::from_digest(codec::manifest, Digest{});
+  Bytes claim3 = section(manifest_id.bytes().size() + (2u << 20), manifest_id.bytes());
+  manifest.insert(manifest.end(), claim3.begin(), claim3.end());
+  EXPECT_NE(put(manifest).find("over the limit"), std::string::npos) << put(manifest);
+}
+
+}  // namespace
+}  // namespace codex

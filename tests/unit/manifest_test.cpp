@@ -171,6 +171,36 @@ TEST(Manifest, EncodeRefusals) {
   EXPECT_FALSE(encode_manifest(manifest, ManifestFormat::legacy));
 }
 
+// A legacy (B) header whose filename has the shape of format C's ErasureInfo
+// would read back as C: the encoder refuses it instead of writing a manifest
+// nobody can read. Format A has no such ambiguity and takes the name.
+TEST(Manifest, RefusesWhatWouldNotReadBack) {
+  Manifest manifest;
+  manifest.tree = label_cid(codec::root, "tree");
+  manifest.dataset_size = 5;
+  manifest.filename = std::string("\x08\x01\x10\x01\x1a\x01x\x20\x01\x28\x01", 11);
+  auto legacy = encode_manifest(manifest, ManifestFormat::legacy);
+  ASSERT_FALSE(legacy);
+  EXPECT_EQ(legacy.error().code, Errc::usage);
+  auto current = encode_manifest(manifest, ManifestFormat::current);
+  ASSERT_TRUE(current) << current.error().message;
+  auto back = decode_manifest(*current);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->filename, manifest.filename);
+  // Every one-byte filename still encodes and reads back in both layouts.
+  for (int b = 1; b < 256; ++b) {
+    manifest.filename = std::string(1, static_cast<char>(b));
+    for (ManifestFormat format : {ManifestFormat::current, ManifestFormat::legacy}) {
+      auto bytes = encode_manifest(manifest, format);
+      ASSERT_TRUE(bytes) << b;
+      auto again = decode_manifest(*bytes);
+      ASSERT_TRUE(again) << b;
+      EXPECT_EQ(again->filename, manifest.filename);
+      EXPECT_EQ(again->format, format);
+    }
+  }
+}
+
 TEST(Manifest, BlockCount) {
   Manifest manifest;
   manifest.block_size = 65536;

@@ -96,9 +96,28 @@ int Tool::run(int argc, char** argv, const std::function<Status()>& body) {
     std::raise(SIGPIPE);
   }
   const Error& error = status.error();
-  // Codes that are outcomes rather than failures (damaged, repaired) may come
-  // with an empty message: the tool already reported.
-  if (!error.message.empty()) print_error(error, common_.json);
+  // Outcomes 6, 7 and 8 always come with a line saying why: the tool's, or
+  // a general one. Damaged (6) and repaired (8) are findings, not errors,
+  // and -q silences them; unrecoverable (7) is printed as an error.
+  std::string why = error.message;
+  if (why.empty()) {
+    switch (error.code) {
+      case Errc::damaged: why = "damage found; all of it can be repaired from what is held (codex-repair)"; break;
+      case Errc::unrecoverable: why = "damage found that cannot be repaired from what is held"; break;
+      case Errc::repaired: why = "blocks were rebuilt; everything held is intact again"; break;
+      default: why = errc_name(error.code); break;
+    }
+  }
+  if (error.code == Errc::damaged || error.code == Errc::repaired) {
+    if (common_.quiet) {
+    } else if (common_.json) {
+      print_error(Error{error.code, why}, true);
+    } else {
+      std::fprintf(stderr, "%s%s: %s: %s\n", stderr_line_start(), name_.c_str(), errc_name(error.code), why.c_str());
+    }
+  } else {
+    print_error(Error{error.code, why}, common_.json);
+  }
   return exit_code(error.code);
 }
 

@@ -4,8 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "codex/block_source.hpp"
+#include "codex/io.hpp"
 #include "codex/repository.hpp"
 #include "codex/storage_proof.hpp"
 
@@ -22,5 +25,14 @@ Result<StorageProof> prove_slot(Repository& repository, BlockSource& source, con
 // Errc::rejected (with the reason) when it fails; Errc::not_found when the
 // repository does not know the proof's dataset.
 Status check_proof(Repository& repository, const StorageProof& proof, const ProofExpectations& expect);
+
+// A proof file as codex-verify --prove writes it (JSON), read whole but never
+// past kMaxProofJsonSize. Errc::corrupt, naming the input, when too large or
+// malformed.
+Result<StorageProof> read_proof(ByteSource& input);
+// A challenge given as kChallengeSize bytes in hex (Errc::usage otherwise).
+Result<Bytes> parse_challenge(std::string_view hex);
+// The JSON line reporting a check: manifest, slot, valid, and the reason.
+std::string proof_check_json(const StorageProof& proof, const Status& checked);
 
 }  // namespace codex

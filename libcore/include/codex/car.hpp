@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -50,7 +51,12 @@ class CarReader {
   // Reads the next block into cid/data (data is resized, its capacity reused).
   // Returns false at a clean end of stream; Errc::corrupt for truncation or
   // malformed sections, naming the byte offset. Does NOT verify data against cid.
-  Result<bool> next(Cid& cid, Bytes& data);
+  //
+  // `admit`, when given, sees each entry's CID and data size before the data
+  // is read (or any memory taken for it), and refuses what the caller would
+  // refuse anyway, so a hostile stream costs no more than the caller allows.
+  using Admit = std::function<Status(const Cid& cid, std::uint64_t data_size)>;
+  Result<bool> next(Cid& cid, Bytes& data, const Admit& admit = {});
   std::uint64_t offset() const { return offset_; }  // bytes consumed so far
 
  private:

@@ -32,6 +32,19 @@ inline constexpr std::uint64_t identity = 0x00;
 inline constexpr std::uint64_t sha2_256 = 0x12;
 }  // namespace multihash_code
 
+// What a CID may carry here, so that no CID costs more than a small constant
+// to hold, compare or print: a sha2-256 digest (32 bytes), or an identity
+// multihash (Codex's Poseidon2 roots, 32 bytes) of at most
+// kMaxIdentityDigest bytes; no other hash. The binary form is then at most
+// kMaxCidBytes, whose text is far inside the 1024-character text limit, so
+// every CID this toolkit prints it also reads back.
+inline constexpr std::size_t kMaxIdentityDigest = 64;
+inline constexpr std::size_t kMaxCidBytes = 9 + 9 + 1 + 1 + kMaxIdentityDigest;
+
+// Errc::corrupt unless (hash code, digest length) is a multihash a CID here
+// may carry (see above).
+Status check_multihash(std::uint64_t hash_code, std::uint64_t digest_length);
+
 // Name of a known codec ("codex-block"), or its hex number.
 std::string codec_name(std::uint64_t codec);
 

@@ -11,7 +11,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "codex/block_source.hpp"
@@ -76,5 +78,15 @@ struct RepairReport {
 // is found by checking the repository's own copy.
 Result<RepairReport> repair_dataset(Repository& repository, BlockSource& source, const DatasetRecord& record,
                                     const RepairOptions& options);
+
+// Reports for people and programs (codex-verify, codex-repair).
+std::string health_json(const DatasetHealth& health);        // one JSON object, one line
+std::string health_table(std::span<const DatasetHealth> all);  // a header line, then a line per dataset and slot
+// A --sample spec: a block count ("100") or a percentage ("5%").
+Result<CheckOptions> parse_sample(std::string_view text);
+// The outcome of checks or repairs, with the line saying why: ok, or
+// Errc::damaged (6), Errc::unrecoverable (7), Errc::repaired (8).
+Status check_outcome(std::span<const DatasetHealth> all);
+Status repair_outcome(std::span<const RepairReport> reports, bool dry_run);
 
 }  // namespace codex

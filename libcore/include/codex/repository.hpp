@@ -27,6 +27,7 @@
 
 #include "codex/bytes.hpp"
 #include "codex/cid.hpp"
+#include "codex/env.hpp"
 #include "codex/error.hpp"
 #include "codex/manifest.hpp"
 #include "codex/sha256.hpp"
@@ -59,7 +60,10 @@ class Repository {
   // that a mistyped --repo is an error rather than a new empty repository).
   // A repository the caller cannot write (existing mode) is opened
   // read-only: everything that reads works; batches fail with Errc::io.
-  static Result<std::unique_ptr<Repository>> open(const std::string& dir, OpenMode mode = OpenMode::create);
+  // Files, the clock and randomness come from `env` (tests inject faults
+  // through it); it must outlive the repository.
+  static Result<std::unique_ptr<Repository>> open(const std::string& dir, OpenMode mode = OpenMode::create,
+                                                  Env& env = system_env());
   ~Repository();
   const std::string& dir() const { return dir_; }
   bool read_only() const;

@@ -25,6 +25,7 @@
 #include <string>
 
 #include "codex/cid.hpp"
+#include "codex/env.hpp"
 #include "codex/error.hpp"
 
 namespace codex {
@@ -60,8 +61,10 @@ struct GcOptions {
 class RepositoryAdmin {
  public:
   // Opens an existing repository (Errc::not_found when there is none) for
-  // writing; `read_only` for stats.
-  static Result<std::unique_ptr<RepositoryAdmin>> open(const std::string& dir, bool read_only = false);
+  // writing; `read_only` for stats. Files, locks and packs go through `env`
+  // (tests inject faults through it); it must outlive the admin.
+  static Result<std::unique_ptr<RepositoryAdmin>> open(const std::string& dir, bool read_only = false,
+                                                       Env& env = system_env());
   ~RepositoryAdmin();
 
   // Drops a dataset from the index (its blocks stay until gc); Errc::not_found
