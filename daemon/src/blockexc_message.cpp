@@ -7,7 +7,7 @@
 #include <array>
 
 #include "codex/codex_tree.hpp"
-#include "protobuf.hpp"
+#include "codex/protobuf.hpp"
 
 namespace codex::daemon::blockexc {
 namespace {

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "codex/manifest.hpp"
-#include "protobuf.hpp"
+#include "codex/protobuf.hpp"
 
 namespace codex {
 

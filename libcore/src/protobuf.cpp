@@ -1,7 +1,7 @@
-// The protobuf wire format for manifests; see protobuf.hpp for the rules.
+// The protobuf wire format; see codex/protobuf.hpp for the rules.
 // Protobuf varints are LEB128 like multiformats' but may take 10 bytes (a full
 // 64-bit value), so they have their own reader here.
-#include "protobuf.hpp"
+#include "codex/protobuf.hpp"
 
 #include "codex/varint.hpp"
 
@@ -13,7 +13,9 @@ constexpr std::uint32_t kMaxFieldNumber = (1u << 29) - 1;
 
 enum class VarintProblem { none, truncated, too_long, not_minimal };
 
-VarintProblem read_wire_varint(ByteView data, std::size_t& pos, std::uint64_t& value) {
+// Lenient reading accepts redundant zero groups (as protobuf parsers do);
+// canonical reading refuses them, so that one value has one encoding.
+VarintProblem read_wire_varint(ByteView data, std::size_t& pos, std::uint64_t& value, Encoding encoding) {
   value = 0;
   for (std::size_t i = 0; i < 10; ++i) {
     if (pos + i >= data.size()) return VarintProblem::truncated;
@@ -22,7 +24,7 @@ VarintProblem read_wire_varint(ByteView data, std::size_t& pos, std::uint64_t& v
     if (i == 9 && byte > 1) return VarintProblem::too_long;
     value |= static_cast<std::uint64_t>(byte & 0x7f) << (7 * i);
     if ((byte & 0x80) == 0) {
-      if (byte == 0 && i > 0) return VarintProblem::not_minimal;
+      if (byte == 0 && i > 0 && encoding == Encoding::canonical) return VarintProblem::not_minimal;
       pos += i + 1;
       return VarintProblem::none;
     }
@@ -51,7 +53,7 @@ Result<Field> Reader::next() {
   Field field;
   field.offset = base_ + pos_;
   std::uint64_t tag = 0;
-  switch (read_wire_varint(data_, pos_, tag)) {
+  switch (read_wire_varint(data_, pos_, tag, encoding_)) {
     case VarintProblem::none: break;
     case VarintProblem::truncated:
       return make_error(Errc::corrupt, "{} has a field tag truncated at byte {}", schema_.message,
@@ -77,7 +79,7 @@ Result<Field> Reader::next() {
   };
   switch (field.type) {
     case WireType::varint:
-      switch (read_wire_varint(data_, pos_, field.value)) {
+      switch (read_wire_varint(data_, pos_, field.value, encoding_)) {
         case VarintProblem::none: break;
         case VarintProblem::truncated: return truncated();
         case VarintProblem::too_long:
@@ -98,7 +100,7 @@ Result<Field> Reader::next() {
     }
     case WireType::length_delimited: {
       std::uint64_t length = 0;
-      switch (read_wire_varint(data_, pos_, length)) {
+      switch (read_wire_varint(data_, pos_, length, encoding_)) {
         case VarintProblem::none: break;
         case VarintProblem::truncated: return truncated();
         case VarintProblem::too_long:
@@ -176,20 +178,20 @@ Error Reader::invalid(const Field& field, std::string_view why) const {
   return make_error(Errc::corrupt, "{} at byte {} {}", schema_.describe(field.number), field.offset, why);
 }
 
-void Writer::tag(std::uint32_t field, WireType type) {
-  put_varint(data_, static_cast<std::uint64_t>(field) << 3 | static_cast<std::uint8_t>(type));
+void put_tag(Bytes& out, std::uint32_t field, WireType type) {
+  put_varint(out, static_cast<std::uint64_t>(field) << 3 | static_cast<std::uint8_t>(type));
 }
 
-void Writer::varint(std::uint32_t field, std::uint64_t value) {
-  tag(field, WireType::varint);
+void put_varint_field(Bytes& out, std::uint32_t field, std::uint64_t value) {
+  put_tag(out, field, WireType::varint);
   // put_varint is plain LEB128 and writes all 64 bits, as protobuf does.
-  put_varint(data_, value);
+  put_varint(out, value);
 }
 
-void Writer::bytes(std::uint32_t field, ByteView value) {
-  tag(field, WireType::length_delimited);
-  put_varint(data_, value.size());
-  data_.insert(data_.end(), value.begin(), value.end());
+void put_bytes_field(Bytes& out, std::uint32_t field, ByteView value) {
+  put_tag(out, field, WireType::length_delimited);
+  put_varint(out, value.size());
+  out.insert(out.end(), value.begin(), value.end());
 }
 
 }  // namespace codex::protobuf

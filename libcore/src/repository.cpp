@@ -17,12 +17,13 @@
 
 #include "codex/env.hpp"
 #include "codex/io.hpp"
+#include "pack_files.hpp"
 #include "sqlite.hpp"
 
 namespace codex {
 namespace {
 
-constexpr std::uint64_t kPackLimit = 4ull << 30;  // a pack stops taking batches past 4 GiB
+constexpr std::uint64_t kPackLimit = packs::kLimit;
 constexpr std::size_t kWriteBuffer = kMaxSyscallBytes;
 constexpr int kSchemaVersion = 2;
 
@@ -65,9 +66,6 @@ CREATE TABLE slot_trees(
 PRAGMA user_version = 2;
 )sql";
 
-std::string pack_name(std::int64_t id) { return fmt::format("pack-{:06d}.dat", id); }
-
-
 }  // namespace
 
 // One SQLite connection and its prepared lookup. A connection is used by one
@@ -88,7 +86,7 @@ struct Repository::Impl {
   mutable std::mutex files_mutex;
   mutable std::map<std::int64_t, std::unique_ptr<File>> read_files;  // opened once, read from any thread
 
-  std::string pack_path(std::int64_t id) const { return packs_dir + "/" + pack_name(id); }
+  std::string pack_path(std::int64_t id) const { return packs_dir + "/" + packs::name(id); }
 
   Result<File*> read_file(std::int64_t pack) const {
     std::lock_guard lock(files_mutex);
@@ -450,17 +448,7 @@ Result<std::unique_ptr<Repository::Batch>> Repository::begin_batch() {
       }
     }
     if (candidates.empty()) {
-      CODEX_TRY_ASSIGN(auto transaction, sql::Transaction::begin(db));
-      CODEX_TRY_ASSIGN(auto insert, db.prepare(
-                                        "INSERT INTO packs(id, name, committed_size) "
-                                        "VALUES ((SELECT IFNULL(MAX(id), 0) + 1 FROM packs), '', 0) RETURNING id"));
-      CODEX_TRY_ASSIGN(bool row, insert.step());
-      if (!row) return make_error(Errc::io, "database '{}': cannot add a pack", db.path());
-      std::int64_t id = insert.int64(0);
-      insert.reset();
-      CODEX_TRY_ASSIGN(auto name, db.prepare("UPDATE packs SET name = ? WHERE id = ?"));
-      CODEX_TRY(name.bind(1, pack_name(id)).bind(2, id).run());
-      CODEX_TRY(transaction.commit());
+      CODEX_TRY_ASSIGN(std::int64_t id, packs::add(db));
       candidates.push_back(id);
       created = true;
     }

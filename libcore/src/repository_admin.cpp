@@ -8,19 +8,16 @@
 #include "codex/env.hpp"
 #include "codex/repository.hpp"
 #include "codex/sha256.hpp"
+#include "pack_files.hpp"
 #include "sqlite.hpp"
 
 namespace codex {
 namespace {
 
-// Shared with repository.cpp (see docs/repository.md): pack file names, and
-// the size past which writers stop appending to a pack. A retired pack keeps
-// its row (so its id is never reused while a reader may hold the old file
-// open) with this size, so no writer takes it, and a name saying so.
-constexpr std::int64_t kPackLimit = 4ll << 30;
+// A retired pack is named 'retired-ID' in the index, and has the size past
+// which no writer takes it (pack_files.hpp).
+constexpr std::int64_t kPackLimit = static_cast<std::int64_t>(packs::kLimit);
 constexpr std::size_t kCopyBuffer = 1 << 20;
-
-std::string pack_file(const std::string& dir, std::int64_t id) { return fmt::format("{}/packs/pack-{:06d}.dat", dir, id); }
 
 }  // namespace
 
@@ -59,22 +56,8 @@ struct RepositoryAdmin::Impl {
   // writer can take it (a writer that wins the race keeps it; gc makes another).
   Result<std::pair<std::int64_t, std::unique_ptr<File>>> new_pack() {
     for (int attempt = 0; attempt < 16; ++attempt) {
-      std::int64_t id = 0;
-      {
-        CODEX_TRY_ASSIGN(auto transaction, sql::Transaction::begin(db));
-        CODEX_TRY_ASSIGN(auto insert, db.prepare(
-                                          "INSERT INTO packs(id, name, committed_size) "
-                                          "VALUES ((SELECT IFNULL(MAX(id), 0) + 1 FROM packs), '', 0) RETURNING id"));
-        CODEX_TRY_ASSIGN(bool row, insert.step());
-        if (!row) return make_error(Errc::io, "database '{}': cannot add a pack", db.path());
-        id = insert.int64(0);
-        insert.reset();
-        CODEX_TRY_ASSIGN(auto name, db.prepare("UPDATE packs SET name = ? WHERE id = ?"));
-        CODEX_TRY(name.bind(1, fmt::format("pack-{:06d}.dat", id)).bind(2, id).run());
-        CODEX_TRY(transaction.commit());
-      }
-      const std::string path = pack_file(dir, id);
-      CODEX_TRY_ASSIGN(auto file, env->open(path, Env::Open::read_write_create));
+      CODEX_TRY_ASSIGN(const std::int64_t id, packs::add(db));
+      CODEX_TRY_ASSIGN(auto file, env->open(packs::path(dir, id), Env::Open::read_write_create));
       CODEX_TRY_ASSIGN(bool locked, file->try_lock());
       if (locked) return std::pair<std::int64_t, std::unique_ptr<File>>(id, std::move(file));
     }
@@ -158,7 +141,7 @@ Result<GcReport> RepositoryAdmin::gc(const GcOptions& options) {
     for (;;) {
       CODEX_TRY_ASSIGN(bool row, retired.step());
       if (!row) break;
-      const std::string path = pack_file(s.dir, retired.int64(0));
+      const std::string path = packs::path(s.dir, retired.int64(0));
       auto file = s.env->open(path, Env::Open::read);
       if (!file) continue;  // already deleted
       auto size = (*file)->size();
@@ -220,7 +203,7 @@ Result<GcReport> RepositoryAdmin::gc(const GcOptions& options) {
   };
 
   for (const PackUse& use : candidates) {
-    const std::string path = pack_file(s.dir, use.id);
+    const std::string path = packs::path(s.dir, use.id);
     auto opened = s.env->open(path, Env::Open::read_write);
     if (!opened) {
       if (opened.error().code == Errc::not_found) continue;  // a pack whose writer has not created it yet

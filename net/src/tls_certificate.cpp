@@ -12,9 +12,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <array>
 #include <cstring>
 
-#include "protobuf.hpp"
+#include "codex/protobuf.hpp"
 
 namespace codex::net::tls {
 
@@ -169,23 +170,20 @@ Result<std::pair<Bytes, Bytes>> decode_signed_key(ByteView der) {
   return std::pair{Bytes(key.begin(), key.end()), Bytes(sig.begin(), sig.end())};
 }
 
-Result<std::pair<KeyType, Bytes>> decode_public_key(ByteView protobuf) {
-  pb::Reader r(protobuf);
-  CODEX_TRY_ASSIGN(pb::Field type, r.next());
-  if (type.number != 1 || type.wire != pb::kVarint || type.value > 3)
+Result<std::pair<KeyType, Bytes>> decode_public_key(ByteView message) {
+  static constexpr std::array<std::string_view, 3> kNames = {"", "Type", "Data"};
+  static const protobuf::Schema kPublicKey{"PublicKey", kNames};
+  // Canonical: the peer id hashes these exact bytes.
+  protobuf::Reader r(message, 0, kPublicKey, protobuf::Encoding::canonical);
+  CODEX_TRY_ASSIGN(protobuf::Field type, r.next());
+  if (type.number != 1 || type.type != protobuf::WireType::varint || type.value > 3)
     return make_error(Errc::corrupt, "PublicKey: field 1 (key type 0..3) expected first");
   if (r.done()) return make_error(Errc::corrupt, "PublicKey: no key data");
-  CODEX_TRY_ASSIGN(pb::Field data, r.next());
-  if (data.number != 2 || data.wire != pb::kLengthDelimited || data.bytes.size() > kMaxKeyData)
+  CODEX_TRY_ASSIGN(protobuf::Field data, r.next());
+  if (data.number != 2 || data.type != protobuf::WireType::length_delimited || data.payload.size() > kMaxKeyData)
     return make_error(Errc::corrupt, "PublicKey: field 2 (key data) expected second");
   if (!r.done()) return make_error(Errc::corrupt, "PublicKey: unexpected fields after the key");
-  // Canonical only: the peer id hashes these exact bytes.
-  Bytes canon;
-  pb::put_varint_field(canon, 1, type.value);
-  pb::put_bytes_field(canon, 2, data.bytes);
-  if (canon.size() != protobuf.size() || !std::equal(canon.begin(), canon.end(), protobuf.begin()))
-    return make_error(Errc::corrupt, "PublicKey is not canonically encoded");
-  return std::pair{static_cast<KeyType>(type.value), Bytes(data.bytes.begin(), data.bytes.end())};
+  return std::pair{static_cast<KeyType>(type.value), Bytes(data.payload.begin(), data.payload.end())};
 }
 
 Result<Certificate> make_certificate(const Ed25519Key& identity, std::int64_t now_unix) {

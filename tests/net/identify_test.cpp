@@ -29,6 +29,10 @@ TEST(Identify, SkipsUnknownFieldsAndRefusesMalformedOnes) {
   EXPECT_FALSE(decode(*from_hex("0a05aa")).ok());       // field 1 truncated
   EXPECT_FALSE(decode(*from_hex("0801")).ok());         // field 1 as varint
   EXPECT_FALSE(decode(*from_hex("0b")).ok());           // wire type 3
+  // Other implementations' encoders may pad a varint; protobuf parsers accept it.
+  auto padded = decode(*from_hex("1a810070"));  // field 3, length 1 written in two bytes
+  ASSERT_TRUE(padded.ok()) << padded.error().message;
+  EXPECT_EQ(padded->protocols, std::vector<std::string>{"p"});
   EXPECT_FALSE(decode(Bytes(kMaxMessage + 1, 0)).ok());
   Bytes many;
   for (std::size_t i = 0; i <= kMaxEntries; ++i) {

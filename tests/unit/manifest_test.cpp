@@ -14,7 +14,7 @@
 
 #include "codex/codex_tree.hpp"
 #include "codex/layout.hpp"
-#include "protobuf.hpp"
+#include "codex/protobuf.hpp"
 
 namespace codex {
 namespace {
