@@ -199,6 +199,7 @@ void Node::Impl::set_status(Time now, MemberHandle h, MemberStatus status, std::
     out.actions.push_back(std::move(change));
   }
   if (was_live && !now_live) member_gone(now, h, out);
+  if (had && !was_live && now_live) member_returned(now, h, out);
 }
 
 void Node::Impl::refute(Time now, std::uint32_t accused) {
@@ -245,11 +246,11 @@ void Node::Impl::suspect(Time now, MemberHandle h, std::uint32_t inc, MemberHand
 
 // --- Applying membership records ---------------------------------------------
 
-void Node::Impl::apply_updates(Time now, const std::vector<Update>& updates, Output& out) {
-  for (const Update& u : updates) apply(now, u, out);
+void Node::Impl::apply_updates(Time now, const std::vector<Update>& updates, Output& out, bool from_sync) {
+  for (const Update& u : updates) apply(now, u, out, from_sync);
 }
 
-void Node::Impl::apply(Time now, const Update& u, Output& out) {
+void Node::Impl::apply(Time now, const Update& u, Output& out, bool from_sync) {
   if (u.kind == UpdateKind::revocation) {
     auto facts = crypto.check_revocation(u.revocation, now);
     if (!facts) {
@@ -336,6 +337,14 @@ void Node::Impl::apply(Time now, const Update& u, Output& out) {
     }
     case UpdateKind::dead: {
       if (e.status != 0 && (u.incarnation < e.incarnation || !protocol::is_live(st))) return;
+      // A death learned by anti-entropy is someone else's old verdict (the
+      // other side of a healed partition declared our side dead): as
+      // memberlist's push-pull merge does, suspect the member instead, so
+      // that it can refute before its slots are given up.
+      if (from_sync && e.status != 0) {
+        suspect(now, h, u.incarnation, directory->intern(u.accuser), out);
+        return;
+      }
       set_status(now, h, MemberStatus::dead, u.incarnation, out);
       broadcast(u);
       return;

@@ -109,7 +109,8 @@ void Node::on_message(Time now, const MemberId& from, ByteView payload, Output& 
         if constexpr (std::is_same_v<M, Ping> || std::is_same_v<M, Ack> || std::is_same_v<M, PingReq> ||
                       std::is_same_v<M, Nack> || std::is_same_v<M, Gossip> ||
                       std::is_same_v<M, SyncRequest> || std::is_same_v<M, SyncState>)
-          s.apply_updates(now, m.updates, out);
+          s.apply_updates(now, m.updates, out,
+                          std::is_same_v<M, SyncRequest> || std::is_same_v<M, SyncState>);
       },
       message);
   if (!s.is_member(sender)) {

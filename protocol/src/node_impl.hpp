@@ -62,6 +62,11 @@ struct SlotState {
   Time repair_deadline = 0;             // when a repairing/confirmed slot is re-requested
   std::uint32_t repair_round = 0;
   std::vector<MemberHandle> failed_claimants;
+  // The last holder this view found lost. If it comes back (a healed
+  // partition), it is shown this view, so that two holders of the slot
+  // repaired on both sides of the cut meet and the worse one steps down.
+  MemberHandle former = MemberDirectory::kNone;
+  std::uint8_t former_tries = 0;  // views sent to it since it came back
 };
 
 struct DatasetState {
@@ -71,7 +76,6 @@ struct DatasetState {
   bool claimed = false;       // own slot is a repair claim in progress
   Time claim_at = kNever;     // scheduled claim (repair candidate backing off by rank)
   std::vector<SlotState> slots;
-  std::vector<MemberHandle> replaced_by;  // watchers whose view gives our slot to someone else
 };
 
 // Heartbeat bookkeeping with one co-holder, both directions.
@@ -88,6 +92,7 @@ struct PendingAudit {
   MemberHandle holder = MemberDirectory::kNone;
   Bytes challenge;
   Time deadline = 0;
+  bool rival = false;  // auditing a better member that claims our own slot
 };
 
 struct Node::Impl {
@@ -153,6 +158,7 @@ struct Node::Impl {
   enum TimerKind : std::uint8_t { claim_timer = 1, repair_timer = 2 };
   std::set<std::tuple<Time, DatasetId, std::uint32_t, std::uint8_t>> timers;
   std::unordered_map<MemberHandle, Time> last_audited_by;  // audits we answered, per auditor
+  std::vector<std::pair<DatasetId, std::uint32_t>> unprovable;  // own slots a heartbeat could not prove
 
   // --- helpers (node.cpp) ---
   std::uint64_t random(std::uint64_t bound);  // uniform in [0, bound)
@@ -176,8 +182,10 @@ struct Node::Impl {
   void broadcast(Update update);
   std::vector<Update> piggyback();
   std::uint32_t retransmit_limit() const;
-  void apply_updates(Time now, const std::vector<Update>& updates, Output& out);
-  void apply(Time now, const Update& update, Output& out);
+  // `from_sync`: records of an anti-entropy exchange (a member's whole view,
+  // possibly old news from the other side of a healed partition).
+  void apply_updates(Time now, const std::vector<Update>& updates, Output& out, bool from_sync = false);
+  void apply(Time now, const Update& update, Output& out, bool from_sync = false);
   void set_status(Time now, MemberHandle h, MemberStatus status, std::uint32_t incarnation, Output& out);
   void refute(Time now, std::uint32_t accused_incarnation);
   void on_ping(Time now, MemberHandle from, const Ping& m, Output& out);
@@ -214,6 +222,9 @@ struct Node::Impl {
   Time storage_deadline() const;
   void member_gone(Time now, MemberHandle h, Output& out);
   void send_heartbeats(Time now, Output& out, const DatasetId* only);
+  void send_heartbeat(Time now, MemberHandle to, std::vector<HeartbeatEntry> entries, Output& out);
+  void member_returned(Time now, MemberHandle h, Output& out);
+  void step_down(Time now, DatasetState& d, MemberHandle winner, Output& out);
   void sweep(Time now, Output& out);
   void mark_lost(Time now, DatasetState& d, std::uint32_t slot, LossReason reason, Output& out);
   void add_reporter(Time now, DatasetState& d, std::uint32_t slot, MemberHandle reporter, Output& out);
@@ -223,6 +234,8 @@ struct Node::Impl {
                                               std::size_t skip, std::size_t count) const;
   void make_claim(Time now, DatasetState& d, Output& out);
   void start_audit(Time now, const DatasetState& d, std::uint32_t slot, Output& out);
+  void audit_member(Time now, const DatasetId& dataset, std::uint32_t slot, MemberHandle target, bool rival,
+                    Output& out);
   std::uint64_t view_digest(const DatasetState& d) const;
   DatasetViewMessage view_message(const DatasetState& d) const;
   std::vector<std::optional<MemberId>> holders_of(const DatasetState& d) const;

@@ -74,8 +74,12 @@ std::vector<std::optional<MemberId>> Node::Impl::holders_of(const DatasetState& 
 
 std::vector<MemberHandle> Node::Impl::watchers_of(const DatasetState& d) const {
   std::vector<MemberHandle> out;
+  // A holder lost in our view but not confirmed, and still a live member,
+  // stays a watcher: if our own view is the stale one (we were cut off), its
+  // answers are how we learn it, instead of holding on alone.
   for (const SlotState& s : d.slots) {
-    if (s.holder == MemberDirectory::kNone || s.holder == me || lostish(s.health) || !is_live(s.holder)) continue;
+    if (s.holder == MemberDirectory::kNone || s.holder == me || s.health == SlotHealth::confirmed || !is_live(s.holder))
+      continue;
     if (std::find(out.begin(), out.end(), s.holder) == out.end()) out.push_back(s.holder);
   }
   return out;
@@ -212,7 +216,11 @@ void Node::Impl::send_heartbeats(Time now, Output& out, const DatasetId* only) {
   } else {
     for (const auto& [id, d] : datasets) add(d);
   }
-  for (auto& [w, entries] : batches) {
+  for (auto& [w, entries] : batches) send_heartbeat(now, w, std::move(entries), out);
+}
+
+void Node::Impl::send_heartbeat(Time now, MemberHandle w, std::vector<HeartbeatEntry> entries, Output& out) {
+  {
     std::sort(entries.begin(), entries.end(), [](const HeartbeatEntry& a, const HeartbeatEntry& b) {
       return std::tie(a.dataset, a.slot) < std::tie(b.dataset, b.slot);
     });
@@ -227,6 +235,7 @@ void Node::Impl::send_heartbeats(Time now, Output& out, const DatasetId* only) {
         const HeartbeatEntry& e = entries[idx];
         auto proof = proofs.prove(e.dataset, e.slot, heartbeat_challenge(p.their_nonce, e.dataset, e.slot));
         if (proof) hb.proofs.push_back(HeartbeatProof{e.dataset, e.slot, p.their_nonce, std::move(*proof)});
+        else unprovable.emplace_back(e.dataset, e.slot);  // handled as damage by the next tick
       }
     }
     hb.entries = std::move(entries);
@@ -300,7 +309,17 @@ void Node::Impl::on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, O
     auto it = datasets.find(e.dataset);
     if (it == datasets.end()) continue;
     DatasetState& d = it->second;
-    if (d.desc.plain || e.slot >= d.slots.size() || d.own_slot == e.slot) continue;
+    if (d.desc.plain || e.slot >= d.slots.size()) continue;
+    if (d.own_slot == e.slot) {
+      // Another member holds our slot (both sides of a healed partition
+      // repaired it). The claim order settles it: the worse holder steps
+      // down once the better one has proven it holds the slot; the better
+      // one shows itself to the worse one.
+      if (!d.stored || proven[i] == Proven::bad) continue;
+      if (better_claim(d.desc.id, e.slot, from, me)) audit_member(now, d.desc.id, e.slot, from, true, out);
+      else send_heartbeat(now, from, {HeartbeatEntry{d.desc.id, e.slot, view_digest(d)}}, out);
+      continue;
+    }
     SlotState& s = d.slots[e.slot];
     if (proven[i] == Proven::bad) {
       if (s.holder == from) mark_lost(now, d, e.slot, LossReason::audit_failed, out);
@@ -309,8 +328,11 @@ void Node::Impl::on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, O
     // A sampled entry without a good proof earns no credit.
     bool credit = !sampled[i] || proven[i] == Proven::good;
     if (s.holder != from) {
+      // A holder proven by its heartbeat also replaces a claim still in
+      // progress (if the claimant is better, it wins the slot back once it
+      // holds it, and this one steps down).
       bool adopt = s.holder == MemberDirectory::kNone || lostish(s.health) || !is_live(s.holder) ||
-                   better_claim(d.desc.id, e.slot, from, s.holder);
+                   s.health == SlotHealth::repairing || better_claim(d.desc.id, e.slot, from, s.holder);
       if (!adopt || !credit) {
         differing.push_back(&d);
         continue;
@@ -353,7 +375,22 @@ void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewM
   // Only the dataset's holders speak for its health.
   bool sender_holds = false;
   for (const SlotState& s : d.slots) sender_holds |= s.holder == from;
-  if (!sender_holds) return;
+  if (!sender_holds) {
+    // A member that holds a slot in its own view (a watcher from the other
+    // side of a healed partition, showing us its view because it had found
+    // us lost): it speaks for nothing here, but if it names another holder
+    // of our own slot, we show ourselves to that rival (see on_heartbeat).
+    bool self_claimed = false;
+    for (std::uint32_t i = 0; i < m.holders.size(); ++i)
+      self_claimed |= m.holders[i] == directory->id(from) && !lostish(SlotHealth(m.health[i]));
+    if (!self_claimed || !d.own_slot || !d.stored || *d.own_slot >= m.holders.size()) return;
+    const auto& rival = m.holders[*d.own_slot];
+    if (!rival || lostish(SlotHealth(m.health[*d.own_slot]))) return;
+    MemberHandle r = directory->intern(*rival);
+    if (r == me || !is_member(r)) return;  // (it may not be live in our view yet)
+    send_heartbeat(now, r, {HeartbeatEntry{d.desc.id, *d.own_slot, view_digest(d)}}, out);
+    return;
+  }
   for (std::uint32_t i = 0; i < d.slots.size(); ++i) {
     SlotState& s = d.slots[i];
     SlotHealth theirs_health = SlotHealth(m.health[i]);
@@ -361,23 +398,28 @@ void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewM
     if (d.own_slot == i) {
       // Someone else holds or rebuilds our slot in the sender's view.
       if (theirs == MemberDirectory::kNone || theirs == me || !is_live(theirs) || lostish(theirs_health)) continue;
-      // We step down for a better claimant, or when enough watchers have
-      // replaced us (they found our slot lost: we failed proofs or fell silent).
+      // The claim order alone decides between two holders of one slot (a
+      // worse rival that repaired it while we were cut off or silent
+      // included): the worse one steps down once the better one has proven
+      // it holds the slot, so no two views can settle on different winners.
       if (!better_claim(d.desc.id, i, theirs, me)) {
-        if (std::find(d.replaced_by.begin(), d.replaced_by.end(), from) == d.replaced_by.end())
-          d.replaced_by.push_back(from);
-        if (d.replaced_by.size() < config.loss_confirmations) continue;
+        // A worse rival: show ourselves to it; it audits us and steps down
+        // (on_heartbeat). A claimant still rebuilding just carries on.
+        if (d.stored) send_heartbeat(now, theirs, {HeartbeatEntry{d.desc.id, i, view_digest(d)}}, out);
+        continue;
       }
-      if (!d.stored) {
-        if (d.claimed) {
-          out.actions.push_back(CancelSlot{d.desc.id, i});
-          if (active_repairs > 0) active_repairs--;
-          stats.repairs_cancelled++;
-        }
-      } else {
-        out.actions.push_back(DropSlot{d.desc.id, i});
+      if (d.stored) {
+        // A better rival: step down once it proves it holds the slot
+        // (on_audit_reply); a rival still rebuilding proves nothing yet.
+        audit_member(now, d.desc.id, i, theirs, true, out);
+        continue;
       }
-      datasets.erase(it);
+      if (theirs_health != SlotHealth::repairing) {
+        // We are rebuilding: a "held" here is the lost holder in a view that
+        // has not caught up yet; only a better competing claim stops us.
+        continue;
+      }
+      step_down(now, d, theirs, out);
       return;
     }
     if (theirs == s.holder) {
@@ -385,6 +427,11 @@ void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewM
       continue;
     }
     if (theirs == MemberDirectory::kNone || lostish(theirs_health) || !is_live(theirs)) continue;
+    // A claimant we gave up on, or a claim in progress against a holder that
+    // heartbeats to us, is old news.
+    if (std::find(s.failed_claimants.begin(), s.failed_claimants.end(), theirs) != s.failed_claimants.end()) continue;
+    if (theirs_health == SlotHealth::repairing && (s.health == SlotHealth::held || s.health == SlotHealth::pending))
+      continue;
     bool adopt = s.holder == MemberDirectory::kNone || lostish(s.health) || !is_live(s.holder) ||
                  better_claim(d.desc.id, i, theirs, s.holder);
     if (!adopt) continue;
@@ -404,10 +451,20 @@ void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewM
 void Node::Impl::start_audit(Time now, const DatasetState& d, std::uint32_t slot, Output& out) {
   const SlotState& s = d.slots[slot];
   if (s.holder == MemberDirectory::kNone || s.holder == me) return;
+  audit_member(now, d.desc.id, slot, s.holder, false, out);
+}
+
+void Node::Impl::audit_member(Time now, const DatasetId& dataset, std::uint32_t slot, MemberHandle target, bool rival,
+                              Output& out) {
+  if (rival) {
+    // One rival audit at a time per slot.
+    for (const auto& [seq, a] : audits)
+      if (a.rival && a.dataset == dataset && a.slot == slot) return;
+  }
   std::uint64_t seq = next_seq++;
   Bytes challenge = random_bytes(32);
-  audits[seq] = PendingAudit{d.desc.id, slot, s.holder, challenge, now + 4 * scaled(config.probe_timeout)};
-  send(s.holder, Audit{seq, d.desc.id, slot, challenge}, out);
+  audits[seq] = PendingAudit{dataset, slot, target, challenge, now + 4 * scaled(config.probe_timeout), rival};
+  send(target, Audit{seq, dataset, slot, challenge}, out);
   stats.audits_sent++;
 }
 
@@ -454,6 +511,14 @@ void Node::Impl::on_audit_reply(Time now, MemberHandle from, const AuditReply& m
   if (dit == datasets.end() || a.slot >= dit->second.slots.size()) return;
   DatasetState& d = dit->second;
   SlotState& s = d.slots[a.slot];
+  if (a.rival) {
+    // A better member proved it holds our own slot: we step down.
+    if (d.own_slot != a.slot || !d.stored || !m.held || !better_claim(a.dataset, a.slot, from, me)) return;
+    stats.proofs_checked++;
+    Status st = proofs.check(a.dataset, a.slot, a.challenge, m.proof);
+    if (st.ok() || st.error().code == Errc::not_found) step_down(now, d, from, out);
+    return;
+  }
   if (s.holder != from) return;
   bool good = false;
   if (m.held) {
@@ -476,6 +541,8 @@ void Node::Impl::mark_lost(Time now, DatasetState& d, std::uint32_t slot, LossRe
   if (s.holder == MemberDirectory::kNone || s.holder == me) return;
   if (std::find(s.reporters.begin(), s.reporters.end(), me) != s.reporters.end()) return;
   if (s.health != SlotHealth::confirmed) s.health = SlotHealth::lost;
+  s.former = s.holder;
+  s.former_tries = 0;
   LossReport report{d.desc.id, slot, directory->id(s.holder), reason};
   for (MemberHandle w : watchers_of(d))
     if (w != s.holder) send(w, report, out);
@@ -522,6 +589,43 @@ void Node::Impl::on_loss_report(Time now, MemberHandle from, const LossReport& m
   add_reporter(now, d, m.slot, from, out);
 }
 
+void Node::Impl::member_returned(Time now, MemberHandle h, Output& out) {
+  (void)now;
+  for (auto& [id, d] : datasets) {
+    if (d.desc.plain || !d.own_slot || !d.stored) continue;
+    for (std::uint32_t i = 0; i < d.slots.size(); ++i) {
+      if (d.slots[i].former != h || d.slots[i].holder == h) continue;
+      d.slots[i].former_tries = 0;
+      send(h, view_message(d), out);
+      break;
+    }
+  }
+}
+
+void Node::Impl::step_down(Time now, DatasetState& d, MemberHandle winner, Output& out) {
+  (void)now;
+  std::uint32_t slot = *d.own_slot;
+  if (!d.stored) {
+    if (d.claimed) {
+      out.actions.push_back(CancelSlot{d.desc.id, slot});
+      if (active_repairs > 0) active_repairs--;
+      stats.repairs_cancelled++;
+    }
+  } else {
+    // Hand the watchers over to the winner, so they watch it instead of
+    // finding us silent and repairing the slot again.
+    std::vector<MemberHandle> watchers = watchers_of(d);
+    d.slots[slot].holder = winner;
+    d.slots[slot].health = SlotHealth::held;
+    DatasetViewMessage view = view_message(d);
+    for (MemberHandle w : watchers)
+      if (w != winner) send(w, view, out);
+    out.actions.push_back(DropSlot{d.desc.id, slot});
+  }
+  DatasetId id = d.desc.id;
+  datasets.erase(id);
+}
+
 void Node::Impl::member_gone(Time now, MemberHandle h, Output& out) {
   peers.erase(h);
   for (auto& [id, d] : datasets) {
@@ -536,8 +640,15 @@ void Node::Impl::member_gone(Time now, MemberHandle h, Output& out) {
 
 std::vector<MemberHandle> Node::Impl::repair_candidates(const DatasetState& d, std::uint32_t slot, std::size_t skip,
                                                         std::size_t count) const {
-  // Skip members holding another slot of d, and the lost holder of this one.
+  // Skip members holding another slot of d, and the lost holder of this one,
+  // and suspects: a member that may be gone rebuilds nothing, and views that
+  // differ only in whether the lost holder is dead yet or still suspect
+  // still agree on the candidates.
   auto excluded = [&](MemberHandle h) {
+    if (h != me) {
+      const MemberEntry* e = find_entry(h);
+      if (e && MemberStatus(e->status) == MemberStatus::suspect) return true;
+    }
     for (std::uint32_t i = 0; i < d.slots.size(); ++i)
       if (d.slots[i].holder == h && (i != slot || h != me)) return true;
     return std::find(d.slots[slot].failed_claimants.begin(), d.slots[slot].failed_claimants.end(), h) !=
@@ -685,7 +796,13 @@ void Node::Impl::sweep(Time now, Output& out) {
     if (d.desc.plain || !d.own_slot || !d.stored) continue;
     for (std::uint32_t i = 0; i < d.slots.size(); ++i) {
       SlotState& s = d.slots[i];
-      if (i == *d.own_slot || s.holder == MemberDirectory::kNone) continue;
+      if (i == *d.own_slot) continue;
+      if (s.former != MemberDirectory::kNone && s.former != s.holder && s.former_tries < 3 && is_live(s.former)) {
+        // Retries of member_returned (that view may have been lost).
+        s.former_tries++;
+        send(s.former, view_message(d), out);
+      }
+      if (s.holder == MemberDirectory::kNone) continue;
       if (s.health != SlotHealth::held && s.health != SlotHealth::pending && s.health != SlotHealth::suspect) continue;
       Time missed = (now - s.last_heard) / std::max<Time>(1, allowed);
       if (missed >= Time(config.lost_after_missed)) mark_lost(now, d, i, LossReason::missed_heartbeats, out);
@@ -695,6 +812,13 @@ void Node::Impl::sweep(Time now, Output& out) {
 }
 
 void Node::Impl::storage_tick(Time now, Output& out) {
+  // Own slots we could not prove: the data is gone or damaged, whatever the
+  // repository says; the watchers are told at once rather than after audits.
+  auto damaged = std::move(unprovable);
+  unprovable.clear();
+  std::sort(damaged.begin(), damaged.end());
+  damaged.erase(std::unique(damaged.begin(), damaged.end()), damaged.end());
+  for (const auto& [id, slot] : damaged) on_local_event(now, SlotDamaged{id, slot}, out);
   while (!timers.empty() && std::get<0>(*timers.begin()) <= now) {
     auto [when, id, slot, kind] = *timers.begin();
     timers.erase(timers.begin());
@@ -735,6 +859,7 @@ void Node::Impl::storage_tick(Time now, Output& out) {
 }
 
 Time Node::Impl::storage_deadline() const {
+  if (!unprovable.empty()) return 0;
   Time t = std::min(next_heartbeat, next_sweep);
   if (!timers.empty()) t = std::min(t, std::get<0>(*timers.begin()));
   for (const auto& [seq, a] : audits) t = std::min(t, a.deadline);

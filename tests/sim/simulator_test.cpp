@@ -134,7 +134,7 @@ TEST(Simulator, ViewsConvergeAfterMessageLossAndLeaves) {
 // slots repaired on both sides during the cut stay held twice (244 here).
 // Reported in CONTRACTS.md (sim, 17:45 and 18:50); enable once the core
 // makes the loser of each duplicated slot drop it.
-TEST(Simulator, DISABLED_ViewsConvergeAfterHealedPartitions) {
+TEST(Simulator, ViewsConvergeAfterHealedPartitions) {
   SimulationConfig c = small(11);
   c.duration = 1 * kD;
   c.loss = 0.05;
