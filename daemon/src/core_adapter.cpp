@@ -6,6 +6,7 @@
 #include <random>
 
 #include "codex/json.hpp"
+#include "codex/random.hpp"
 #include "codex/protocol/node.hpp"
 #include "codex/protocol/real_crypto.hpp"
 
@@ -13,6 +14,13 @@ namespace codex::daemon {
 namespace {
 
 using namespace codex::protocol;
+
+// The seed only spreads probes and timer jitter; nonces and challenges,
+// which peers must not predict, come from the CSPRNG (Node's `secrets`).
+std::uint64_t probe_seed() {
+  auto seed = system_random().next_u64();
+  return seed ? *seed : std::random_device{}();
+}
 
 class CoreAdapter : public ProtocolCore {
  public:
@@ -23,7 +31,7 @@ class CoreAdapter : public ProtocolCore {
         crypto_(key, certificate.community(), [this](Time now) { return unix_at(now); }),
         proofs_(repository),
         node_(protocol::Config{}, SelfIdentity{*member_id_of(key.peer_id()), certificate.encode(), std::move(addresses)}, crypto_,
-              proofs_, std::random_device{}(), nullptr) {}
+              proofs_, probe_seed(), nullptr, &system_random()) {}
 
   void on_message(CoreTime now, const PeerId& from, ByteView payload, CoreOutput& out) override {
     auto member = member_id_of(from);

@@ -2,18 +2,23 @@
 // non-members), ticks, local events, deadlines and read-only views. The
 // protocol itself lives in membership.cpp and storage.cpp.
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "codex/random.hpp"
 
 #include "node_impl.hpp"
 
 namespace codex::protocol {
 
 Node::Impl::Impl(const Config& config_, SelfIdentity self_, Crypto& crypto_, ProofSystem& proofs_,
-                 std::uint64_t seed, std::shared_ptr<MemberDirectory> directory_)
+                 std::uint64_t seed, std::shared_ptr<MemberDirectory> directory_, Random* secrets_)
     : config(config_),
       self(std::move(self_)),
       crypto(crypto_),
       proofs(proofs_),
       rng(seed),
+      secrets(secrets_),
       directory(directory_ ? std::move(directory_) : std::make_shared<MemberDirectory>()),
       ring(*directory) {
   me = directory->intern(self.id);
@@ -38,6 +43,30 @@ Bytes Node::Impl::random_bytes(std::size_t n) {
     for (std::size_t j = 0; j < 8 && i + j < n; ++j) out[i + j] = std::uint8_t(v >> (8 * j));
   }
   return out;
+}
+
+Bytes Node::Impl::secret_bytes(std::size_t n) {
+  if (!secrets) return random_bytes(n);
+  Bytes out(n);
+  if (Status filled = secrets->fill(out); !filled) {
+    // Never fall back to a guessable source: a peer that can predict a
+    // challenge can prove storage it does not have.
+    std::fprintf(stderr, "codex protocol: the CSPRNG failed: %s\n", filled.error().message.c_str());
+    std::abort();
+  }
+  return out;
+}
+
+std::uint64_t Node::Impl::secret_below(std::uint64_t bound) {
+  if (!secrets) return random(bound);
+  if (bound <= 1) return 0;
+  const std::uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
+  for (;;) {
+    const Bytes b = secret_bytes(8);
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 8; ++i) v |= std::uint64_t(b[i]) << (8 * i);
+    if (v < limit) return v % bound;
+  }
 }
 
 void Node::Impl::send(MemberHandle to, const Message& message, Output& out) {
@@ -72,8 +101,8 @@ bool Node::Impl::is_live(MemberHandle h) const {
 }
 
 Node::Node(const Config& config, SelfIdentity self, Crypto& crypto, ProofSystem& proofs,
-           std::uint64_t seed, std::shared_ptr<MemberDirectory> directory)
-    : impl_(std::make_unique<Impl>(config, std::move(self), crypto, proofs, seed, std::move(directory))) {}
+           std::uint64_t seed, std::shared_ptr<MemberDirectory> directory, Random* secrets)
+    : impl_(std::make_unique<Impl>(config, std::move(self), crypto, proofs, seed, std::move(directory), secrets)) {}
 
 Node::~Node() = default;
 

@@ -97,13 +97,14 @@ struct PendingAudit {
 
 struct Node::Impl {
   Impl(const Config& config, SelfIdentity self, Crypto& crypto, ProofSystem& proofs,
-       std::uint64_t seed, std::shared_ptr<MemberDirectory> directory);
+       std::uint64_t seed, std::shared_ptr<MemberDirectory> directory, Random* secrets);
 
   Config config;
   SelfIdentity self;
   Crypto& crypto;
   ProofSystem& proofs;
   std::mt19937_64 rng;
+  Random* secrets = nullptr;  // what peers must not predict; nullptr: rng
   std::shared_ptr<MemberDirectory> directory;
   MemberHandle me = MemberDirectory::kNone;
   NodeStats stats;
@@ -163,6 +164,9 @@ struct Node::Impl {
   // --- helpers (node.cpp) ---
   std::uint64_t random(std::uint64_t bound);  // uniform in [0, bound)
   Bytes random_bytes(std::size_t n);
+  // From `secrets` when given, else the same draws as random/random_bytes.
+  std::uint64_t secret_below(std::uint64_t bound);
+  Bytes secret_bytes(std::size_t n);
   void send(MemberHandle to, const Message& message, Output& out);
   MemberEntry& entry(MemberHandle h);
   const MemberEntry* find_entry(MemberHandle h) const;

@@ -229,7 +229,7 @@ void Node::Impl::send_heartbeat(Time now, MemberHandle w, std::vector<HeartbeatE
     hb.holder = self.id;
     hb.recipient = directory->id(w);
     hb.seq = ++heartbeat_seq;
-    hb.nonce = random_bytes(16);
+    hb.nonce = secret_bytes(16);
     if (!p.their_nonce.empty()) {
       for (std::size_t idx : sampled_entries(p.their_nonce, entries.size(), config.heartbeat_proofs)) {
         const HeartbeatEntry& e = entries[idx];
@@ -287,7 +287,7 @@ void Node::Impl::on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, O
       if (m.entries[idx].dataset == hp.dataset && m.entries[idx].slot == hp.slot) at = idx;
     if (!ours || !at) continue;  // a proof for a challenge we did not pose proves nothing
     for (std::size_t idx : picks) sampled[idx] = true;
-    if (random(100) >= config.proof_check_percent) {
+    if (secret_below(100) >= config.proof_check_percent) {
       proven[*at] = Proven::good;
       continue;
     }
@@ -462,7 +462,7 @@ void Node::Impl::audit_member(Time now, const DatasetId& dataset, std::uint32_t 
       if (a.rival && a.dataset == dataset && a.slot == slot) return;
   }
   std::uint64_t seq = next_seq++;
-  Bytes challenge = random_bytes(32);
+  Bytes challenge = secret_bytes(32);
   audits[seq] = PendingAudit{dataset, slot, target, challenge, now + 4 * scaled(config.probe_timeout), rival};
   send(target, Audit{seq, dataset, slot, challenge}, out);
   stats.audits_sent++;

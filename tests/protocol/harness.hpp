@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "codex/protocol/node.hpp"
+#include "codex/random.hpp"
 #include "codex/sha256.hpp"
 
 namespace codex::protocol::test {
@@ -156,6 +157,8 @@ class Cluster {
     std::unique_ptr<Crypto> crypto;
   };
   std::function<Identity(std::size_t)> identity_factory;
+  // Where members added from now on draw nonces and challenges (Node's `secrets`).
+  Random* secrets = nullptr;
 
   std::size_t add(std::uint64_t serial = 1) {
     std::size_t i = members.size();
@@ -173,7 +176,7 @@ class Cluster {
     }
     m.proofs = std::make_unique<TestProofs>();
     SelfIdentity self{m.id, certificate, {}};
-    m.node = std::make_unique<Node>(config_, self, *m.crypto, *m.proofs, 1000 + i);
+    m.node = std::make_unique<Node>(config_, self, *m.crypto, *m.proofs, 1000 + i, nullptr, secrets);
     members.push_back(std::move(m));
     return i;
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "codex/protocol/messages.hpp"
 #include "harness.hpp"
 
 namespace codex::protocol::test {
@@ -174,6 +175,46 @@ TEST(Storage, DirectAuditCatchesMissingSlot) {
   auto v = c.members[auditor].node->dataset(d.id);
   EXPECT_TRUE(v->slots[3].health == SlotHealth::lost || v->slots[3].health == SlotHealth::confirmed ||
               v->slots[3].health == SlotHealth::repairing);
+}
+
+// What peers must not predict comes from the node's `secrets` source when it
+// has one (the daemon gives the OS's CSPRNG), not from its seeded generator:
+// here a source that counts its calls and fills with a marker byte.
+class MarkedRandom final : public Random {
+ public:
+  Status fill(MutableByteView out) override {
+    ++calls;
+    std::fill(out.begin(), out.end(), std::uint8_t{0xa5});
+    return {};
+  }
+  int calls = 0;
+};
+
+TEST(Storage, NoncesAndChallengesComeFromTheSecretsSource) {
+  MarkedRandom secrets;
+  Cluster c(fast_config());
+  c.secrets = &secrets;
+  start(c, 8);
+  auto d = dataset(5);
+  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
+  c.local(0, DatasetPublished{d});
+  c.run_for(3 * kMinute);
+  EXPECT_GT(secrets.calls, 0);  // heartbeat nonces
+  auto holders = agreed_holders(c, d.id);
+  ASSERT_TRUE(holders[3].has_value());
+  std::size_t auditor = c.index_of(*holders[0]);
+  Output out;
+  c.members[auditor].node->audit(c.now, d.id, 3, out);
+  ASSERT_EQ(out.messages.size(), 1u);
+  auto message = decode(out.messages[0].payload);
+  ASSERT_TRUE(message.ok());
+  const Audit* audit = std::get_if<Audit>(&*message);
+  ASSERT_NE(audit, nullptr);
+  EXPECT_EQ(audit->challenge, Bytes(32, 0xa5));
+  // The cluster still works: the audit is answered and passes.
+  for (auto& msg : out.messages) c.inject(auditor, c.index_of(msg.to), msg.payload);
+  c.run_for(2 * kSecond);
+  EXPECT_EQ(c.members[auditor].node->stats().audits_failed, 0u);
 }
 
 TEST(Storage, PlainDatasetIsOnlyRecorded) {

@@ -5,7 +5,9 @@
 // current time, and appends messages to send and actions to do to an Output.
 // It never reads a clock, opens a socket, starts a thread or draws global
 // randomness: randomness comes from the seed it is given, so the same inputs
-// give the same outputs, bit for bit. docs/protocol.md is its specification.
+// give the same outputs, bit for bit; what a peer must not predict
+// (heartbeat nonces, audit challenges, which proofs get checked) comes from
+// the `secrets` source when one is given (the daemon: the OS's CSPRNG). docs/protocol.md is its specification.
 //
 // Who drives it: the daemon (real sockets and clock, Ed25519, libcore proofs)
 // and the simulator (virtual network and clock, possibly stand-in crypto).
@@ -27,6 +29,10 @@
 #include "codex/protocol/directory.hpp"
 #include "codex/protocol/events.hpp"
 #include "codex/protocol/types.hpp"
+
+namespace codex {
+class Random;
+}
 
 namespace codex::protocol {
 
@@ -94,9 +100,14 @@ struct NodeStats {
 class Node {
  public:
   // `directory` may be shared between nodes driven by one thread (simulator);
-  // nullptr gives the node its own.
+  // nullptr gives the node its own. `secrets` (codex/random.hpp) gives what a
+  // peer must not predict: heartbeat nonces, audit challenges and the draw of
+  // which received proofs are checked; a node facing real peers passes
+  // system_random(), since a seeded generator's output can be reconstructed
+  // from the nonces it sends. nullptr (simulator, tests) draws them from the
+  // seed, so a run repeats bit for bit. It must outlive the node.
   Node(const Config& config, SelfIdentity self, Crypto& crypto, ProofSystem& proofs,
-       std::uint64_t seed, std::shared_ptr<MemberDirectory> directory = nullptr);
+       std::uint64_t seed, std::shared_ptr<MemberDirectory> directory = nullptr, Random* secrets = nullptr);
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
