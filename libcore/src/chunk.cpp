@@ -20,6 +20,7 @@ constexpr std::size_t kBatchBytes = 4 << 20;
 struct Batch {
   Bytes data;
   std::size_t bytes = 0;  // bytes read into data
+  std::vector<ByteView> views;  // its blocks
   std::vector<Digest> digests;
 };
 
@@ -57,9 +58,9 @@ Result<ChunkResult> chunk_stream(ByteSource& input, CarWriter* output, const Chu
         // Zero-pad the last, partial block in place.
         std::memset(batch.data.data() + batch.bytes, 0, blocks * block_size - batch.bytes);
         batch.digests.resize(blocks);
-        pool.for_each(blocks, [&](std::size_t i) {
-          batch.digests[i] = sha256(ByteView(batch.data.data() + i * block_size, block_size));
-        });
+        batch.views.resize(blocks);
+        for (std::size_t i = 0; i < blocks; ++i) batch.views[i] = ByteView(batch.data.data() + i * block_size, block_size);
+        sha256_parallel(batch.views, batch.digests, pool);
         leaves.insert(leaves.end(), batch.digests.begin(), batch.digests.end());
         total += batch.bytes;
         if (options.on_progress) options.on_progress(total);

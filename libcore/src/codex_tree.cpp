@@ -23,7 +23,7 @@ constexpr Digest kZero{};
 std::size_t compress_layer(const Digest* layer, std::size_t count, bool bottom, Digest* out) {
   const std::uint8_t key = bottom ? 1 : 0;
   const std::size_t pairs = count / 2;
-  for (std::size_t i = 0; i < pairs; ++i) out[i] = sha256_pair(layer[2 * i], layer[2 * i + 1], key);
+  sha256_pairs(layer, pairs, key, out);
   if (count % 2 == 1) out[pairs] = sha256_pair(layer[count - 1], kZero, static_cast<std::uint8_t>(key + 2));
   return (count + 1) / 2;
 }

@@ -185,6 +185,8 @@ Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corr
   EntryBatch batches[2];
   std::vector<StreamBlock> blocks;
   std::uint64_t entries_read = 0;  // only the reading thread touches it
+  std::vector<ByteView> views;  // each batch's entries, and what they hash to
+  std::vector<Digest> hashed;
   CODEX_TRY(read_ahead(
       batches, [&reader, &entries_read](EntryBatch& b) { return fill(reader, b, entries_read); },
       [](const EntryBatch& b) { return b.manifest_seen || b.at_end; },
@@ -202,11 +204,15 @@ Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corr
         const std::size_t count = (b.manifest_seen ? b.count - 1 : b.count) - std::min(skip, b.count);
         CODEX_TRY(check_entries(b, skip, count, received.size()));
         blocks.resize(count);
-        default_pool().for_each(count, [&](std::size_t i) {
+        views.resize(count);
+        hashed.resize(count);
+        for (std::size_t i = 0; i < count; ++i) views[i] = b.entries[skip + i].data;
+        sha256_parallel(views, hashed);
+        for (std::size_t i = 0; i < count; ++i) {
           const Entry& e = b.entries[skip + i];
           const Digest digest = *e.cid.sha256_digest();
-          blocks[i] = {received.size() + i, digest, e.data, sha256(e.data) == digest, e.offset};
-        });
+          blocks[i] = {received.size() + i, digest, e.data, hashed[i] == digest, e.offset};
+        }
         for (const StreamBlock& block : blocks) {
           received.push_back(block.digest);
           sizes.push_back(static_cast<std::uint32_t>(block.data.size()));

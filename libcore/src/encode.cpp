@@ -145,10 +145,14 @@ Status code_group(Encoding& e, std::uint64_t group, GroupWorker& worker, const R
     rows[row] = block.data();
   }
   CODEX_TRY(worker.coder.encode(std::span<const std::uint8_t* const>(rows, k), std::span<std::uint8_t* const>(rows + k, m)));
+  ByteView parity_rows[kMaxFragments];
+  Digest parity_digests[kMaxFragments];
+  for (std::uint32_t j = 0; j < m; ++j) parity_rows[j] = worker.blocks[k + j];
+  sha256_each(std::span<const ByteView>(parity_rows, m), std::span<Digest>(parity_digests, m));
   for (std::uint32_t j = 0; j < m; ++j) {
     const std::uint64_t index = layout.index(group, k + j);
-    const ByteView parity(worker.blocks[k + j]);
-    e.leaves[index] = sha256(parity);
+    const ByteView parity = parity_rows[j];
+    e.leaves[index] = parity_digests[j];
     e.cell_roots[index] = block_cell_root(parity, kDefaultCellSize);
     CODEX_TRY(put_parity(index, e.leaves[index], parity));
   }

@@ -2,10 +2,11 @@
 //
 // Into a pipe (or anything else written in order): blocks are read a batch
 // at a time (index lookups, then reads and digest checks on every core) and
-// written in order, cut to the dataset size. For a protected dataset, a bad
-// data block is rebuilt by decoding its EC group; the group's other bad data
-// blocks, needed later in the stream, are kept in a spill file so that each
-// group is decoded once and memory stays bounded.
+// written in order, cut to the dataset size. For a protected dataset, the bad
+// data blocks of a batch are rebuilt by decoding their EC groups, together on
+// every core; a group's other bad data blocks, needed later in the stream, are
+// kept in a spill file so that each group is decoded once and memory stays
+// bounded.
 // Into a file (an output that can be written at positions), a protected
 // dataset goes group by group instead (get_by_groups): each block is read and
 // checked once, each damaged group decoded once, on every core, and every
@@ -204,6 +205,84 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
   return {};
 }
 
+// In-order output: the bad blocks of a batch of data blocks (blocks[i] is
+// block start + i) are put right. One rebuilt earlier waits in the spill
+// file; for the others, their groups are read (one read_many, hashed on every
+// core) and decoded on every core, a few groups at a time to bound memory.
+// Each group is decoded once: its bad data rows past this batch are spilled
+// for their turn.
+Status rebuild_in_order(BlockSource& source, const SteppedLayout& layout, std::span<const Digest> leaves,
+                        CoderPool& coders, SpillFile& spill, std::uint64_t start, std::span<Bytes> blocks,
+                        std::span<Status> status, const GetOptions& options, GetResult& result) {
+  std::vector<std::uint64_t> groups;  // to decode, in the order of their first bad block here
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    if (status[i].ok()) continue;
+    CODEX_TRY_ASSIGN(bool spilled, spill.take(start + i, blocks[i]));
+    if (spilled) {
+      status[i] = Status();
+      continue;
+    }
+    const std::uint64_t group = layout.group_of(start + i);
+    if (std::find(groups.begin(), groups.end(), group) == groups.end()) groups.push_back(group);
+  }
+  if (groups.empty()) return {};
+  const std::uint32_t rows = layout.slots(), k = layout.k;
+  const std::size_t bs = coders.block_size();
+  const std::size_t per_round = std::max<std::size_t>(1, kGroupBatchBytes / (rows * bs));
+  std::vector<Bytes> group_blocks(std::min(per_round, groups.size()) * rows), read;
+  std::vector<Status> group_status(group_blocks.size()), read_status;
+  std::vector<Digest> digests;
+  std::vector<std::size_t> where;  // each digest's entry in group_blocks
+  for (std::size_t first = 0; first < groups.size(); first += per_round) {
+    const std::size_t count = std::min(per_round, groups.size() - first);
+    digests.clear();
+    where.clear();
+    for (std::size_t g = 0; g < count; ++g)
+      for (std::uint32_t row = 0; row < rows; ++row) {
+        const std::uint64_t index = layout.index(groups[first + g], row);
+        if (layout.is_padding(index)) continue;
+        digests.push_back(leaves[index]);
+        where.push_back(g * rows + row);
+      }
+    read.resize(std::max(read.size(), digests.size()));
+    read_status.resize(digests.size());
+    source.read_many(digests, std::span<Bytes>(read.data(), digests.size()), read_status);
+    for (std::size_t i = 0; i < digests.size(); ++i) {
+      std::swap(group_blocks[where[i]], read[i]);  // no copy; buffers go round
+      group_status[where[i]] = std::move(read_status[i]);
+    }
+    std::vector<std::optional<Result<GroupRebuild>>> decoded(count);
+    default_pool().for_each(count, [&](std::size_t g) {
+      const std::uint64_t group = groups[first + g];
+      auto coder = coders.acquire();
+      if (!coder) {
+        decoded[g].emplace(std::move(coder).error());
+        return;
+      }
+      decoded[g].emplace(decode_group(layout, leaves, **coder, group,
+                                      std::span<const Bytes>(group_blocks.data() + g * rows, rows),
+                                      std::span<const Status>(group_status.data() + g * rows, rows),
+                                      [&](std::uint32_t row) { return row < k && layout.index(group, row) >= start; }));
+      coders.release(std::move(*coder));
+    });
+    for (auto& outcome : decoded) {
+      if (!*outcome) return std::move(*outcome).error();
+      for (auto& row : (*outcome)->bad) {
+        if (row.block.empty()) continue;
+        result.rebuilt.push_back({row.index, row.why == Errc::corrupt ? "corrupt" : "missing"});
+        if (options.on_rebuilt) options.on_rebuilt(result.rebuilt.back());
+        if (row.index < start + blocks.size()) {
+          blocks[row.index - start] = std::move(row.block);
+          status[row.index - start] = Status();
+        } else {
+          CODEX_TRY(spill.put(row.index, row.block));
+        }
+      }
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<DatasetRecord> find_dataset(Repository& repository, const Cid& manifest_cid) {
@@ -248,35 +327,14 @@ Result<GetResult> get_dataset(Repository& repository, BlockSource& source, const
     return result;
   }
 
-  std::optional<ErasureCoder> coder;
+  std::optional<CoderPool> coders;
+  if (layout) coders.emplace(manifest.erasure->backend, layout->k, layout->m, static_cast<std::size_t>(manifest.block_size));
   SpillFile spill(repository.dir());
   std::uint64_t written = 0;
   CODEX_TRY(read_batches(source, std::span<const Digest>(leaves.data(), data_blocks), kBlocksPerBatch,
                          [&](std::size_t start, std::span<Bytes> blocks, std::span<Status> status) -> Status {
+    if (layout) CODEX_TRY(rebuild_in_order(source, *layout, leaves, *coders, spill, start, blocks, status, options, result));
     for (std::size_t i = 0; i < blocks.size(); ++i) {
-      const std::uint64_t index = start + i;
-      if (!status[i].ok() && layout) {
-        CODEX_TRY_ASSIGN(bool spilled, spill.take(index, blocks[i]));
-        if (!spilled) {
-          if (!coder) {
-            CODEX_TRY_ASSIGN(coder, ErasureCoder::open(manifest.erasure->backend, layout->k, layout->m,
-                                                       manifest.block_size));
-          }
-          const std::uint64_t group = layout->group_of(index);
-          auto rebuilt = rebuild_group(source, *layout, leaves, *coder, group, [&](std::uint32_t row) {
-            return row < layout->k && layout->index(group, row) >= index;
-          });
-          if (!rebuilt) return std::move(rebuilt).error();
-          for (auto& row : rebuilt->bad) {
-            if (row.block.empty()) continue;
-            result.rebuilt.push_back({row.index, row.why == Errc::corrupt ? "corrupt" : "missing"});
-            if (options.on_rebuilt) options.on_rebuilt(result.rebuilt.back());
-            if (row.index == index) blocks[i] = std::move(row.block);
-            else CODEX_TRY(spill.put(row.index, row.block));
-          }
-        }
-        status[i] = Status();
-      }
       CODEX_TRY(status[i]);
       const std::uint64_t take = std::min<std::uint64_t>(manifest.block_size, size - written);
       CODEX_TRY(output.write(ByteView(blocks[i].data(), static_cast<std::size_t>(take))));

@@ -52,6 +52,7 @@ class CoderPool {
       : backend_(std::move(backend)), k_(k), m_(m), block_size_(block_size) {}
   Result<std::unique_ptr<ErasureCoder>> acquire();
   void release(std::unique_ptr<ErasureCoder> coder);
+  std::size_t block_size() const { return block_size_; }
 
  private:
   std::string backend_;

@@ -1,6 +1,9 @@
 // The worker pool; see parallel.hpp.
 #include "codex/parallel.hpp"
 
+#include <algorithm>
+#include <cstdlib>
+
 namespace {
 // True on the pool's workers, and on a thread while its for_each runs.
 thread_local bool in_pool_job = false;
@@ -71,6 +74,14 @@ void WorkerPool::for_each(std::size_t count, const std::function<void(std::size_
 WorkerPool& default_pool() {
   static WorkerPool pool;
   return pool;
+}
+
+void sha256_parallel(std::span<const ByteView> inputs, std::span<Digest> out, WorkerPool& pool) {
+  if (out.size() != inputs.size()) std::abort();  // a caller's bug
+  pool.for_each((inputs.size() + 1) / 2, [&](std::size_t pair) {
+    const std::size_t first = 2 * pair, count = std::min<std::size_t>(2, inputs.size() - first);
+    sha256_each(inputs.subspan(first, count), out.subspan(first, count));
+  });
 }
 
 }  // namespace codex

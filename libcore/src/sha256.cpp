@@ -1,7 +1,10 @@
-// SHA-256 over OpenSSL's EVP interface. The EVP_MD is fetched once (fetching
-// per call is slow in OpenSSL 3) and each thread keeps one context, so hashing
-// many small inputs (tree nodes) costs little beyond the compression itself.
+// SHA-256: one-shot and batch digests on SHA-NI where the CPU has it
+// (sha256_ni.hpp), else over OpenSSL's EVP interface. For EVP the EVP_MD is
+// fetched once (fetching per call is slow in OpenSSL 3) and each thread keeps
+// one context.
 #include "codex/sha256.hpp"
+
+#include "sha256_ni.hpp"
 
 #include <openssl/evp.h>
 
@@ -32,6 +35,10 @@ EVP_MD_CTX* thread_context() {
 
 Digest one_shot(const void* data, std::size_t size) {
   Digest out;
+  if (sha_ni::available()) {
+    sha_ni::digest(static_cast<const std::uint8_t*>(data), size, out.data());
+    return out;
+  }
   EVP_MD_CTX* ctx = thread_context();
   if (EVP_DigestInit_ex(ctx, sha256_md(), nullptr) != 1 ||
       EVP_DigestUpdate(ctx, data, size) != 1 ||
@@ -55,6 +62,38 @@ Digest sha256_pair(const Digest& left, const Digest& right, std::uint8_t key) {
   std::memcpy(buffer + 32, right.data(), 32);
   buffer[64] = key;
   return one_shot(buffer, sizeof buffer);
+}
+
+void sha256_each(std::span<const ByteView> inputs, std::span<Digest> out) {
+  if (out.size() != inputs.size()) std::abort();  // a caller's bug, never input's
+  const bool two_at_a_time = sha_ni::available();
+  for (std::size_t i = 0; i < inputs.size();) {
+    if (two_at_a_time && i + 1 < inputs.size() && inputs[i].size() == inputs[i + 1].size()) {
+      sha_ni::digest_x2(inputs[i].data(), inputs[i + 1].data(), inputs[i].size(), out[i].data(),
+                        out[i + 1].data());
+      i += 2;
+    } else {
+      out[i] = sha256(inputs[i]);
+      i += 1;
+    }
+  }
+}
+
+void sha256_pairs(const Digest* nodes, std::size_t pairs, std::uint8_t key, Digest* out) {
+  std::size_t i = 0;
+  if (sha_ni::available()) {
+    for (; i + 1 < pairs; i += 2) {
+      // Both inputs are copied out before either output is written (out may alias nodes).
+      std::uint8_t a[65], b[65];
+      std::memcpy(a, nodes[2 * i].data(), 32);
+      std::memcpy(a + 32, nodes[2 * i + 1].data(), 32);
+      std::memcpy(b, nodes[2 * i + 2].data(), 32);
+      std::memcpy(b + 32, nodes[2 * i + 3].data(), 32);
+      a[64] = b[64] = key;
+      sha_ni::digest_x2(a, b, sizeof a, out[i].data(), out[i + 1].data());
+    }
+  }
+  for (; i < pairs; ++i) out[i] = sha256_pair(nodes[2 * i], nodes[2 * i + 1], key);
 }
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {

@@ -24,7 +24,7 @@ Digest fold_root(std::span<Digest> layer) {
   while (bottom || count > 1) {
     std::uint8_t key = bottom ? 1 : 0;
     std::size_t pairs = count / 2;
-    for (std::size_t i = 0; i < pairs; ++i) layer[i] = sha256_pair(layer[2 * i], layer[2 * i + 1], key);
+    sha256_pairs(layer.data(), pairs, key, layer.data());
     if (count % 2 == 1) layer[pairs] = sha256_pair(layer[count - 1], kZeroDigest, key + 2);
     count = pairs + count % 2;
     bottom = false;
@@ -38,19 +38,25 @@ Digest block_cell_root(ByteView block, std::size_t cell_size) {
   if (cell_size == 0 || cell_size > block.size()) cell_size = std::max<std::size_t>(block.size(), 1);
   std::size_t cells = std::max<std::size_t>((block.size() + cell_size - 1) / cell_size, 1);
   std::array<Digest, 64> on_stack;
+  std::array<ByteView, 64> cells_on_stack;
   std::vector<Digest> on_heap;
+  std::vector<ByteView> cells_on_heap;
   std::span<Digest> leaves;
+  std::span<ByteView> pieces;
   if (cells <= on_stack.size()) {
     leaves = std::span<Digest>(on_stack.data(), cells);
+    pieces = std::span<ByteView>(cells_on_stack.data(), cells);
   } else {
     on_heap.resize(cells);
+    cells_on_heap.resize(cells);
     leaves = on_heap;
+    pieces = cells_on_heap;
   }
   for (std::size_t i = 0; i < cells; ++i) {
-    std::size_t offset = i * cell_size;
-    leaves[i] = sha256(block.subspan(std::min(offset, block.size()),
-                                     std::min(cell_size, block.size() - std::min(offset, block.size()))));
+    std::size_t offset = std::min(i * cell_size, block.size());
+    pieces[i] = block.subspan(offset, std::min(cell_size, block.size() - offset));
   }
+  sha256_each(pieces, leaves);  // the cells two at a time
   return fold_root(leaves);
 }
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <vector>
+
 namespace codex {
 
 TEST(Sha256, KnownDigests) {
@@ -18,6 +21,73 @@ TEST(Sha256, IncrementalMatchesOneShot) {
   EXPECT_EQ(h.finish(), sha256(as_bytes("abc")));
   h.update(as_bytes(""));
   EXPECT_EQ(h.finish(), sha256(as_bytes("")));  // finish resets
+}
+
+// One-shot and batch digests take SHA-NI where the CPU has it; incremental
+// hashing is always OpenSSL's, so it is the reference. Every length around the
+// padding boundaries (55/56, 63/64, 119/120) and a few large ones.
+std::vector<std::size_t> lengths_to_check() {
+  std::vector<std::size_t> lengths;
+  for (std::size_t n = 0; n <= 200; ++n) lengths.push_back(n);
+  for (std::size_t n : {2047, 2048, 2049, 4096, 65535, 65536, 65537, 1000003}) lengths.push_back(n);
+  return lengths;
+}
+
+Bytes random_bytes(std::size_t size, unsigned seed) {
+  std::mt19937 rng(seed);
+  Bytes out(size);
+  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
+  return out;
+}
+
+Digest reference(ByteView data) {
+  Sha256 h;
+  h.update(data);
+  return h.finish();
+}
+
+TEST(Sha256, OneShotMatchesOpenSslAtEveryPaddingBoundary) {
+  const Bytes data = random_bytes(1000003 + 7, 1);
+  for (std::size_t n : lengths_to_check()) {
+    ByteView input(data.data() + 3, n);  // unaligned on purpose
+    ASSERT_EQ(sha256(input), reference(input)) << "length " << n;
+  }
+}
+
+TEST(Sha256, EachMatchesOneByOne) {
+  const Bytes data = random_bytes(2 * 1000003 + 16, 2);
+  for (std::size_t n : lengths_to_check()) {
+    // Two of equal size (hashed together), then one of another size, then a last single one.
+    std::vector<ByteView> inputs = {ByteView(data.data(), n), ByteView(data.data() + n + 1, n),
+                                    ByteView(data.data() + 5, n / 2), ByteView(data.data() + 9, n)};
+    std::vector<Digest> out(inputs.size());
+    sha256_each(inputs, out);
+    for (std::size_t i = 0; i < inputs.size(); ++i) ASSERT_EQ(out[i], reference(inputs[i])) << "length " << n << " input " << i;
+  }
+  sha256_each({}, {});  // nothing to do
+}
+
+TEST(Sha256, PairsMatchSha256PairAndFoldInPlace) {
+  std::vector<Digest> nodes(9);
+  for (std::size_t i = 0; i < nodes.size(); ++i) nodes[i] = sha256(random_bytes(40, static_cast<unsigned>(i)));
+  for (std::uint8_t key : {0, 1, 2, 3}) {
+    for (std::size_t pairs = 0; pairs <= 4; ++pairs) {
+      std::vector<Digest> expected(pairs);
+      for (std::size_t i = 0; i < pairs; ++i) {
+        Bytes buffer(nodes[2 * i].begin(), nodes[2 * i].end());
+        buffer.insert(buffer.end(), nodes[2 * i + 1].begin(), nodes[2 * i + 1].end());
+        buffer.push_back(key);
+        expected[i] = reference(buffer);
+        EXPECT_EQ(sha256_pair(nodes[2 * i], nodes[2 * i + 1], key), expected[i]);
+      }
+      std::vector<Digest> out(pairs);
+      sha256_pairs(nodes.data(), pairs, key, out.data());
+      EXPECT_EQ(out, expected);
+      std::vector<Digest> in_place = nodes;
+      sha256_pairs(in_place.data(), pairs, key, in_place.data());
+      EXPECT_EQ(std::vector<Digest>(in_place.begin(), in_place.begin() + static_cast<std::ptrdiff_t>(pairs)), expected);
+    }
+  }
 }
 
 TEST(Hex, RoundTripAndRejects) {

@@ -16,6 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include "codex/bytes.hpp"
+#include "codex/sha256.hpp"
+
 namespace codex {
 
 class WorkerPool {
@@ -44,5 +47,9 @@ class WorkerPool {
 
 // The process-wide pool (created on first use).
 WorkerPool& default_pool();
+
+// out[i] = sha256(inputs[i]) on every core, neighbours two at a time
+// (sha256_each): the block CIDs of a batch.
+void sha256_parallel(std::span<const ByteView> inputs, std::span<Digest> out, WorkerPool& pool = default_pool());
 
 }  // namespace codex

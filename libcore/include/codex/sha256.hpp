@@ -1,9 +1,13 @@
-// SHA-256 through OpenSSL (which uses the SHA-NI instructions where the CPU has
-// them). The digest type is shared by CIDs, trees and proofs.
+// SHA-256, the hash of every CID, tree and proof. One-shot digests use the
+// SHA-NI instructions directly where the CPU has them (sha256_ni.hpp), OpenSSL
+// otherwise; incremental hashing is OpenSSL's. The batch forms (sha256_each,
+// sha256_pairs) let independent messages of equal size hash two at a time,
+// which is where most of the tools' CPU time goes.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <span>
 
 #include "codex/bytes.hpp"
 
@@ -25,6 +29,15 @@ struct DigestHash {
 };
 // The digest of two 32-byte halves and one key byte: CodexTree's compression.
 Digest sha256_pair(const Digest& left, const Digest& right, std::uint8_t key);
+
+// out[i] = sha256(inputs[i]) for every i (out.size() == inputs.size()).
+// Neighbouring inputs of equal size are hashed together.
+void sha256_each(std::span<const ByteView> inputs, std::span<Digest> out);
+
+// One layer of a CodexTree: out[i] = sha256_pair(nodes[2i], nodes[2i+1], key)
+// for i < pairs. `out` may alias `nodes` (out[i] is written after the nodes
+// it needs are read), so a layer can be folded in place.
+void sha256_pairs(const Digest* nodes, std::size_t pairs, std::uint8_t key, Digest* out);
 
 // Incremental hashing for streams of unknown length.
 class Sha256 {
