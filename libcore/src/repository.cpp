@@ -12,6 +12,7 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <future>
 #include <mutex>
 #include <unordered_set>
 
@@ -366,7 +367,12 @@ struct Repository::Batch::State {
   std::uint64_t start = 0;  // the pack's committed size when the batch began
   std::uint64_t end = 0;    // bytes written so far (buffer included)
   Bytes buffer;
-  std::uint64_t buffer_offset = 0;
+  std::uint64_t buffer_offset = 0;  // where `buffer` goes in the pack
+  // The previous buffer, being written behind by another thread while the
+  // caller checks the next blocks (its hashing overlaps the copy into the
+  // page cache); `writing` says how that write went.
+  Bytes in_flight;
+  std::future<Status> writing;
   struct Pending {
     Digest digest;
     std::uint64_t offset;
@@ -380,6 +386,7 @@ struct Repository::Batch::State {
   bool done = false;
 
   ~State() {
+    (void)settle();
     if (file) {
       // On failure the next writer of this pack cuts the tail itself.
       if (!done) (void)file->truncate(start);
@@ -388,12 +395,26 @@ struct Repository::Batch::State {
     gc_lock.reset();
   }
 
-  Status flush() {
+  // Hands the buffer to a writer thread, once the previous one is written.
+  Status write_behind() {
     if (buffer.empty()) return {};
-    CODEX_TRY(file->write_at(buffer_offset, buffer));
-    buffer_offset += buffer.size();
+    CODEX_TRY(settle());
+    std::swap(buffer, in_flight);
     buffer.clear();
+    buffer.reserve(kWriteBuffer);
+    const std::uint64_t at = buffer_offset;
+    buffer_offset += in_flight.size();
+    writing = std::async(std::launch::async, [this, at] { return file->write_at(at, in_flight); });
     return {};
+  }
+
+  // Waits for the write behind, if one is in flight.
+  Status settle() { return writing.valid() ? writing.get() : Status(); }
+
+  // Everything added so far is in the pack (not yet synced).
+  Status flush() {
+    CODEX_TRY(write_behind());
+    return settle();
   }
 
   // Moves the kept blocks down over the dropped ones, within this batch's region.
@@ -490,7 +511,7 @@ Status Repository::Batch::add_block(const Digest& digest, ByteView data, bool re
     query.reset();
     if (exists) return {};
   }
-  if (s.buffer.size() + data.size() > kWriteBuffer) CODEX_TRY(s.flush());
+  if (s.buffer.size() + data.size() > kWriteBuffer) CODEX_TRY(s.write_behind());
   if (data.size() >= kWriteBuffer) {
     CODEX_TRY(s.file->write_at(s.buffer_offset, data));
     s.buffer_offset += data.size();
