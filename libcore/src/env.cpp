@@ -29,6 +29,9 @@ class PosixFile final : public File {
     if (::fdatasync(fd_) != 0) return errno_error("sync", path_);
     return {};
   }
+  void start_writeback(std::uint64_t offset, std::uint64_t size) override {
+    (void)::sync_file_range(fd_, static_cast<off64_t>(offset), static_cast<off64_t>(size), SYNC_FILE_RANGE_WRITE);
+  }
   Status truncate(std::uint64_t size) override {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return errno_error("truncate", path_);
     return {};

@@ -11,8 +11,8 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <map>
 #include <future>
+#include <map>
 #include <mutex>
 #include <unordered_set>
 
@@ -404,7 +404,13 @@ struct Repository::Batch::State {
     buffer.reserve(kWriteBuffer);
     const std::uint64_t at = buffer_offset;
     buffer_offset += in_flight.size();
-    writing = std::async(std::launch::async, [this, at] { return file->write_at(at, in_flight); });
+    writing = std::async(std::launch::async, [this, at] {
+      CODEX_TRY(file->write_at(at, in_flight));
+      // Start the disk on these bytes now rather than at commit's sync, so
+      // that it writes while the next blocks are checked.
+      file->start_writeback(at, in_flight.size());
+      return Status();
+    });
     return {};
   }
 

@@ -25,6 +25,13 @@ class File {
   virtual Status read_at(std::uint64_t offset, MutableByteView out) = 0;   // all of out
   virtual Status write_at(std::uint64_t offset, ByteView data) = 0;        // all of data
   virtual Status sync() = 0;                                               // data to stable storage
+  // A hint that [offset, offset + size) will be synced soon: the system file
+  // starts writing it to the disk now (sync_file_range), so that sync() finds
+  // less to wait for. Promises nothing; only sync() makes data durable.
+  virtual void start_writeback(std::uint64_t offset, std::uint64_t size) {
+    (void)offset;
+    (void)size;
+  }
   virtual Status truncate(std::uint64_t size) = 0;
   virtual Result<std::uint64_t> size() = 0;
   // An exclusive advisory lock (flock), held until the file is closed; false
