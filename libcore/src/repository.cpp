@@ -404,7 +404,7 @@ struct Repository::Batch::State {
     buffer.reserve(kWriteBuffer);
     const std::uint64_t at = buffer_offset;
     buffer_offset += in_flight.size();
-    writing = std::async(std::launch::async, [this, at] {
+    writing = std::async(std::launch::async, [this, at]() -> Status {
       CODEX_TRY(file->write_at(at, in_flight));
       // Start the disk on these bytes now rather than at commit's sync, so
       // that it writes while the next blocks are checked.
