@@ -84,6 +84,8 @@ struct RunOptions {
   std::string run_mttf, churn_uptime, churn_downtime = "1h";
   std::string correlated;  // FRACTION@TIME
   std::string leave;       // FRACTION@TIME
+  std::string late_join;   // FRACTION@TIME
+  bool established = false;
   std::string join_spread = "10m", publish_at = "15m", publish_spread = "1h";
   std::string slot_size_mib = "64";
   double bandwidth_mb = 10;
@@ -168,6 +170,11 @@ Status run_simulation(cli::Tool& tool, const RunOptions& o) {
     CODEX_TRY_ASSIGN(auto fa, fraction_at(o.leave, "--leave"));
     std::tie(c.leave_fraction, c.leave_at) = fa;
   }
+  if (!o.late_join.empty()) {
+    CODEX_TRY_ASSIGN(auto fa, fraction_at(o.late_join, "--late-join"));
+    std::tie(c.join_late_fraction, c.join_late_at) = fa;
+  }
+  c.established = o.established;
   CODEX_TRY_ASSIGN(c.join_spread, sim::parse_duration_ms(o.join_spread));
   CODEX_TRY_ASSIGN(c.publish_at, sim::parse_duration_ms(o.publish_at));
   CODEX_TRY_ASSIGN(c.publish_spread, sim::parse_duration_ms(o.publish_spread));
@@ -241,6 +248,8 @@ int main(int argc, char** argv) {
   app.add_option("--correlated", run.correlated, "a FRACTION of members fails for good at TIME")->type_name("FRACTION@TIME")->group(sim);
   app.add_option("--leave", run.leave, "a FRACTION of members leaves gracefully at TIME")->type_name("FRACTION@TIME")->group(sim);
   app.add_option("--join-spread", run.join_spread, "members join over this time (default 10m)")->type_name("DURATION")->group(sim);
+  app.add_flag("--established", run.established, "start with every member up and known to all, as long after the joins")->group(sim);
+  app.add_option("--late-join", run.late_join, "FRACTION x members new members join at TIME")->type_name("FRACTION@TIME")->group(sim);
   app.add_option("--publish-at", run.publish_at, "datasets are published from this time (default 15m) ...")->type_name("DURATION")->group(sim);
   app.add_option("--publish-spread", run.publish_spread, "... over this time (default 1h)")->type_name("DURATION")->group(sim);
   app.add_option("--slot-size", run.slot_size_mib, "size of one slot in MiB, for transfer times (default 64)")->type_name("MIB")->group(sim);

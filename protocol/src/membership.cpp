@@ -95,6 +95,10 @@ std::uint64_t Node::Impl::record_hash(MemberHandle h, const MemberEntry& e) cons
   return splitmix(prefix64(directory->point(h)) ^ splitmix((std::uint64_t(e.incarnation) << 8) | cls));
 }
 
+std::uint64_t Node::Impl::own_record_hash() const {
+  return record_hash(me, MemberEntry{incarnation, std::uint8_t(MemberStatus::alive)});
+}
+
 std::size_t Node::Impl::bucket_of(MemberHandle h) const {
   unsigned bits = std::countr_zero(bucket_digests.size());
   return bits == 0 ? 0 : directory->point(h)[0] >> (8 - bits);
@@ -106,44 +110,67 @@ std::uint32_t Node::Impl::retransmit_limit() const {
 }
 
 void Node::Impl::broadcast(Update update) {
-  constexpr std::size_t kMaxQueued = 4096;  // beyond this, the most transmitted go first
-  MemberHandle about = update.kind == UpdateKind::revocation ? MemberDirectory::kNone : directory->intern(update.member);
-  if (about != MemberDirectory::kNone) {
-    auto it = broadcast_of.find(about);
-    if (it != broadcast_of.end()) {
-      broadcasts.erase(it->second);
-      broadcast_of.erase(it);
-    }
+  QueuedUpdate q;
+  q.kind = update.kind;
+  q.order = broadcast_order++;
+  if (update.kind == UpdateKind::revocation) {
+    q.revocation = std::make_shared<const Bytes>(std::move(update.revocation));
+  } else {
+    q.about = directory->intern(update.member);
+    q.incarnation = update.incarnation;
+    if (update.kind == UpdateKind::suspect || update.kind == UpdateKind::dead) q.accuser = directory->intern(update.accuser);
+    // One entry per member: the newer record replaces the queued one.
+    std::erase_if(broadcasts, [&](const QueuedUpdate& o) { return o.kind != UpdateKind::revocation && o.about == q.about; });
   }
-  auto key = std::make_pair(std::uint32_t(0), broadcast_order++);
-  broadcasts.emplace(key, std::make_shared<const Update>(std::move(update)));
-  if (about != MemberDirectory::kNone) broadcast_of[about] = key;
-  while (broadcasts.size() > kMaxQueued) {
-    auto last = std::prev(broadcasts.end());
-    if (last->second->kind != UpdateKind::revocation) broadcast_of.erase(directory->intern(last->second->member));
-    broadcasts.erase(last);
-  }
+  // Fresh entries have the fewest transmits: they go after the others with none.
+  auto at = std::find_if(broadcasts.begin(), broadcasts.end(), [](const QueuedUpdate& o) { return o.transmits > 0; });
+  broadcasts.insert(at, std::move(q));
+  if (broadcasts.size() > kMaxBroadcasts) broadcasts.resize(kMaxBroadcasts);
 }
 
 std::vector<Update> Node::Impl::piggyback() {
   std::vector<Update> out;
   if (broadcasts.empty()) return out;
   std::uint32_t limit = std::max<std::uint32_t>(1, retransmit_limit());
-  std::vector<std::pair<std::pair<std::uint32_t, std::uint64_t>, std::shared_ptr<const Update>>> taken;
-  for (auto it = broadcasts.begin(); it != broadcasts.end() && taken.size() < config.max_piggyback;) {
-    out.push_back(*it->second);
-    taken.emplace_back(it->first, std::move(it->second));
-    it = broadcasts.erase(it);
-  }
-  for (auto& [key, update] : taken) {
-    MemberHandle about = update->kind == UpdateKind::revocation ? MemberDirectory::kNone : directory->intern(update->member);
-    if (key.first + 1 >= limit) {
-      if (about != MemberDirectory::kNone) broadcast_of.erase(about);
-      continue;
+  std::size_t taken = 0;
+  for (std::size_t i = 0; i < broadcasts.size() && out.size() < config.max_piggyback; ++i) {
+    QueuedUpdate& q = broadcasts[i];
+    Update u;
+    u.kind = q.kind;
+    bool ok = true;
+    if (q.kind == UpdateKind::revocation) {
+      u.revocation = *q.revocation;
+    } else {
+      u.member = directory->id(q.about);
+      u.incarnation = q.incarnation;
+      if (q.kind == UpdateKind::alive || q.kind == UpdateKind::left) {
+        const auto* r = directory->record(q.about, q.incarnation, q.kind == UpdateKind::left);
+        ok = r != nullptr;  // a record superseded meanwhile (its newer one is queued instead)
+        if (r) {
+          if (q.kind == UpdateKind::alive) {
+            u.addresses = r->addresses;
+            u.certificate = r->certificate;
+          }
+          u.signature = r->signature;
+        }
+      } else {
+        u.accuser = directory->id(q.accuser);
+      }
     }
-    auto next = std::make_pair(key.first + 1, key.second);
-    broadcasts.emplace(next, std::move(update));
-    if (about != MemberDirectory::kNone) broadcast_of[about] = next;
+    if (ok) out.push_back(std::move(u));
+    q.transmits = ok ? q.transmits + 1 : limit;
+    taken = i + 1;
+  }
+  // The entries sent move back by their transmit count; spent ones leave.
+  std::vector<QueuedUpdate> sent(std::make_move_iterator(broadcasts.begin()),
+                                 std::make_move_iterator(broadcasts.begin() + std::ptrdiff_t(taken)));
+  broadcasts.erase(broadcasts.begin(), broadcasts.begin() + std::ptrdiff_t(taken));
+  for (QueuedUpdate& q : sent) {
+    if (q.transmits >= limit) continue;
+    auto at = std::upper_bound(broadcasts.begin(), broadcasts.end(), q, [](const QueuedUpdate& a, const QueuedUpdate& b) {
+      return std::tie(a.transmits, a.order) < std::tie(b.transmits, b.order);
+    });
+    broadcasts.insert(at, std::move(q));
   }
   return out;
 }
@@ -203,9 +230,12 @@ void Node::Impl::set_status(Time now, MemberHandle h, MemberStatus status, std::
 }
 
 void Node::Impl::refute(Time now, std::uint32_t accused) {
+  bucket_digests[bucket_of(me)] ^= own_record_hash();
   incarnation = std::max(incarnation, accused) + 1;
+  bucket_digests[bucket_of(me)] ^= own_record_hash();
   remember_own(*this, now, false);
   broadcast(own_alive());
+  alive_pings_left = kAlivePings;
   adjust_awareness(1);
   stats.refutations++;
 }
@@ -246,11 +276,12 @@ void Node::Impl::suspect(Time now, MemberHandle h, std::uint32_t inc, MemberHand
 
 // --- Applying membership records ---------------------------------------------
 
-void Node::Impl::apply_updates(Time now, const std::vector<Update>& updates, Output& out, bool from_sync) {
-  for (const Update& u : updates) apply(now, u, out, from_sync);
+void Node::Impl::apply_updates(Time now, const std::vector<Update>& updates, Output& out, MemberHandle sync_sender) {
+  for (const Update& u : updates) apply(now, u, out, sync_sender);
 }
 
-void Node::Impl::apply(Time now, const Update& u, Output& out, bool from_sync) {
+void Node::Impl::apply(Time now, const Update& u, Output& out, MemberHandle sync_sender) {
+  const bool from_sync = sync_sender != MemberDirectory::kNone;
   if (u.kind == UpdateKind::revocation) {
     auto facts = crypto.check_revocation(u.revocation, now);
     if (!facts) {
@@ -291,6 +322,10 @@ void Node::Impl::apply(Time now, const Update& u, Output& out, bool from_sync) {
   MemberEntry& e = entry(h);
   MemberStatus st = MemberStatus(e.status);
   if (e.status != 0 && st == MemberStatus::revoked) return;
+  // Records of someone else's whole view are not news to pass on: anti-
+  // entropy spreads them (every member syncs), and re-gossiping a joiner's
+  // full view would flood every queue. A sender's own record is news.
+  const bool news = !from_sync || h == sync_sender;
 
   switch (u.kind) {
     case UpdateKind::alive: {
@@ -327,7 +362,7 @@ void Node::Impl::apply(Time now, const Update& u, Output& out, bool from_sync) {
       }
       if (admission.expires != kNever) cert_expiry[h] = admission.expires;
       set_status(now, h, MemberStatus::alive, u.incarnation, out);
-      broadcast(u);
+      if (news) broadcast(u);
       return;
     }
     case UpdateKind::suspect: {
@@ -346,7 +381,7 @@ void Node::Impl::apply(Time now, const Update& u, Output& out, bool from_sync) {
         return;
       }
       set_status(now, h, MemberStatus::dead, u.incarnation, out);
-      broadcast(u);
+      if (news) broadcast(u);
       return;
     }
     case UpdateKind::left: {
@@ -361,7 +396,7 @@ void Node::Impl::apply(Time now, const Update& u, Output& out, bool from_sync) {
         directory->remember(h, MemberDirectory::Record{u.incarnation, true, {}, {}, u.signature, {}});
       }
       set_status(now, h, MemberStatus::left, u.incarnation, out);
-      broadcast(u);
+      if (news) broadcast(u);
       return;
     }
     case UpdateKind::revocation: return;
@@ -374,23 +409,36 @@ void Node::Impl::start(Time now, std::span<const Contact> seeds, Output& out) {
   if (joined) return;
   joined = true;
   remember_own(*this, now, false);
+  // Our own record counts in our digests as it does in everyone else's, so
+  // that two converged views have equal digests.
+  bucket_digests[bucket_of(me)] ^= own_record_hash();
   ring.insert(me);
   next_probe = now + Time(random(std::uint64_t(std::max<Time>(1, config.probe_interval))));
   next_sync = now + Time(random(std::uint64_t(std::max<Time>(1, config.sync_interval))));
   next_heartbeat = now + Time(random(std::uint64_t(std::max<Time>(1, config.heartbeat_interval))));
   next_sweep = now + config.heartbeat_interval / 4;
   broadcast(own_alive());
+  alive_pings_left = kAlivePings;
   for (const Contact& c : seeds)
     if (c.id != self.id && join_seeds.size() < 3) join_seeds.push_back(directory->intern(c.id));
   ask_seeds(out);
 }
 
 void Node::Impl::ask_seeds(Output& out) {
+  // One seed sends us its whole view; the others only learn of us (each
+  // whole view of a large community is megabytes; if the one is lost, the
+  // next sync interval asks again).
+  bool first = true;
   for (MemberHandle h : join_seeds) {
-    SyncRequest request;
-    request.revocations_digest = revocations_digest;
-    request.updates.push_back(own_alive());
-    send(h, request, out);
+    if (first) {
+      SyncRequest request;
+      request.revocations_digest = revocations_digest;
+      request.updates.push_back(own_alive());
+      send(h, request, out);
+      first = false;
+    } else {
+      send(h, Gossip{{own_alive()}}, out);
+    }
   }
 }
 
@@ -437,7 +485,7 @@ void Node::Impl::on_ping_req(Time now, MemberHandle from, const PingReq& m, Outp
   std::uint64_t seq = next_seq++;
   relayed[seq] = RelayedProbe{from, m.seq, now + scaled(config.probe_timeout)};
   Ping ping{seq, m.target, piggyback()};
-  ping.updates.push_back(own_alive());
+  if (alive_pings_left > 0) ping.updates.push_back(own_alive());
   send(target, ping, out);
   stats.indirect_probes++;
 }
@@ -455,7 +503,13 @@ void Node::Impl::start_probe(Time now, Output& out) {
   p.direct_deadline = now + scaled(config.probe_timeout);
   probe = p;
   Ping ping{p.seq, directory->id(target), piggyback()};
-  ping.updates.push_back(own_alive());  // the target may not know us yet
+  // The target may not know us yet: our first probes after joining or
+  // refuting carry our alive record (a target that does not know us later
+  // holds the ping and asks us for it, hold_unadmitted).
+  if (alive_pings_left > 0) {
+    alive_pings_left--;
+    ping.updates.push_back(own_alive());
+  }
   send(target, ping, out);
   stats.probes++;
 }
@@ -532,7 +586,10 @@ void Node::Impl::membership_tick(Time now, Output& out) {
   }
   if (now >= next_sync) {
     // Still alone: the join was lost. Ask the seeds again.
-    if (ring.size() <= 1) ask_seeds(out);
+    if (ring.size() <= 1 && !join_seeds.empty()) {
+      std::rotate(join_seeds.begin(), join_seeds.begin() + 1, join_seeds.end());
+      ask_seeds(out);
+    }
     // One sync in four goes to a member we declared dead, as Serf reconnects:
     // after a partition heals, this is how the two sides find each other.
     MemberHandle h = MemberDirectory::kNone;

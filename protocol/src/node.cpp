@@ -110,6 +110,29 @@ void Node::join(Time now, std::span<const Contact> seeds, Output& out) { impl_->
 
 void Node::leave(Time now, Output& out) { impl_->depart(now, out); }
 
+std::size_t Node::restore(Time now, std::span<const MemberId> members, Output& out) {
+  Impl& s = *impl_;
+  if (!s.joined || s.departed) return 0;
+  std::vector<MemberHandle> live;
+  live.reserve(members.size());
+  if (s.members.size() < s.directory->size()) s.members.resize(s.directory->size());
+  for (const MemberId& id : members) {
+    MemberHandle h = s.directory->find(id);
+    if (h == MemberDirectory::kNone || h == s.me || s.find_entry(h)) continue;
+    const MemberDirectory::Record* r = s.directory->newest(h);
+    if (!r || r->left || r->admission.expires <= now || s.revoked(id, r->admission.serial)) continue;
+    MemberEntry& e = s.entry(h);
+    e.status = std::uint8_t(MemberStatus::alive);
+    e.incarnation = r->incarnation;
+    s.bucket_digests[s.bucket_of(h)] ^= s.record_hash(h, e);
+    if (r->admission.expires != kNever) s.cert_expiry[h] = r->admission.expires;
+    out.actions.push_back(MemberChanged{id, MemberStatus::alive, r->addresses});
+    live.push_back(h);
+  }
+  s.ring.insert_many(live);
+  return live.size();
+}
+
 void Node::on_message(Time now, const MemberId& from, ByteView payload, Output& out) {
   Impl& s = *impl_;
   s.stats.messages_received++;
@@ -139,12 +162,14 @@ void Node::on_message(Time now, const MemberId& from, ByteView payload, Output& 
                       std::is_same_v<M, Nack> || std::is_same_v<M, Gossip> ||
                       std::is_same_v<M, SyncRequest> || std::is_same_v<M, SyncState>)
           s.apply_updates(now, m.updates, out,
-                          std::is_same_v<M, SyncRequest> || std::is_same_v<M, SyncState>);
+                          std::is_same_v<M, SyncRequest> || std::is_same_v<M, SyncState> ? sender
+                                                                                          : MemberDirectory::kNone);
       },
       message);
   if (!s.is_member(sender)) {
-    bool membership = message.index() <= 6;  // Ping .. SyncState carry the sender's records
-    if (!membership && s.find_entry(sender) == nullptr) {
+    // (A ping too: after its first probes a member stops carrying its own
+    // record on them.)
+    if (s.find_entry(sender) == nullptr) {
       // Not known yet (its alive record has not reached us): keep the message
       // briefly and ask the sender for its record, by a sync carrying ours.
       s.hold_unadmitted(now, sender, payload, out);

@@ -132,11 +132,27 @@ struct Node::Impl {
   };
   std::vector<Unadmitted> unadmitted;
   std::unordered_map<MemberHandle, Time> asked_unknown;  // when we last asked an unknown sender for its record
-  // Updates waiting to be piggybacked, least transmitted first (then oldest):
-  // key (transmits, order). At most one per member (a newer one replaces it).
-  std::map<std::pair<std::uint32_t, std::uint64_t>, std::shared_ptr<const Update>> broadcasts;
-  std::unordered_map<MemberHandle, std::pair<std::uint32_t, std::uint64_t>> broadcast_of;
+  // Updates waiting to be piggybacked, least transmitted first (then oldest),
+  // at most one per member (a newer one replaces it), at most
+  // kMaxBroadcasts (the most transmitted go first). An entry names its
+  // record (member, incarnation, kind, accuser); alive and left records are
+  // rebuilt from the directory when sent, so 10,000 nodes' queues hold no
+  // certificates. News beyond what the queue holds reaches members by
+  // anti-entropy.
+  struct QueuedUpdate {
+    std::uint32_t transmits = 0;
+    std::uint64_t order = 0;
+    UpdateKind kind = UpdateKind::alive;
+    MemberHandle about = MemberDirectory::kNone;
+    std::uint32_t incarnation = 0;
+    MemberHandle accuser = MemberDirectory::kNone;
+    std::shared_ptr<const Bytes> revocation;  // kind revocation only
+  };
+  static constexpr std::size_t kMaxBroadcasts = 64;
+  std::vector<QueuedUpdate> broadcasts;  // sorted by (transmits, order)
   std::uint64_t broadcast_order = 0;
+  static constexpr std::uint32_t kAlivePings = 16;
+  std::uint32_t alive_pings_left = 0;  // probes that still carry our alive record
   Time next_gossip = kNever;
   Time next_sync = 0;
   std::vector<std::uint64_t> bucket_digests;
@@ -186,10 +202,12 @@ struct Node::Impl {
   void broadcast(Update update);
   std::vector<Update> piggyback();
   std::uint32_t retransmit_limit() const;
-  // `from_sync`: records of an anti-entropy exchange (a member's whole view,
-  // possibly old news from the other side of a healed partition).
-  void apply_updates(Time now, const std::vector<Update>& updates, Output& out, bool from_sync = false);
-  void apply(Time now, const Update& update, Output& out, bool from_sync = false);
+  // `sync_sender`: the sender of an anti-entropy exchange (a member's whole
+  // view, possibly old news from the other side of a healed partition), or
+  // kNone for records that ride on other messages.
+  void apply_updates(Time now, const std::vector<Update>& updates, Output& out,
+                     MemberHandle sync_sender = MemberDirectory::kNone);
+  void apply(Time now, const Update& update, Output& out, MemberHandle sync_sender = MemberDirectory::kNone);
   void set_status(Time now, MemberHandle h, MemberStatus status, std::uint32_t incarnation, Output& out);
   void refute(Time now, std::uint32_t accused_incarnation);
   void on_ping(Time now, MemberHandle from, const Ping& m, Output& out);
@@ -207,6 +225,7 @@ struct Node::Impl {
   void adjust_awareness(int delta);
   std::uint64_t record_hash(MemberHandle h, const MemberEntry& e) const;
   std::size_t bucket_of(MemberHandle h) const;
+  std::uint64_t own_record_hash() const;
   std::vector<Update> records_of_buckets(const std::vector<bool>& wanted) const;
   std::vector<Update> revocation_records() const;
   MemberHandle random_live_member(MemberHandle exclude);

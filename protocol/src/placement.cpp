@@ -36,6 +36,14 @@ void Ring::insert(MemberHandle member) {
   members_.insert(it, member);
 }
 
+void Ring::insert_many(std::span<const MemberHandle> members) {
+  members_.insert(members_.end(), members.begin(), members.end());
+  std::sort(members_.begin(), members_.end(), [&](MemberHandle a, MemberHandle b) {
+    return directory_->point(a) < directory_->point(b);
+  });
+  members_.erase(std::unique(members_.begin(), members_.end()), members_.end());
+}
+
 void Ring::erase(MemberHandle member) {
   const Digest& p = directory_->point(member);
   auto it = std::lower_bound(members_.begin(), members_.end(), p,

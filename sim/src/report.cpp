@@ -62,6 +62,7 @@ std::string report_json(const SimulationReport& r, bool resources) {
       .add("needlessRepairs", r.needless_repairs).add("transientRepairs", r.transient_repairs)
       .add("duplicateRebuilds", r.duplicate_rebuilds)
       .add("fetches", r.fetches).add("fetchesFailed", r.fetches_failed)
+      .add("lateFetches", r.late_fetches).add("drops", r.drops)
       .add("repairBytes", r.repair_bytes).add("fetchBytes", r.fetch_bytes)
       .add_raw("convergence", convergence_json(r))
       .add("viewsAgree", r.views_agree).add("viewsTrue", r.views_true).add("deadlineStalls", r.deadline_stalls);
@@ -92,6 +93,7 @@ std::string report_table(const SimulationReport& r) {
   row("repairs started / failed / cancelled", fmt::format("{} / {} / {}", r.repairs_started, r.repairs_failed, r.repairs_cancelled));
   row("needless / transient repairs", fmt::format("{} / {}", r.needless_repairs, r.transient_repairs));
   row("duplicate rebuilds", fmt::format("{}", r.duplicate_rebuilds));
+  row("slots moved: late fetches / drops", fmt::format("{} / {}", r.late_fetches, r.drops));
   row("repair traffic", fmt::format("{:.3g} GB ({:.3g} GB initial placement)", double(r.repair_bytes) / 1e9, double(r.fetch_bytes) / 1e9));
   for (const Convergence& c : r.convergence)
     row(fmt::format("converged after {} at {:.0f} s", c.event, double(c.at) / 1000),

@@ -32,7 +32,7 @@ constexpr std::uint32_t kMaxDatasets = 1u << 24;
 
 enum class Kind : std::uint8_t {
   deliver, tick, transfer, join, publish, fail, churn_off, churn_on,
-  correlated, leave, partition_start, partition_end, sample,
+  correlated, leave, partition_start, partition_end, sample, join_late,
 };
 
 // 32 bytes; ordered by (time, seq) so equal times keep insertion order.
@@ -118,6 +118,8 @@ class Simulation {
   // --- members --------------------------------------------------------------
   std::uint32_t add_member();
   void join(std::uint32_t i);
+  void establish();
+  void schedule_failures(std::uint32_t i);
   void fail(std::uint32_t i, State how);
   void go_offline(std::uint32_t i);
   void come_back(std::uint32_t i);
@@ -232,6 +234,11 @@ void Simulation::join(std::uint32_t i) {
   report_.joins++;
   trace(0x101, i);
   after_call(i);
+  schedule_failures(i);
+}
+
+void Simulation::schedule_failures(std::uint32_t i) {
+  Member& m = members_[i];
   if (c_.mttf > 0) {
     const Time at = now_ + Time(rng_.exponential(double(c_.mttf)));
     if (at < c_.duration) push(at, Kind::fail, i);
@@ -239,6 +246,30 @@ void Simulation::join(std::uint32_t i) {
   if (c_.churn_uptime > 0) {
     const Time at = now_ + Time(rng_.exponential(double(c_.churn_uptime)));
     if (at < c_.duration) push(at, Kind::churn_off, i, m.churn_generation);
+  }
+}
+
+void Simulation::establish() {
+  // Every member founds a community of its own (which records its signed
+  // alive record in the shared directory), then takes all the others in.
+  std::vector<MemberId> ids;
+  for (std::uint32_t i = 0; i < c_.members; ++i) ids.push_back(members_[add_member()].id);
+  for (std::uint32_t i = 0; i < c_.members; ++i) {
+    Member& m = members_[i];
+    protocol::SelfIdentity self{m.id, crypto_.certificate_for(m.id), {}};
+    m.node = std::make_unique<protocol::Node>(c_.protocol, std::move(self), crypto_, proofs_, mix(c_.seed, i + 1), directory_);
+    m.state = State::up;
+    act(i).join(now_, {}, out_);
+    out_.clear();
+    joined_.push_back(i);
+    report_.joins++;
+  }
+  for (std::uint32_t i = 0; i < c_.members; ++i) {
+    act(i).restore(now_, ids, out_);
+    out_.clear();  // MemberChanged for everyone: nothing to score
+    trace(0xe57, i);
+    schedule_tick(i);
+    schedule_failures(i);
   }
 }
 
@@ -442,6 +473,7 @@ void Simulation::handle(std::uint32_t i, protocol::Action& action) {
     const std::uint32_t d = dataset_of(fetch->dataset.id);
     if (d == UINT32_MAX || fetch->slot >= width_) return;
     report_.fetches++;
+    if (datasets_[d].placed) report_.late_fetches++;
     Transfer t{i, d, fetch->slot, false, false, {}};
     for (const MemberId& source : fetch->sources)
       if (std::uint32_t j = member_of(source); j != UINT32_MAX) t.sources.push_back(j);
@@ -488,6 +520,7 @@ void Simulation::handle(std::uint32_t i, protocol::Action& action) {
     const std::uint32_t d = dataset_of(drop->dataset);
     if (d == UINT32_MAX || drop->slot >= width_) return;
     trace(0xd409, transfer_key(i, d, drop->slot));
+    report_.drops++;
     remove_holder(d, drop->slot, i);
   } else if (auto* cancel = std::get_if<protocol::CancelSlot>(&action)) {
     const std::uint32_t d = dataset_of(cancel->dataset);
@@ -597,11 +630,16 @@ SimulationReport Simulation::run() {
   const auto started = std::chrono::steady_clock::now();
   width_ = std::uint32_t(c_.k + c_.m);
   members_.reserve(c_.members * 2);
-  for (std::uint32_t i = 0; i < c_.members; ++i) {
-    add_member();
-    push(c_.members > 1 ? Time(double(c_.join_spread) * i / (c_.members - 1)) : 0, Kind::join, i);
+  if (c_.established) {
+    establish();
+  } else {
+    for (std::uint32_t i = 0; i < c_.members; ++i) {
+      add_member();
+      push(c_.members > 1 ? Time(double(c_.join_spread) * i / (c_.members - 1)) : 0, Kind::join, i);
+    }
+    if (c_.join_spread < c_.duration) push(c_.join_spread, Kind::sample, 0, 1);  // opens the "joins" watch
   }
-  if (c_.join_spread < c_.duration) push(c_.join_spread, Kind::sample, 0, 1);  // opens the "joins" watch
+  if (c_.join_late_fraction > 0) push(c_.join_late_at, Kind::join_late);
   datasets_.resize(c_.datasets);
   holders_.resize(std::size_t(c_.datasets) * width_);
   loss_since_.assign(holders_.size(), -1);
@@ -647,6 +685,12 @@ SimulationReport Simulation::run() {
       }
       case Kind::transfer: transfer_done(e.a); break;
       case Kind::join: join(e.a); break;
+      case Kind::join_late: {
+        const auto count = std::uint32_t(std::lround(c_.join_late_fraction * c_.members));
+        for (std::uint32_t n = 0; n < count; ++n) join(add_member());
+        watch("late-joins");
+        break;
+      }
       case Kind::publish: publish(e.a); break;
       case Kind::fail: fail(e.a, State::dead); break;
       case Kind::churn_off:
@@ -738,6 +782,8 @@ Status check(const SimulationConfig& c) {
   if (c.l0 < 1 || c.l0 > std::max(1, c.m)) return make_error(Errc::usage, "l0 must be between 1 and m (got {})", c.l0);
   if (std::uint32_t(c.k + c.m) > c.members) return make_error(Errc::usage, "k+m={} slots need at least as many members (got {})", c.k + c.m, c.members);
   if (c.duration <= 0) return make_error(Errc::usage, "the duration must be positive");
+  if (!(c.join_late_fraction >= 0 && c.join_late_fraction <= 10) || c.join_late_at < 0)
+    return make_error(Errc::usage, "late joins need a fraction between 0 and 10 and a time that is not negative");
   auto fraction = [](double x) { return std::isfinite(x) && x >= 0 && x <= 1; };
   if (!fraction(c.loss) || !fraction(c.asymmetric_fraction) || !fraction(c.asymmetric_loss) || !fraction(c.slow_fraction) ||
       !fraction(c.correlated_fraction) || !fraction(c.leave_fraction))

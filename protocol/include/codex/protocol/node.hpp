@@ -117,6 +117,14 @@ class Node {
   void join(Time now, std::span<const Contact> seeds, Output& out);
   // Announce a graceful departure (members mark us left, our slots get repaired).
   void leave(Time now, Output& out);
+  // Take `members` as alive, without messages, at the incarnation of the
+  // newest alive record of each that the directory holds (records enter the
+  // directory only once a node has checked their signature and certificate:
+  // a view the daemon kept across a restart, or the simulator's established
+  // community). Members without such a record, with an expired certificate,
+  // revoked or already known are skipped. Call after join(); returns how
+  // many were taken. Emits MemberChanged for each.
+  std::size_t restore(Time now, std::span<const MemberId> members, Output& out);
 
   void on_message(Time now, const MemberId& from, ByteView payload, Output& out);
   void on_tick(Time now, Output& out);

@@ -30,6 +30,8 @@ class Ring {
   explicit Ring(const MemberDirectory& directory) : directory_(&directory) {}
   // Idempotent.
   void insert(MemberHandle member);
+  // Many at once (one sort instead of one shift per member).
+  void insert_many(std::span<const MemberHandle> members);
   void erase(MemberHandle member);
   bool contains(MemberHandle member) const;
   std::size_t size() const { return members_.size(); }

@@ -44,6 +44,14 @@ struct SimulationConfig {
   // member that joined before it); datasets are published by random members
   // over publish_spread starting at publish_at.
   Time join_spread = 10LL * 60 * 1000;
+  // An established community instead: every member is up at time 0 and
+  // knows every other (Node::restore), as long after its joins; join_spread
+  // is then ignored. Large runs measure the steady state this way.
+  bool established = false;
+  // Newcomers: join_late_fraction * members new members join at join_late_at
+  // (after the datasets are placed: placement is sticky, they should take no slot).
+  double join_late_fraction = 0;
+  Time join_late_at = 0;
   Time publish_at = 15LL * 60 * 1000;
   Time publish_spread = 60LL * 60 * 1000;
 
@@ -121,6 +129,8 @@ struct SimulationReport {
   std::uint64_t transient_repairs = 0;  // RebuildSlot while the holder was only offline
   std::uint64_t duplicate_rebuilds = 0; // rebuilds completed for a slot someone already held
   std::uint64_t fetches = 0, fetches_failed = 0;
+  std::uint64_t late_fetches = 0;  // FetchSlot asked for a dataset already placed (a slot moving)
+  std::uint64_t drops = 0;         // DropSlot actions (a holder giving a slot up)
   std::uint64_t repair_bytes = 0, fetch_bytes = 0;
   std::vector<Convergence> convergence;
   // Views at the end (members that are up)
