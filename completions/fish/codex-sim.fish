@@ -36,6 +36,8 @@ complete -c codex-sim -l churn-downtime -r -f -d '... and come back after this m
 complete -c codex-sim -l correlated -r -f -d 'a FRACTION of members fails for good at TIME'
 complete -c codex-sim -l leave -r -f -d 'a FRACTION of members leaves gracefully at TIME'
 complete -c codex-sim -l join-spread -r -f -d 'members join over this time (default 10m)'
+complete -c codex-sim -l established -d 'start with every member up and known to all, as long after the joins'
+complete -c codex-sim -l late-join -r -f -d 'FRACTION x members new members join at TIME'
 complete -c codex-sim -l publish-at -r -f -d 'datasets are published from this time (default 15m) ...'
 complete -c codex-sim -l publish-spread -r -f -d '... over this time (default 1h)'
 complete -c codex-sim -l slot-size -r -f -d 'size of one slot in MiB, for transfer times (default 64)'

@@ -25,6 +25,23 @@ struct MemberEntry {
   std::uint8_t status = 0;  // 0: unknown, else MemberStatus
 };
 
+// Lexicographic order of digests, as std::less but by 64-bit words (a
+// member looks a dataset up for every heartbeat entry it receives).
+struct DigestLess {
+  static std::uint64_t word(const Digest& d, std::size_t i) {
+    std::uint64_t v = 0;
+    for (std::size_t j = 0; j < 8; ++j) v = v << 8 | d[i * 8 + j];
+    return v;
+  }
+  bool operator()(const Digest& a, const Digest& b) const {
+    for (std::size_t i = 0; i < 4; ++i) {
+      std::uint64_t x = word(a, i), y = word(b, i);
+      if (x != y) return x < y;
+    }
+    return false;
+  }
+};
+
 struct PendingProbe {
   std::uint64_t seq = 0;
   MemberHandle target = MemberDirectory::kNone;
@@ -78,11 +95,26 @@ struct DatasetState {
   std::vector<SlotState> slots;
 };
 
+// A heartbeat nonce kept inline (a member keeps three per co-holder, and
+// has hundreds of co-holders): up to 16 bytes, as this core makes them.
+struct Nonce {
+  std::array<std::uint8_t, 16> bytes{};
+  std::uint8_t size = 0;
+  bool empty() const { return size == 0; }
+  ByteView view() const { return ByteView(bytes.data(), size); }
+  Bytes to_bytes() const { return Bytes(bytes.begin(), bytes.begin() + size); }
+  // Longer nonces are not kept (the core makes 16-byte ones): then none.
+  void assign(ByteView b) {
+    size = b.size() <= bytes.size() ? std::uint8_t(b.size()) : 0;
+    std::copy_n(b.begin(), size, bytes.begin());
+  }
+  bool equals(ByteView b) const { return size > 0 && b.size() == size && std::equal(b.begin(), b.end(), bytes.begin()); }
+};
+
 // Heartbeat bookkeeping with one co-holder, both directions.
 struct PeerHeartbeat {
-  Bytes their_nonce;               // the last nonce it gave us: our next challenges
-  Bytes my_nonce, my_old_nonce;    // the nonces we gave it (current, previous)
-  Time my_nonce_at = 0;            // when we gave my_old_nonce's successor
+  Nonce their_nonce;               // the last nonce it gave us: our next challenges
+  Nonce my_nonce, my_old_nonce;    // the nonces we gave it (current, previous)
   std::uint64_t last_seq = 0;      // highest heartbeat sequence accepted from it
 };
 
@@ -164,7 +196,7 @@ struct Node::Impl {
   std::vector<MemberHandle> join_seeds;  // asked again while we know nobody  // declared dead: anti-entropy retries them (partition heal)
 
   // --- storage ---
-  std::map<DatasetId, DatasetState> datasets;
+  std::map<DatasetId, DatasetState, DigestLess> datasets;
   std::unordered_map<MemberHandle, PeerHeartbeat> peers;
   std::unordered_map<std::uint64_t, PendingAudit> audits;
   std::uint64_t heartbeat_seq = 0;

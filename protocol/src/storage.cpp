@@ -231,17 +231,16 @@ void Node::Impl::send_heartbeat(Time now, MemberHandle w, std::vector<HeartbeatE
     hb.seq = ++heartbeat_seq;
     hb.nonce = secret_bytes(16);
     if (!p.their_nonce.empty()) {
-      for (std::size_t idx : sampled_entries(p.their_nonce, entries.size(), config.heartbeat_proofs)) {
+      for (std::size_t idx : sampled_entries(p.their_nonce.view(), entries.size(), config.heartbeat_proofs)) {
         const HeartbeatEntry& e = entries[idx];
-        auto proof = proofs.prove(e.dataset, e.slot, heartbeat_challenge(p.their_nonce, e.dataset, e.slot));
-        if (proof) hb.proofs.push_back(HeartbeatProof{e.dataset, e.slot, p.their_nonce, std::move(*proof)});
+        auto proof = proofs.prove(e.dataset, e.slot, heartbeat_challenge(p.their_nonce.view(), e.dataset, e.slot));
+        if (proof) hb.proofs.push_back(HeartbeatProof{e.dataset, e.slot, p.their_nonce.to_bytes(), std::move(*proof)});
         else unprovable.emplace_back(e.dataset, e.slot);  // handled as damage by the next tick
       }
     }
     hb.entries = std::move(entries);
-    p.my_old_nonce = std::move(p.my_nonce);
-    p.my_nonce = hb.nonce;
-    p.my_nonce_at = now;
+    p.my_old_nonce = p.my_nonce;
+    p.my_nonce.assign(hb.nonce);
     hb.signature = crypto.sign(heartbeat_signing_bytes(hb));
     send(w, hb, out);
     stats.heartbeats_sent++;
@@ -271,7 +270,7 @@ void Node::Impl::on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, O
     }
   }
   p.last_seq = m.seq;
-  if (m.nonce.size() >= 8) p.their_nonce = m.nonce;
+  if (m.nonce.size() >= 8) p.their_nonce.assign(m.nonce);
   stats.heartbeats_accepted++;
 
   // Proofs: each must answer a nonce we gave this holder, for an entry that nonce selects.
@@ -280,7 +279,7 @@ void Node::Impl::on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, O
   std::vector<bool> sampled(m.entries.size(), false);
   bool proofs_due = !p.my_old_nonce.empty();
   for (const HeartbeatProof& hp : m.proofs) {
-    bool ours = (!p.my_nonce.empty() && hp.nonce == p.my_nonce) || (!p.my_old_nonce.empty() && hp.nonce == p.my_old_nonce);
+    bool ours = p.my_nonce.equals(hp.nonce) || p.my_old_nonce.equals(hp.nonce);
     auto picks = sampled_entries(hp.nonce, m.entries.size(), config.heartbeat_proofs);
     std::optional<std::size_t> at;
     for (std::size_t idx : picks)
@@ -301,7 +300,7 @@ void Node::Impl::on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, O
     }
   }
   if (proofs_due && m.proofs.empty())
-    for (std::size_t idx : sampled_entries(p.my_old_nonce, m.entries.size(), config.heartbeat_proofs)) sampled[idx] = true;
+    for (std::size_t idx : sampled_entries(p.my_old_nonce.view(), m.entries.size(), config.heartbeat_proofs)) sampled[idx] = true;
 
   std::vector<DatasetState*> differing;
   for (std::size_t i = 0; i < m.entries.size(); ++i) {

@@ -149,6 +149,30 @@ TEST(Simulator, ViewsConvergeAfterHealedPartitions) {
   EXPECT_EQ(r.datasets_lost, 0u);
 }
 
+// Placement is sticky: a slot stays with its live holder, so newcomers take
+// no slot (the "(K+M)/N of each dataset's slots per member change" is
+// an upper bound; this protocol moves none on joins). Also checks that an
+// established community (Node::restore) starts with agreeing views.
+TEST(Simulator, JoinsMoveNoSlots) {
+  for (bool established : {false, true}) {
+    SimulationConfig c = small(51);
+    c.duration = 12 * kH;
+    c.established = established;
+    c.join_late_fraction = 0.25;  // ten newcomers
+    c.join_late_at = 3 * kH;      // long after every dataset is placed
+    const SimulationReport r = run(c);
+    EXPECT_EQ(r.joins, c.members + 10u);
+    EXPECT_EQ(r.datasets_placed, c.datasets);
+    EXPECT_EQ(r.late_fetches, 0u) << "a join moved a slot";
+    EXPECT_EQ(r.drops, 0u) << "a join made a holder give a slot up";
+    EXPECT_EQ(r.repairs_started, 0u);
+    EXPECT_EQ(r.false_suspicions, 0u);
+    ASSERT_FALSE(r.convergence.empty());
+    for (const Convergence& e : r.convergence) EXPECT_GE(e.converged_after, 0) << e.event << " at " << e.at;
+    EXPECT_TRUE(r.views_true);
+  }
+}
+
 TEST(Simulator, LostSlotsAreRebuiltOnceAndNoSlotEndsWithTwoHolders) {
   SimulationConfig c = small(21);
   c.correlated_fraction = 0.1;  // four or so members fail at once, with
