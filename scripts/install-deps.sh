@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what codex-tools needs to build and test, from Debian 12 packages
 # (python3, sqlite3, xxd: the CLI scenarios; bc, time: the benchmarks;
-# libasio-dev: standalone Asio, the event loop of net/).
+# libasio-dev: standalone Asio, the event loop of net/; spin: the model
+# checks of tests/spin).
 # liberasurecode only *suggests* its fast backends: libisal2 and libjerasure2
 # are named explicitly, or the coder silently falls back to the slow one.
 set -euo pipefail
@@ -13,6 +14,7 @@ packages=(
   libxxhash-dev
   sqlite3 openssl xxd python3 bc time
   libasio-dev
+  spin
 )
 # The js-libp2p interop test needs Node.js and npm (any version: it fetches
 # a newer Node from npm when the system one is too old); keep one already there.
