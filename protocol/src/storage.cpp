@@ -414,9 +414,11 @@ void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewM
         continue;
       }
       if (theirs_health != SlotHealth::repairing) {
-        // We are rebuilding: a "held" here is the lost holder in a view that
-        // has not caught up yet; only a better competing claim stops us.
-        continue;
+        // We are rebuilding: a better holder "held" in the sender's view
+        // stops us, unless it is suspect in ours (then it is likely the lost
+        // holder, in a view that has not caught up yet).
+        const MemberEntry* te = find_entry(theirs);
+        if (!te || MemberStatus(te->status) != MemberStatus::alive) continue;
       }
       step_down(now, d, theirs, out);
       return;
