@@ -480,7 +480,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       if (std::find(state.addresses.begin(), state.addresses.end(), address) == state.addresses.end())
         state.addresses.push_back(address);
       asio::co_spawn(io,
-                     [self_ = shared_from_this(), peer, address]() -> asio::awaitable<void> {
+                     [self_ = shared_from_this(), peer = peer, address = address]() -> asio::awaitable<void> {  // init-captures: clang 14 cannot capture bindings
                        std::vector<Multiaddr> addresses{address};
                        auto r = co_await self_->host->ping(peer, addresses);
                        if (!r)
