@@ -7,6 +7,9 @@
 //   join CERT             install this node's certificate
 //   run                   the daemon, in the foreground
 //   status|peers|members  ask the running daemon
+//   datasets|jobs         the datasets this member's core tracks; its slot transfers
+//   dataset CID           the community's view of a dataset, slot by slot
+//   publish CID           place a dataset of the repository on the community
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -14,6 +17,7 @@
 
 #include "cli/tool.hpp"
 #include "codex/community.hpp"
+#include "codex/daemon/community_client.hpp"
 #include "codex/daemon/config.hpp"
 #include "codex/daemon/control.hpp"
 #include "codex/daemon/daemon.hpp"
@@ -231,6 +235,42 @@ std::string json_of(const json::Value& v) {
   return "null";
 }
 
+// dataset CID | publish CID | datasets | jobs: the community's side of the daemon.
+Status verb_community_view(cli::Tool& tool, const Options& o, const NodePaths& paths) {
+  const bool with_cid = o.verb == "dataset" || o.verb == "publish";
+  CODEX_TRY(expect_args(o, with_cid ? 1 : 0, o.verb + (with_cid ? " CID" : "") + " [--json]"));
+  JsonObject request;
+  request.add("command", o.verb);
+  if (with_cid) {
+    CODEX_TRY_ASSIGN(Cid cid, Cid::parse(o.args[0]));
+    request.add("cid", cid.to_string());
+  }
+  CODEX_TRY_ASSIGN(auto answer, control_request(paths.control_socket(), request.str(), std::chrono::seconds(60)));
+  if (tool.common().json) {
+    std::printf("%s\n", json_of(answer).c_str());
+    return {};
+  }
+  if (o.verb == "dataset") {
+    std::printf("%s", community_view_table(answer).c_str());
+    return {};
+  }
+  if (o.verb == "publish") {
+    std::printf("%s\n", text_of(*answer.find("cid")).c_str());
+    if (const json::Value* placement = answer.find("placement"); placement && placement->kind == json::Kind::array)
+      for (std::size_t i = 0; i < placement->array.size(); ++i)
+        std::printf("slot %zu -> %s\n", i, text_of(placement->array[i]).c_str());
+    return {};
+  }
+  const json::Value* list = answer.find(o.verb);
+  if (!list || list->kind != json::Kind::array) return make_error(Errc::corrupt, "the daemon's answer has no '{}' list", o.verb);
+  for (const auto& e : list->array) {
+    std::string line;
+    for (const auto& [k, v] : e.object) line += (line.empty() ? "" : "  ") + k + "=" + text_of(v);
+    std::printf("%s\n", line.c_str());
+  }
+  return {};
+}
+
 Status verb_query(cli::Tool& tool, const Options& o, const NodePaths& paths) {
   CODEX_TRY(expect_args(o, 0, o.verb + " [--json]"));
   CODEX_TRY_ASSIGN(auto answer, control_request(paths.control_socket(), JsonObject().add("command", o.verb).str(),
@@ -266,11 +306,14 @@ int main(int argc, char** argv) {
   cli::Tool tool("codex-gossip", "A member's network identity, its community membership, and the daemon that talks to the other members.");
   CLI::App& app = tool.app();
   Options o;
-  app.add_option("VERB", o.verb, "id, community, admit, revoke, join, run, status, peers or members")
+  app.add_option("VERB", o.verb,
+                 "id, community, admit, revoke, join, run, status, peers, members, datasets, dataset, jobs or publish")
       ->required()
-      ->check(CLI::IsMember({"id", "community", "admit", "revoke", "join", "run", "status", "peers", "members"}))
+      ->check(CLI::IsMember({"id", "community", "admit", "revoke", "join", "run", "status", "peers", "members",
+                             "datasets", "dataset", "jobs", "publish"}))
       ->type_name("");
-  app.add_option("ARGS", o.args, "the verb's arguments (community: create; admit, revoke: PEERID; join: FILE)")
+  app.add_option("ARGS", o.args,
+                 "the verb's arguments (community: create; admit, revoke: PEERID; join: FILE; dataset, publish: CID)")
       ->type_name("");
   app.add_option("--key", o.key, "id: read the node key from FILE instead of the repository's node.key")->type_name("FILE");
   app.add_option("--owner-key", o.owner_key, "community, admit, revoke: the owner key FILE (default: the repository's community-owner.key)")
@@ -302,6 +345,8 @@ int main(int argc, char** argv) {
     if (o.verb == "join") return verb_join(tool, o, paths);
     if (o.verb == "revoke") return verb_revoke(tool, o, paths);
     if (o.verb == "run") return verb_run(tool, o, paths);
+    if (o.verb == "datasets" || o.verb == "dataset" || o.verb == "jobs" || o.verb == "publish")
+      return verb_community_view(tool, o, paths);
     return verb_query(tool, o, paths);
   });
 }

@@ -7,6 +7,7 @@ end
 complete -c codex-repair -s h -l help -d 'print this help and exit'
 complete -c codex-repair -l version -d 'print the version and exit'
 complete -c codex-repair -s n -l dry-run -d 'print the plan; change nothing'
+complete -c codex-repair -l daemon -d 'do the slot rebuilds the community asked of this member, through its daemon (auto-repair = no)'
 complete -c codex-repair -l repo -r -F -d 'repository directory (default $CODEX_REPO, else $XDG_DATA_HOME/codex, else ~/.local/share/codex)'
 complete -c codex-repair -l json -d 'print results as JSON lines (on stdout; on stderr when stdout carries data)'
 complete -c codex-repair -s q -l quiet -d 'print nothing on stderr but errors and warnings'

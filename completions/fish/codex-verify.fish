@@ -14,6 +14,7 @@ complete -c codex-verify -l challenge -r -f -d '32-byte challenge as 64 hex digi
 complete -c codex-verify -l proof-cells -r -f -d 'cells sampled per proof (default 4)'
 complete -c codex-verify -l check-proof -r -F -d 'check the storage proof in FILE ('\''-'\'': stdin) against the held manifest'
 complete -c codex-verify -s o -l output -r -F -d 'with --prove: write the proof to FILE (a regular file is replaced atomically) instead of stdout'
+complete -c codex-verify -l community -d 'beside each slot, the community'\''s view of it (state, holder) from the running daemon'
 complete -c codex-verify -l repo -r -F -d 'repository directory (default $CODEX_REPO, else $XDG_DATA_HOME/codex, else ~/.local/share/codex)'
 complete -c codex-verify -l sync -d 'make the -o output durable (fsync) before exiting; like cp, the default does not'
 complete -c codex-verify -l json -d 'print results as JSON lines (on stdout; on stderr when stdout carries data)'

@@ -2,6 +2,7 @@
 #include "codex/daemon/config.hpp"
 
 #include <charconv>
+#include <optional>
 
 #include "codex/daemon/node_files.hpp"
 
@@ -23,6 +24,58 @@ Result<std::uint64_t> number(std::string_view v, std::uint64_t min, std::uint64_
   if (ec != std::errc() || end != v.data() + v.size() || n < min || n > max)
     return make_error(Errc::usage, "'{}' is not a whole number from {} to {}", v, min, max);
   return n;
+}
+
+// The community keys (protocol parameters, repair): nullopt when `key` is none of them.
+std::optional<Status> community_key(Config& config, std::string_view key, std::string_view value) {
+  auto& p = config.protocol;
+  auto ms = [&](protocol::Time& field, std::uint64_t min) -> Status {
+    CODEX_TRY_ASSIGN(auto n, number(value, min, 30ull * 86400 * 1000));
+    field = static_cast<protocol::Time>(n);
+    return {};
+  };
+  auto count = [&](std::uint32_t& field, std::uint64_t min, std::uint64_t max) -> Status {
+    CODEX_TRY_ASSIGN(auto n, number(value, min, max));
+    field = static_cast<std::uint32_t>(n);
+    return {};
+  };
+  Status st;
+  if (key == "probe-interval-ms") st = ms(p.probe_interval, 10);
+  else if (key == "probe-timeout-ms") st = ms(p.probe_timeout, 10);
+  else if (key == "suspicion-multiplier") st = count(p.suspicion_multiplier, 1, 100);
+  else if (key == "indirect-checks") st = count(p.indirect_checks, 0, 16);
+  else if (key == "gossip-interval-ms") st = ms(p.gossip_interval, 0);
+  else if (key == "sync-interval-ms") st = ms(p.sync_interval, 10);
+  else if (key == "heartbeat-interval-ms") st = ms(p.heartbeat_interval, 10);
+  else if (key == "heartbeat-proofs") st = count(p.heartbeat_proofs, 0, 64);
+  else if (key == "suspect-after-missed") st = count(p.suspect_after_missed, 1, 1000);
+  else if (key == "lost-after-missed") st = count(p.lost_after_missed, 2, 1000);
+  else if (key == "loss-confirmations") st = count(p.loss_confirmations, 1, 32);
+  else if (key == "repair-candidates") st = count(p.repair_candidates, 1, 32);
+  else if (key == "repair-backoff-ms") st = ms(p.repair_backoff, 10);
+  else if (key == "repair-timeout-ms") st = ms(p.repair_timeout, 10);
+  else if (key == "max-concurrent-repairs") st = count(p.max_concurrent_repairs, 1, 64);
+  else if (key == "proof-samples") st = count(config.proof_samples, 1, 256);
+  else if (key == "lazy-repair-l0") {
+    std::uint32_t l0 = 1;
+    st = count(l0, 1, 32);
+    config.lazy_repair_l0 = static_cast<std::uint8_t>(l0);
+  } else if (key == "join-wait-ms") {
+    protocol::Time t = 0;
+    st = ms(t, 0);
+    config.join_wait = std::chrono::milliseconds(t);
+  } else if (key == "repair-bandwidth") {
+    auto n = number(value, 0, 1ull << 40);
+    if (!n) st = std::move(n).error();
+    else config.repair_bandwidth = *n;
+  } else if (key == "auto-repair") {
+    if (value != "yes" && value != "no") st = make_error(Errc::usage, "auto-repair is yes or no");
+    else config.auto_repair = value == "yes";
+  } else {
+    return std::nullopt;
+  }
+  if (!st) return make_error(st.error().code, "{}: {}", key, st.error().message);
+  return Status{};
 }
 
 }  // namespace
@@ -78,10 +131,14 @@ Result<Config> parse_config(std::string_view text, std::string_view name) {
       else if (key == "fetch-parallel") config.fetch_parallel = *n;
       else if (key == "request-timeout") config.request_timeout = std::chrono::seconds(*n);
       else config.idle_timeout = std::chrono::seconds(*n);
+    } else if (auto community = community_key(config, key, value); community.has_value()) {
+      if (!*community) return fail(community->error().message);
     } else {
       return fail(fmt::format("unknown key '{}'", key));
     }
   }
+  if (config.protocol.lost_after_missed <= config.protocol.suspect_after_missed)
+    return make_error(Errc::usage, "{}: lost-after-missed must be more than suspect-after-missed", name);
   return config;
 }
 

@@ -632,6 +632,8 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       got += "]";
       co_return JsonObject().add("ok", true).add_raw("stored", got).str();
     }
+    if (d.core)
+      if (auto answer = co_await d.core->control(request)) co_return *answer;
     co_return control_error(make_error(Errc::usage, "unknown control command '{}'", c));
   }
 
@@ -880,10 +882,38 @@ Status Daemon::start() {
   // The protocol core, for a member: its membership runs over the community
   // protocol; members it learns of are dialled.
   if (!d.core && d.options.config.protocol_core && d.own_certificate_valid()) {
-    std::vector<Bytes> addresses;
-    for (const auto& a : d.host->listen_addresses()) addresses.push_back(a.to_bytes());
-    CoreHooks hooks;
-    hooks.member_changed = [weak](const PeerId& member, const std::vector<Bytes>& addresses, bool alive) {
+    CoreLink link;
+    link.io = &d.io;
+    link.repository = d.repository.get();
+    link.log = &d.log;
+    link.dir = d.paths.dir;
+    link.open_stream = [weak](const PeerId& peer, std::string_view protocol)
+        -> asio::awaitable<Result<std::shared_ptr<Stream>>> {
+      auto d = weak.lock();
+      if (!d) co_return make_error(Errc::failure, "daemon stopping");
+      std::vector<Multiaddr> addresses = d->peers[peer].addresses;
+      co_return co_await d->host->open_stream(peer, addresses, protocol);
+    };
+    link.handle = [weak](std::string protocol, net::Host::Handler handler) {
+      if (auto d = weak.lock()) d->host->handle(std::move(protocol), std::move(handler));
+    };
+    link.usable_peers = [weak]() {
+      auto d = weak.lock();
+      return d ? d->usable_peers() : std::vector<PeerId>{};
+    };
+    link.misbehaved = [weak](const PeerId& peer, const std::string& why) {
+      if (auto d = weak.lock()) d->drop_peer(peer, why);
+    };
+    link.apply = [weak](CoreOutput out) {
+      if (auto d = weak.lock()) d->apply(std::move(out));
+    };
+    link.listen_addresses = [weak]() {
+      std::vector<Bytes> out;
+      if (auto d = weak.lock())
+        for (const auto& a : d->host->listen_addresses()) out.push_back(a.to_bytes());
+      return out;
+    };
+    link.member_changed = [weak](const PeerId& member, const std::vector<Bytes>& addresses, bool alive) {
       auto d = weak.lock();
       if (!d || member == d->self) return;
       auto& state = d->peers[member];
@@ -899,7 +929,7 @@ Status Daemon::start() {
                        },
                        asio::detached);
     };
-    d.core = make_protocol_core(d.key, *d.certificate, *d.repository, std::move(addresses), d.log, std::move(hooks));
+    d.core = make_protocol_core(std::move(link), d.options.config, d.key, *d.certificate);
   }
   if (d.core)
     d.host->handle(std::string(kAltruisticProtocol), [weak](std::shared_ptr<Stream> s) -> asio::awaitable<void> {

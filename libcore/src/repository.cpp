@@ -298,6 +298,31 @@ Status Repository::store_slot_block_roots(const Cid& manifest_cid, std::uint32_t
   return insert.bind(1, ByteView(manifest_cid.bytes())).bind(2, static_cast<std::int64_t>(slot)).bind(3, blob).run();
 }
 
+Status Repository::drop_slot(const Cid& manifest_cid, std::uint32_t slot) {
+  CODEX_TRY_ASSIGN(auto found, find_dataset(manifest_cid));
+  if (!found) return make_error(Errc::not_found, "dataset '{}' is not in the repository", manifest_cid.to_string());
+  if (slot >= 32) return make_error(Errc::usage, "there is no slot {}", slot);
+  std::uint32_t held = found->held_slots.value_or(0);
+  if (!found->held_slots) {
+    // Every slot was held: all but this one now.
+    auto layout = found->manifest.erasure;
+    if (!layout) return make_error(Errc::usage, "dataset '{}' is plain: it has no slots", manifest_cid.to_string());
+    const std::uint32_t slots = layout->k + layout->m;
+    held = slots >= 32 ? 0xffffffffu : ((1u << slots) - 1);
+  }
+  held &= ~(1u << slot);
+  CODEX_TRY_ASSIGN(auto lease, impl_->lease());
+  if (held == 0) {
+    CODEX_TRY_ASSIGN(auto del, lease.db().prepare("DELETE FROM datasets WHERE manifest_cid = ?"));
+    CODEX_TRY(del.bind(1, ByteView(manifest_cid.bytes())).run());
+  } else {
+    CODEX_TRY_ASSIGN(auto update, lease.db().prepare("UPDATE datasets SET held_slots = ? WHERE manifest_cid = ?"));
+    CODEX_TRY(update.bind(1, static_cast<std::int64_t>(held)).bind(2, ByteView(manifest_cid.bytes())).run());
+  }
+  CODEX_TRY_ASSIGN(auto forget, lease.db().prepare("DELETE FROM slot_trees WHERE manifest_cid = ? AND slot = ?"));
+  return forget.bind(1, ByteView(manifest_cid.bytes())).bind(2, static_cast<std::int64_t>(slot)).run();
+}
+
 static Result<std::optional<BlockLocation>> locate_with(sql::Statement& query, const Digest& digest) {
   query.bind(1, ByteView(digest));
   CODEX_TRY_ASSIGN(bool row, query.step());

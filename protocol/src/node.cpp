@@ -22,6 +22,8 @@ Node::Impl::Impl(const Config& config_, SelfIdentity self_, Crypto& crypto_, Pro
       directory(directory_ ? std::move(directory_) : std::make_shared<MemberDirectory>()),
       ring(*directory) {
   me = directory->intern(self.id);
+  heartbeat_seq = self.first_heartbeat_seq;
+  incarnation = self.first_incarnation;
   std::uint32_t buckets = std::clamp<std::uint32_t>(config.sync_buckets, 1, 256);
   bucket_digests.assign(std::bit_ceil(buckets), 0);
 }
@@ -297,6 +299,8 @@ static DatasetView view_of(const Node::Impl& s, const DatasetState& d) {
     slot.slot = i;
     if (d.slots[i].holder != MemberDirectory::kNone) slot.holder = s.directory->id(d.slots[i].holder);
     slot.health = d.slots[i].health;
+    slot.last_heard = d.slots[i].last_heard;
+    slot.last_proof = d.slots[i].last_proof;
     v.slots.push_back(slot);
   }
   return v;
@@ -314,9 +318,9 @@ std::optional<DatasetView> Node::dataset(const DatasetId& id) const {
   return view_of(*impl_, it->second);
 }
 
-std::vector<MemberId> Node::placement(const DatasetDescriptor& dataset) const {
+std::vector<MemberId> Node::placement(const DatasetDescriptor& dataset, bool include_self) const {
   std::vector<MemberId> out;
-  for (const auto& h : place_dataset(impl_->ring, dataset))
+  for (const auto& h : include_self ? place_dataset(impl_->ring, dataset) : place_dataset(impl_->ring, dataset, impl_->me))
     if (h) out.push_back(impl_->directory->id(*h));
   return out;
 }

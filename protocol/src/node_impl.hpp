@@ -75,6 +75,7 @@ struct SlotState {
   MemberHandle holder = MemberDirectory::kNone;
   SlotHealth health = SlotHealth::pending;
   Time last_heard = 0;                  // last good heartbeat entry from the holder
+  Time last_proof = 0;                  // last storage proof of it checked good (0: none yet)
   std::vector<MemberHandle> reporters;  // watchers that reported the current holder lost
   Time repair_deadline = 0;             // when a repairing/confirmed slot is re-requested
   std::uint32_t repair_round = 0;

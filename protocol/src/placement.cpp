@@ -104,12 +104,13 @@ std::vector<MemberHandle> Ring::closest(const Digest& key, std::size_t count) co
   return out;
 }
 
-std::vector<std::optional<MemberHandle>> place_dataset(const Ring& ring, const DatasetDescriptor& dataset) {
+std::vector<std::optional<MemberHandle>> place_dataset(const Ring& ring, const DatasetDescriptor& dataset,
+                                                       std::optional<MemberHandle> exclude) {
   std::vector<std::optional<MemberHandle>> holders(dataset.slots());
   std::vector<MemberHandle> chosen;
   for (std::uint32_t slot = 0; slot < dataset.slots(); ++slot) {
     auto pick = ring.closest_except(slot_point(dataset.id, slot), [&](MemberHandle h) {
-      return std::find(chosen.begin(), chosen.end(), h) != chosen.end();
+      return h == exclude || std::find(chosen.begin(), chosen.end(), h) != chosen.end();
     }, dataset.slots() + 2);
     if (!pick) break;
     holders[slot] = *pick;

@@ -113,7 +113,7 @@ void Node::Impl::on_local_event(Time now, const LocalEvent& event, Output& out) 
       return;
     }
     if (desc.k == 0 || desc.l0 == 0) return;
-    auto placed = place_dataset(ring, desc);
+    auto placed = e->place_on_self ? place_dataset(ring, desc) : place_dataset(ring, desc, me);
     DatasetState d;
     d.desc = desc;
     d.slots.resize(desc.slots());
@@ -173,6 +173,26 @@ void Node::Impl::on_local_event(Time now, const LocalEvent& event, Output& out) 
     if (d.claimed && active_repairs > 0) active_repairs--;
     for (MemberHandle w : watchers_of(d)) send(w, Claim{d.desc.id, e->slot, true}, out);
     datasets.erase(it);
+    return;
+  }
+  if (auto* e = std::get_if<SlotResumed>(&event)) {
+    const DatasetDescriptor& desc = e->dataset;
+    if (desc.plain || desc.k == 0 || e->slot >= desc.slots() || datasets.count(desc.id)) return;
+    DatasetState d;
+    d.desc = desc;
+    d.own_slot = e->slot;
+    d.stored = true;
+    d.slots.resize(desc.slots());
+    for (std::uint32_t i = 0; i < desc.slots(); ++i) {
+      if (i < e->holders.size() && e->holders[i] && *e->holders[i] != self.id)
+        d.slots[i].holder = directory->intern(*e->holders[i]);
+      d.slots[i].health = SlotHealth::pending;
+      d.slots[i].last_heard = now;
+    }
+    d.slots[e->slot].holder = me;
+    d.slots[e->slot].health = SlotHealth::held;
+    datasets[desc.id] = std::move(d);
+    send_heartbeats(now, out, &desc.id);
     return;
   }
   if (auto* e = std::get_if<DatasetForgotten>(&event)) {
@@ -341,6 +361,7 @@ void Node::Impl::on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, O
     }
     if (credit) {
       s.last_heard = now;
+      if (proven[i] == Proven::good) s.last_proof = now;
       if (s.health != SlotHealth::confirmed || s.reporters.size() < config.loss_confirmations) {
         s.health = SlotHealth::held;
         s.reporters.clear();
@@ -529,6 +550,7 @@ void Node::Impl::on_audit_reply(Time now, MemberHandle from, const AuditReply& m
   }
   if (good) {
     s.last_heard = now;
+    s.last_proof = now;
     return;
   }
   stats.audits_failed++;
@@ -681,6 +703,14 @@ void Node::Impl::request_repair(Time now, DatasetState& d, std::uint32_t slot, O
   SlotState& s = d.slots[slot];
   std::size_t r = std::max<std::uint32_t>(1, config.repair_candidates);
   auto candidates = repair_candidates(d, slot, s.repair_round * r, r);
+  if (candidates.empty() && (s.repair_round > 0 || !s.failed_claimants.empty())) {
+    // Past the last candidate (a small community): start over from the
+    // first; one that was busy with another slot of d, or whose claim
+    // lapsed, may be able to rebuild it now.
+    s.repair_round = 0;
+    s.failed_claimants.clear();
+    candidates = repair_candidates(d, slot, 0, r);
+  }
   auto holders = holders_of(d);
   for (std::uint32_t rank = 0; rank < candidates.size(); ++rank) {
     RepairRequest request{d.desc, slot, rank, holders};

@@ -1,8 +1,10 @@
-# scripts/demo.sh FILE: run from another directory it demos the caller's file
-# (a relative path is the caller's), writes nothing into the source tree,
-# prints the CID codex-chunk gives that file, and refuses a file it cannot
-# read instead of demoing random bytes. BUILD_DIR is the tested build, so its
-# build step has nothing to do.
+# scripts/demo.sh FILE, the community story on loopback: run from another
+# directory it demos the caller's file (a relative path is the caller's),
+# writes nothing into the source tree, prints the CID codex-chunk gives that
+# file, shows the uploader and two holders stopping, their detection and the
+# two slots rebuilt, gets the file back on another member, and refuses a file
+# it cannot read instead of demoing random bytes. BUILD_DIR is the tested
+# build, so its build step has nothing to do.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || exit 1
 DEMO=$(cd "$CODEX_SOURCE" && pwd)/scripts/demo.sh
 BIN_ABS=$(cd "$CODEX_BIN" && pwd)
@@ -18,6 +20,11 @@ step "a relative FILE from another directory is the caller's file"
 grep -q "^stored $TEST_TMP/elsewhere/pictures/photo.jpg as $want\$" "$TEST_TMP/demo.out" ||
   { sed 's/^/    /' "$TEST_TMP/demo.out" >&2; fail "demo.sh did not store the caller's file under its CID $want"; }
 grep -q "codex-get gave back the same bytes" "$TEST_TMP/demo.out" || fail "demo.sh did not get the file back"
+grep -q "codex-put --wait returned: every slot is held" "$TEST_TMP/demo.out" || fail "demo.sh did not store and place the file"
+grep -Eq "m[0-9] member: peer=m[0-9] dead" "$TEST_TMP/demo.out" || fail "demo.sh did not show a member detected dead"
+[[ $(grep -Ec "m[0-9] repair: slot=[0-5] rebuilt" "$TEST_TMP/demo.out") -ge 2 ]] ||
+  { sed 's/^/    /' "$TEST_TMP/demo.out" >&2; fail "demo.sh did not show two slots rebuilt"; }
+grep -q "full health again" "$TEST_TMP/demo.out" || fail "demo.sh did not reach full health"
 grep -q "^demo: building codex-chunk" "$TEST_TMP/demo.out" || fail "demo.sh does not say what it builds"
 after=$(cd "$CODEX_SOURCE" && find . -path ./build -prune -o -newer "$DEMO" -type f -print 2>/dev/null | sort)
 expect_eq "files written into the source tree by the demo" "$after" "$before"

@@ -698,3 +698,40 @@ TEST(RepositoryTest, ConcurrentPutsAllLand) {
 
 }  // namespace
 }  // namespace codex
+
+
+namespace codex {
+namespace {
+
+// A community member hands a slot over: drop_slot takes it out of held_slots
+// (from "every slot" too), and the record goes with the last slot.
+TEST(RepositoryTest, DropSlotLeavesTheOthersHeld) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/repo";
+  std::mt19937_64 rng(11);
+  auto repo = open_repo(dir);
+  Protected p = make_protected(rng, 4, 2, 8, tmp.path());
+  auto held = [&]() -> std::optional<std::uint32_t> {
+    auto found = repo->find_dataset(p.cid);
+    EXPECT_TRUE(found.ok() && found->has_value());
+    return (*found)->held_slots;
+  };
+  ASSERT_TRUE(put(*repo, p.car, std::nullopt).ok());
+  ASSERT_TRUE(repo->drop_slot(p.cid, 2).ok());
+  EXPECT_EQ(held(), std::optional<std::uint32_t>(0b111011)) << "dropping from every slot keeps the other five";
+  ASSERT_TRUE(repo->drop_slot(p.cid, 2).ok()) << "dropping a slot not held is harmless";
+  EXPECT_EQ(held(), std::optional<std::uint32_t>(0b111011));
+  for (std::uint32_t s : {0u, 1u, 3u, 4u}) ASSERT_TRUE(repo->drop_slot(p.cid, s).ok());
+  EXPECT_EQ(held(), std::optional<std::uint32_t>(0b100000));
+  ASSERT_TRUE(repo->drop_slot(p.cid, 5).ok());
+  auto gone = repo->find_dataset(p.cid);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value()) << "no slot held: the dataset's record goes";
+  auto missing = repo->drop_slot(p.cid, 0);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+  expect_consistent(dir);
+}
+
+}  // namespace
+}  // namespace codex

@@ -79,6 +79,12 @@ class Repository {
   Result<std::optional<std::vector<Digest>>> slot_block_roots(const Cid& manifest_cid, std::uint32_t slot);
   Status store_slot_block_roots(const Cid& manifest_cid, std::uint32_t slot, std::span<const Digest> roots);
 
+  // Stops holding one slot of a protected dataset (a community member whose
+  // slot now lives elsewhere): the slot leaves held_slots, and the dataset's
+  // record goes once no slot is held. Blocks stay in the packs (append-only)
+  // and are served while present. Errc::not_found when the dataset is not here.
+  Status drop_slot(const Cid& manifest_cid, std::uint32_t slot);
+
   Result<std::optional<BlockLocation>> locate_block(const Digest& digest);
   // locate_block for many digests on one connection (out.size() == digests.size()).
   Status locate_blocks(std::span<const Digest> digests, std::span<std::optional<BlockLocation>> out);

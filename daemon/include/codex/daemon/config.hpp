@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "codex/error.hpp"
+#include "codex/protocol/config.hpp"
 
 namespace codex::daemon {
 
@@ -26,6 +27,15 @@ struct Config {
   std::chrono::seconds request_timeout{300};
   std::chrono::seconds idle_timeout{60};
   bool protocol_core = true;           // run the protocol core (membership) over /codex/altruistic/1.0.0
+
+  // The community at work (core_adapter.hpp). Protocol parameters keep
+  // docs/protocol.md's defaults unless set (tests and demos shorten them).
+  protocol::Config protocol;
+  bool auto_repair = true;                      // no: rebuilds wait for `codex-repair --daemon`
+  std::uint8_t lazy_repair_l0 = 1;              // for datasets published here
+  std::chrono::milliseconds join_wait{10000};   // found the community alone when nobody shows up by then
+  std::uint32_t proof_samples = 4;              // cells per storage proof
+  std::uint64_t repair_bandwidth = 0;           // bytes per second a slot transfer may use, 0: no cap
 };
 
 // Parses the text of a config file; errors name the line.

@@ -10,11 +10,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <asio.hpp>
+
 #include "codex/bytes.hpp"
 #include "codex/identity.hpp"
+#include "json_parse.hpp"
 
 namespace codex::daemon {
 
@@ -43,6 +47,13 @@ class ProtocolCore {
   virtual void on_member_down(CoreTime now, const PeerId& member, CoreOutput& out) = 0;
   // JSON object for `codex-gossip status --json` ("core" member).
   virtual std::string status_json() const = 0;
+  // A control-socket request the daemon does not answer itself (the
+  // community's commands: publish, dataset, datasets, jobs, repair): the JSON
+  // answer, or nullopt when it is not one of the core's commands either.
+  virtual asio::awaitable<std::optional<std::string>> control(const json::Value& request) {
+    (void)request;
+    co_return std::nullopt;
+  }
 };
 
 }  // namespace codex::daemon

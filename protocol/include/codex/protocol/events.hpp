@@ -20,6 +20,9 @@ namespace codex::protocol {
 // placed. A plain dataset is only recorded as held here.
 struct DatasetPublished {
   DatasetDescriptor dataset;
+  // false: place every slot on other members (the publisher keeps its full
+  // copy only until they hold their slots, then may go offline for good).
+  bool place_on_self = true;
 };
 // A slot this node was asked to fetch or rebuild is now stored and verified
 // against the manifest (FetchSlot or RebuildSlot done).
@@ -38,11 +41,19 @@ struct SlotFailed {
   DatasetId dataset{};
   std::uint32_t slot = 0;
 };
+// This node (restarted) still stores slot `slot` of a dataset that nobody
+// else holds in the community's view: it holds it again and heartbeats it to
+// `holders` (index = slot; as the other members say).
+struct SlotResumed {
+  DatasetDescriptor dataset;
+  std::uint32_t slot = 0;
+  std::vector<std::optional<MemberId>> holders;
+};
 // This node stops holding a plain dataset.
 struct DatasetForgotten {
   DatasetId dataset{};
 };
-using LocalEvent = std::variant<DatasetPublished, SlotStored, SlotDamaged, SlotFailed, DatasetForgotten>;
+using LocalEvent = std::variant<DatasetPublished, SlotStored, SlotDamaged, SlotFailed, DatasetForgotten, SlotResumed>;
 
 // --- Actions (core -> daemon) -----------------------------------------------
 

@@ -41,6 +41,12 @@ struct SelfIdentity {
   MemberId id{};
   Bytes certificate;             // the community's membership certificate for id
   std::vector<Bytes> addresses;  // opaque to the core (the daemon puts binary multiaddrs)
+  // Where this life's heartbeat sequence numbers and incarnation start. A
+  // restarted member's must exceed its last life's (watchers refuse older
+  // heartbeats as replays; a dead record is overridden only by a newer
+  // incarnation): the daemon passes clock readings, the simulator zero.
+  std::uint64_t first_heartbeat_seq = 0;
+  std::uint32_t first_incarnation = 0;
 };
 
 // A member to contact when joining.
@@ -70,6 +76,8 @@ struct SlotView {
   std::uint32_t slot = 0;
   std::optional<MemberId> holder;
   SlotHealth health = SlotHealth::pending;
+  Time last_heard = 0;  // the holder's last credited heartbeat (or when the slot was assigned)
+  Time last_proof = 0;  // its last storage proof checked good here (0: none yet)
 };
 
 struct DatasetView {
@@ -144,7 +152,8 @@ class Node {
   std::optional<DatasetView> dataset(const DatasetId& id) const;
   // Where slots of a dataset go in this node's current view (live members,
   // closest by XOR to each slot point, distinct): what a publisher computes.
-  std::vector<MemberId> placement(const DatasetDescriptor& dataset) const;
+  // With include_self false, this node is left out (DatasetPublished::place_on_self).
+  std::vector<MemberId> placement(const DatasetDescriptor& dataset, bool include_self = true) const;
   const NodeStats& stats() const;
   // Local health (Lifeguard awareness score, 0 = healthy).
   std::uint32_t health_score() const;

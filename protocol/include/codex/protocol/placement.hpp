@@ -60,7 +60,9 @@ class Ring {
 
 // Places every slot of a dataset on a distinct member: slot 0 first, each to
 // the closest member not already chosen. Fewer members than slots: the
-// remaining slots get nullopt.
-std::vector<std::optional<MemberHandle>> place_dataset(const Ring& ring, const DatasetDescriptor& dataset);
+// remaining slots get nullopt. `exclude` (when given) is never chosen: a
+// publisher that means to go offline places its dataset on the others.
+std::vector<std::optional<MemberHandle>> place_dataset(const Ring& ring, const DatasetDescriptor& dataset,
+                                                       std::optional<MemberHandle> exclude = std::nullopt);
 
 }  // namespace codex::protocol
