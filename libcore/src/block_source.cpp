@@ -28,14 +28,6 @@ class RepositorySource : public BlockSource {
   Status read(const Digest& digest, Bytes& out) override { return repository_.read_block(digest, out); }
 
   void read_many(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status) override {
-    read_blocks(digests, out, status, true);
-  }
-  void read_many_unchecked(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status) override {
-    read_blocks(digests, out, status, false);
-  }
-
- private:
-  void read_blocks(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status, bool check) {
     std::vector<std::optional<BlockLocation>> locations(digests.size());
     Status located = repository_.locate_blocks(digests, locations);
     for (std::size_t i = 0; i < digests.size(); ++i) {
@@ -62,7 +54,6 @@ class RepositorySource : public BlockSource {
           read[count++] = out[i];
         }
       }
-      if (!check) return;
       sha256_each(std::span<const ByteView>(read, count), std::span<Digest>(hashed, count));
       for (std::size_t j = 0; j < count; ++j)
         if (hashed[j] != digests[indices[j]])
@@ -76,6 +67,7 @@ class RepositorySource : public BlockSource {
         status[i] = repository_.read_block(digests[i], out[i]);
   }
 
+ private:
   Repository& repository_;
 };
 
@@ -115,21 +107,11 @@ class ChainedSource : public BlockSource {
   }
 
   void read_many(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status) override {
-    read_in_order(digests, out, status, true);
-  }
-  // The first source may leave its blocks unchecked; later ones (peers) always check.
-  void read_many_unchecked(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status) override {
-    read_in_order(digests, out, status, false);
-  }
-
- private:
-  void read_in_order(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status, bool check_first) {
     if (sources_.empty()) {
       for (std::size_t i = 0; i < digests.size(); ++i) status[i] = read(digests[i], out[i]);
       return;
     }
-    if (check_first) sources_.front()->read_many(digests, out, status);
-    else sources_.front()->read_many_unchecked(digests, out, status);
+    sources_.front()->read_many(digests, out, status);
     // Ask each later source only for what is still lacking.
     std::vector<std::size_t> lacking;
     std::vector<Digest> again;
@@ -159,6 +141,7 @@ class ChainedSource : public BlockSource {
     }
   }
 
+ private:
   std::vector<BlockSource*> sources_;
 };
 

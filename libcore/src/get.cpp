@@ -44,7 +44,6 @@ class SpillFile {
     end_ += block.size();
     return {};
   }
-  bool holds(std::uint64_t index) const { return where_.count(index) != 0; }
   // true when the index was spilled; the block is then in `out`.
   Result<bool> take(std::uint64_t index, Bytes& out) {
     auto it = where_.find(index);
@@ -119,14 +118,10 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
   std::vector<Bytes> read;
   std::vector<Status> read_status;
   // Reads the listed entries of `blocks` (on this thread: sources are used from one).
-  // The parity rows are read unchecked (see rebuild_in_order): the blocks
-  // rebuilt from them are checked against their leaves.
-  auto read_slots = [&](bool checked) {
+  auto read_slots = [&]() {
     read.resize(std::max(read.size(), digests.size()));
     read_status.resize(digests.size());
-    const std::span<Bytes> out(read.data(), digests.size());
-    if (checked) source.read_many(digests, out, read_status);
-    else source.read_many_unchecked(digests, out, read_status);
+    source.read_many(digests, std::span<Bytes>(read.data(), digests.size()), read_status);
     for (std::size_t i = 0; i < digests.size(); ++i) {
       std::swap(blocks[slots[i]], read[i]);  // no copy; buffers go round
       status[slots[i]] = std::move(read_status[i]);
@@ -146,7 +141,7 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
         digests.push_back(leaves[index]);
         slots.push_back(g * rows + row);
       }
-    read_slots(true);
+    read_slots();
     std::vector<bool> damaged(count, false);
     digests.clear();
     slots.clear();
@@ -159,11 +154,8 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
         slots.push_back(g * rows + row);
       }
     }
-    read_slots(false);
-    // Decodes group g and writes its data rows. A group whose rebuilt blocks
-    // fail their leaves (a parity row was corrupt) is left for a checked read.
-    std::vector<bool> recheck(count, false);
-    auto finish_group = [&](std::size_t g, bool parity_checked) {
+    read_slots();
+    default_pool().for_each(count, [&](std::size_t g) {
       group_status[g] = [&]() -> Status {
         const std::uint64_t group = first + g;
         rebuilt[g].bad.clear();
@@ -174,10 +166,6 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
                                       std::span<const Status>(status.data() + g * rows, rows),
                                       [k](std::uint32_t row) { return row < k; });
           coders.release(std::move(coder));
-          if (!decoded && decoded.error().code == Errc::corrupt && !parity_checked) {
-            recheck[g] = true;
-            return {};
-          }
           if (!decoded) return std::move(decoded).error();
           rebuilt[g] = std::move(*decoded);
           for (auto& bad : rebuilt[g].bad)
@@ -192,19 +180,7 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
         }
         return {};
       }();
-    };
-    default_pool().for_each(count, [&](std::size_t g) { finish_group(g, false); });
-    for (std::size_t g = 0; g < count; ++g) {
-      if (!recheck[g]) continue;
-      digests.clear();
-      slots.clear();
-      for (std::uint32_t row = k; row < rows; ++row) {
-        digests.push_back(leaves[layout.index(first + g, row)]);
-        slots.push_back(g * rows + row);
-      }
-      read_slots(true);
-      finish_group(g, true);
-    }
+    });
     for (std::size_t g = 0; g < count; ++g) {
       if (!group_status[g].ok()) {
         // Blocks are written where they belong, not in order: keep only the
@@ -231,15 +207,10 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
 
 // In-order output: the bad blocks of a batch of data blocks (blocks[i] is
 // block start + i) are put right. One rebuilt earlier waits in the spill
-// file; for the others, their groups are read (one read_many) and decoded on
-// every core, a few groups at a time to bound memory. Each group is decoded
-// once: its bad data rows past this batch are spilled for their turn.
-//
-// The rows are read unchecked: every rebuilt block is checked against its
-// leaf, and a wrong row (corrupt in the pack) makes a wrong rebuilt block, so
-// checking the rows too would only hash again what the checks after decoding
-// cover. Rows this batch already found bad are marked so. A group whose
-// rebuilt blocks fail their leaves is read again, checked, and decoded again.
+// file; for the others, their groups are read (one read_many, hashed on every
+// core) and decoded on every core, a few groups at a time to bound memory.
+// Each group is decoded once: its bad data rows past this batch are spilled
+// for their turn.
 Status rebuild_in_order(BlockSource& source, const SteppedLayout& layout, std::span<const Digest> leaves,
                         CoderPool& coders, SpillFile& spill, std::uint64_t start, std::span<Bytes> blocks,
                         std::span<Status> status, const GetOptions& options, GetResult& result) {
@@ -262,11 +233,11 @@ Status rebuild_in_order(BlockSource& source, const SteppedLayout& layout, std::s
   std::vector<Status> group_status(group_blocks.size()), read_status;
   std::vector<Digest> digests;
   std::vector<std::size_t> where;  // each digest's entry in group_blocks
-  // Reads the rows of groups[first + g] for g in [from, to) into entry g.
-  auto read_rows = [&](std::size_t first, std::size_t from, std::size_t to, bool checked) {
+  for (std::size_t first = 0; first < groups.size(); first += per_round) {
+    const std::size_t count = std::min(per_round, groups.size() - first);
     digests.clear();
     where.clear();
-    for (std::size_t g = from; g < to; ++g)
+    for (std::size_t g = 0; g < count; ++g)
       for (std::uint32_t row = 0; row < rows; ++row) {
         const std::uint64_t index = layout.index(groups[first + g], row);
         if (layout.is_padding(index)) continue;
@@ -275,40 +246,29 @@ Status rebuild_in_order(BlockSource& source, const SteppedLayout& layout, std::s
       }
     read.resize(std::max(read.size(), digests.size()));
     read_status.resize(digests.size());
-    const std::span<Bytes> out(read.data(), digests.size());
-    if (checked) source.read_many(digests, out, read_status);
-    else source.read_many_unchecked(digests, out, read_status);
+    source.read_many(digests, std::span<Bytes>(read.data(), digests.size()), read_status);
     for (std::size_t i = 0; i < digests.size(); ++i) {
       std::swap(group_blocks[where[i]], read[i]);  // no copy; buffers go round
       group_status[where[i]] = std::move(read_status[i]);
-      const std::uint64_t index = layout.index(groups[first + where[i] / rows], static_cast<std::uint32_t>(where[i] % rows));
-      if (index >= start && index < start + blocks.size() && !status[index - start].ok())
-        group_status[where[i]] = status[index - start];  // found bad by this batch's checked read
     }
-  };
-  auto decode = [&](std::size_t first, std::size_t g) -> Result<GroupRebuild> {
-    const std::uint64_t group = groups[first + g];
-    CODEX_TRY_ASSIGN(auto coder, coders.acquire());
-    auto decoded = decode_group(layout, leaves, *coder, group, std::span<const Bytes>(group_blocks.data() + g * rows, rows),
-                                std::span<const Status>(group_status.data() + g * rows, rows),
-                                [&](std::uint32_t row) { return row < k && layout.index(group, row) >= start; });
-    coders.release(std::move(coder));
-    return decoded;
-  };
-  for (std::size_t first = 0; first < groups.size(); first += per_round) {
-    const std::size_t count = std::min(per_round, groups.size() - first);
-    read_rows(first, 0, count, false);
     std::vector<std::optional<Result<GroupRebuild>>> decoded(count);
-    default_pool().for_each(count, [&](std::size_t g) { decoded[g].emplace(decode(first, g)); });
-    for (std::size_t g = 0; g < count; ++g) {
-      if (!*decoded[g] && decoded[g]->error().code == Errc::corrupt) {
-        read_rows(first, g, g + 1, true);  // a row was corrupt: read them checked
-        decoded[g].emplace(decode(first, g));
+    default_pool().for_each(count, [&](std::size_t g) {
+      const std::uint64_t group = groups[first + g];
+      auto coder = coders.acquire();
+      if (!coder) {
+        decoded[g].emplace(std::move(coder).error());
+        return;
       }
-      if (!*decoded[g]) return std::move(*decoded[g]).error();
-      for (auto& row : (*decoded[g])->bad) {
-        // A row rebuilt by an earlier decoding of this group waits in the spill file.
-        if (row.block.empty() || spill.holds(row.index)) continue;
+      decoded[g].emplace(decode_group(layout, leaves, **coder, group,
+                                      std::span<const Bytes>(group_blocks.data() + g * rows, rows),
+                                      std::span<const Status>(group_status.data() + g * rows, rows),
+                                      [&](std::uint32_t row) { return row < k && layout.index(group, row) >= start; }));
+      coders.release(std::move(*coder));
+    });
+    for (auto& outcome : decoded) {
+      if (!*outcome) return std::move(*outcome).error();
+      for (auto& row : (*outcome)->bad) {
+        if (row.block.empty()) continue;
         result.rebuilt.push_back({row.index, row.why == Errc::corrupt ? "corrupt" : "missing"});
         if (options.on_rebuilt) options.on_rebuilt(result.rebuilt.back());
         if (row.index < start + blocks.size()) {

@@ -34,16 +34,6 @@ class BlockSource {
   // Many blocks at once (sources may read them in parallel); status[i] tells
   // how digests[i] went. The default reads them one by one.
   virtual void read_many(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status);
-  // The same, except that a source may leave the bytes unchecked against
-  // their digests (the repository does; missing blocks are still reported).
-  // Only for callers that check what they make of the bytes instead: a
-  // group's rows read to rebuild its lost blocks, each rebuilt block being
-  // checked against its leaf (a wrong input row gives a wrong block, and the
-  // caller then reads the rows checked). Such bytes must never be passed on
-  // as they are. The default reads them checked.
-  virtual void read_many_unchecked(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status) {
-    read_many(digests, out, status);
-  }
 };
 
 // The repository's blocks (index lookups on the calling thread, reads and
