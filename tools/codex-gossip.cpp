@@ -11,6 +11,9 @@
 //   dataset CID           the community's view of a dataset, slot by slot
 //   publish CID           place a dataset of the repository on the community
 #include <csignal>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -178,6 +181,13 @@ Status verb_run(cli::Tool& tool, const Options& o, const NodePaths& paths) {
   } else if (tool.common().verbose > 0) config.log_level = LogLevel::debug;
   else if (tool.common().quiet) config.log_level = LogLevel::warn;
   Log log(config.log_level);
+#ifdef __GLIBC__
+  // Block-exchange messages are ~1 MiB each: with glibc's defaults every one
+  // is a fresh mmap, page-faulted in and zeroed, then unmapped. Kept in the
+  // heap they are reused; the daemon trims the heap when a transfer ends.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
   asio::io_context io(1);
   CODEX_TRY_ASSIGN(auto daemon, Daemon::create(io, DaemonOptions{paths.dir, config}, log));
   CODEX_TRY(daemon->start());

@@ -38,6 +38,8 @@ Result<int> connect_unix(const std::filesystem::path& path) {
 
 }  // namespace
 
+Result<int> control_connect(const std::filesystem::path& socket) { return connect_unix(socket); }
+
 std::string control_error(const Error& error) {
   return JsonObject().add("ok", false).add("error", error.message).add("code", exit_code(error.code)).str();
 }
@@ -108,8 +110,17 @@ asio::awaitable<void> ControlServer::serve(asio::local::stream_protocol::socket 
     if (!request || request->kind != json::Kind::object)
       answer = control_error(make_error(Errc::usage, "control request is not a JSON object{}",
                                         request ? "" : ": " + request.error().message));
-    else
+    else {
+      const json::Value* command = request->find("command");
+      for (const auto& [name, session] : sessions_)
+        if (command && command->kind == json::Kind::string && command->string == name) {
+          co_await session(*request, socket);
+          std::error_code ignored;
+          socket.shutdown(asio::socket_base::shutdown_both, ignored);
+          co_return;
+        }
       answer = co_await handler_(*request);
+    }
   }
   answer.push_back('\n');
   co_await asio::async_write(socket, asio::buffer(answer), asio::redirect_error(asio::use_awaitable, ec));

@@ -7,6 +7,9 @@
 #include "codex/daemon/daemon.hpp"
 
 #include <algorithm>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <ctime>
 #include <deque>
 #include <unordered_map>
@@ -14,6 +17,7 @@
 
 #include "codex/codex_tree.hpp"
 #include "codex/community.hpp"
+#include "codex/daemon/block_stream.hpp"
 #include "codex/daemon/blockexc_message.hpp"
 #include "codex/daemon/control.hpp"
 #include "codex/daemon/core_adapter.hpp"
@@ -69,6 +73,14 @@ Bytes admission_message(AdmissionKind kind, ByteView body) {
 
 std::string short_id(const PeerId& id) { return id.to_string(); }
 
+// After a transfer: what the heap kept for reuse goes back to the system,
+// so an idle daemon stays small (codex-gossip raises glibc's trim threshold).
+void release_memory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
 }  // namespace
 
 struct PeerState {
@@ -103,7 +115,12 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   std::optional<std::pair<Cid, CodexTree>> tree_cache;  // serving leaf proofs
   std::int64_t started_at = unix_now();
   std::uint64_t blocks_served = 0, blocks_fetched = 0, peers_dropped = 0;
+  std::uint64_t served_at_last_trim = 0;
   bool stopping = false;
+  struct PeerNetwork;
+  std::unique_ptr<PeerNetwork> stream_network;  // the block streams' (stores nothing)
+  // Hashing of fetched blocks, off the event loop (idle threads cost nothing).
+  asio::thread_pool verify_pool{2};
 
   Impl(asio::io_context& io, DaemonOptions options, Log& log, Ed25519Key key)
       : io(io), options(std::move(options)), log(log), paths{this->options.repo_dir}, key(std::move(key)),
@@ -385,6 +402,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
             reply.presences.push_back({entry.address, have ? blockexc::PresenceType::have : blockexc::PresenceType::dont_have, {}});
           continue;
         }
+        if (d.options.serve_hook && entry.address.cid.codec() != codec::manifest && !d.options.serve_hook(data)) continue;
         Cid cid = entry.address.leaf ? Cid::from_digest(codec::block, *digest) : entry.address.cid;
         reply_bytes += data.size();
         reply.payload.push_back({std::move(cid), std::move(data), entry.address, std::move(proof)});
@@ -495,6 +513,11 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
         state.admitted = false;
         host->disconnect(id);
       }
+    }
+    // Serving ended since the last round: give the buffers back.
+    if (blocks_served != served_at_last_trim) {
+      served_at_last_trim = blocks_served;
+      release_memory();
     }
     maintenance_timer->expires_after(std::chrono::seconds(5));
     maintenance_timer->async_wait([self_ = shared_from_this()](std::error_code ec) {
@@ -614,6 +637,20 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
           .add("complete", report->missing == 0)
           .str();
     }
+    if (c == "dataset-meta") {
+      const json::Value* cid_text = request.find("cid");
+      if (!cid_text || cid_text->kind != json::Kind::string)
+        co_return control_error(make_error(Errc::usage, "dataset-meta needs \"cid\""));
+      auto cid = Cid::parse(cid_text->string);
+      if (!cid) co_return control_error(cid.error());
+      auto meta = co_await d.fetch_meta(*cid);
+      if (!meta) co_return control_error(meta.error());
+      co_return JsonObject()
+          .add("ok", true)
+          .add("blocks", static_cast<std::uint64_t>(meta->leaves.size()))
+          .add("members", static_cast<std::uint64_t>(d.usable_peers().size()))
+          .str();
+    }
     if (c == "blocks") {
       const json::Value* list = request.find("digests");
       if (!list || list->kind != json::Kind::array || list->array.size() > 4096)
@@ -694,9 +731,15 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     return batch->commit();
   }
 
-  // Manifest, tree and every block of a dataset that the repository lacks,
-  // from members; what is fetched is stored as it arrives (a fetch resumes).
-  asio::awaitable<Result<DatasetReport>> fetch_dataset(Cid manifest_cid) {
+  struct DatasetMeta {
+    Bytes manifest_bytes;
+    Manifest manifest;
+    std::vector<Digest> leaves;
+  };
+
+  // A dataset's manifest and tree, from the repository or from members
+  // (verified, then stored in the repository: they are small).
+  asio::awaitable<Result<DatasetMeta>> fetch_meta(Cid manifest_cid) {
     if (manifest_cid.codec() != codec::manifest || !manifest_cid.sha256_digest())
       co_return make_error(Errc::usage, "'{}' is not a manifest CID", manifest_cid.to_string());
     std::optional<Bytes> manifest_bytes = local_manifest(manifest_cid);
@@ -720,6 +763,18 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       Status stored = store_tree(manifest->tree, *leaves);
       if (!stored) co_return std::move(stored).error();
     }
+    co_return DatasetMeta{std::move(*manifest_bytes), std::move(*manifest), std::move(*leaves)};
+  }
+
+  // Manifest, tree and every block of a dataset that the repository lacks,
+  // from members; what is fetched is stored as it arrives (a fetch resumes).
+  asio::awaitable<Result<DatasetReport>> fetch_dataset(Cid manifest_cid) {
+    auto meta = co_await fetch_meta(manifest_cid);
+    if (!meta) co_return std::move(meta).error();
+    const Bytes* manifest_bytes = &meta->manifest_bytes;
+    const Manifest* manifest = &meta->manifest;
+    const std::vector<Digest>* leaves = &meta->leaves;
+    const std::uint64_t count = manifest->block_count();
     DatasetReport report;
     report.blocks = count;
     std::vector<Cid> wanted = lacking(*leaves);
@@ -739,6 +794,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     }
     log.info("fetch", "dataset {}: {} blocks, {} held, {} fetched, {} on no reachable member", manifest_cid.to_string(),
              report.blocks, report.already_held, report.fetched, report.missing);
+    release_memory();
     co_return report;
   }
 
@@ -766,6 +822,134 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       co_return leaves;
     }
     co_return make_error(Errc::not_found, "no member reachable knows tree {}", tree.to_string());
+  }
+
+  // ---- block stream: blocks from members straight to a tool ----
+
+  struct BlockStreamSession {
+    std::deque<std::optional<Result<Bytes>>> answers;  // answers[i] is for request base + i
+    std::uint64_t base = 0;
+    std::deque<std::string> notes;
+    bool ended = false, writer_done = false;
+    std::uint64_t sent = 0, failed = 0;
+    asio::steady_timer wake, done;
+    explicit BlockStreamSession(asio::io_context& io)
+        : wake(io, asio::steady_timer::time_point::max()), done(io, asio::steady_timer::time_point::max()) {}
+  };
+
+  static asio::awaitable<void> block_stream_writer(std::shared_ptr<BlockStreamSession> session,
+                                                   asio::local::stream_protocol::socket& socket) {
+    std::error_code ec;
+    auto header = [](std::uint8_t type, std::size_t len) {
+      std::array<std::uint8_t, 5> h{type};
+      for (int i = 0; i < 4; ++i) h[1 + i] = static_cast<std::uint8_t>(len >> (24 - 8 * i));
+      return h;
+    };
+    while (!session->ended && !ec) {
+      if (!session->notes.empty()) {
+        std::string note = std::move(session->notes.front());
+        session->notes.pop_front();
+        auto h = header(kFrameNote, note.size());
+        std::array<asio::const_buffer, 2> buffers{asio::buffer(h), asio::buffer(note)};
+        co_await asio::async_write(socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      if (!session->answers.empty() && session->answers.front()) {
+        Result<Bytes> answer = std::move(*session->answers.front());
+        session->answers.pop_front();
+        ++session->base;
+        if (answer) {
+          auto h = header(kFrameBlock, answer->size());
+          std::array<asio::const_buffer, 2> buffers{asio::buffer(h), asio::buffer(*answer)};
+          co_await asio::async_write(socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
+          ++session->sent;
+        } else {
+          std::string why = answer.error().message;
+          if (why.size() > 4096) why.resize(4096);
+          auto h = header(kFrameError, why.size() + 1);
+          const std::uint8_t code = static_cast<std::uint8_t>(answer.error().code);
+          std::array<asio::const_buffer, 3> buffers{asio::buffer(h), asio::buffer(&code, 1), asio::buffer(why)};
+          co_await asio::async_write(socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
+          ++session->failed;
+        }
+        continue;
+      }
+      std::error_code ignored;
+      co_await session->wake.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    session->writer_done = true;
+    session->done.cancel();
+  }
+
+  static asio::awaitable<void> serve_block_stream(std::shared_ptr<Impl> self_, asio::local::stream_protocol::socket& socket) {
+    Impl& d = *self_;
+    const std::vector<PeerId> members = d.usable_peers();
+    std::error_code ec;
+    const std::string hello = JsonObject()
+                                  .add("ok", true)
+                                  .add("window", static_cast<std::uint64_t>(kBlockStreamWindow))
+                                  .add("members", static_cast<std::uint64_t>(members.size()))
+                                  .str() +
+                              "\n";
+    co_await asio::async_write(socket, asio::buffer(hello), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    if (!d.stream_network) d.stream_network = std::make_unique<PeerNetwork>(d);
+    auto session = std::make_shared<BlockStreamSession>(d.io);
+    StreamFetcher fetcher(
+        d.io, *d.stream_network, d.log,
+        StreamFetchLimits{d.options.config.fetch_parallel, 4,
+                          std::chrono::duration_cast<std::chrono::milliseconds>(d.options.config.request_timeout)},
+        members,
+        [session, self_](std::uint64_t id, Result<Bytes> block) {
+          if (session->ended || id < session->base || id - session->base >= session->answers.size()) return;
+          if (block) ++self_->blocks_fetched;
+          session->answers[id - session->base] = std::move(block);
+          session->wake.cancel();
+        },
+        [session](const std::string& note) {
+          session->notes.push_back(note);
+          session->wake.cancel();
+        },
+        &d.verify_pool);
+    asio::co_spawn(d.io, block_stream_writer(session, socket), asio::detached);
+    std::uint64_t next_id = 0;
+    std::vector<std::uint8_t> body;
+    std::string why;
+    for (;;) {
+      std::array<std::uint8_t, 5> h;
+      co_await asio::async_read(socket, asio::buffer(h), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;  // the tool is done (or gone)
+      std::uint32_t len = 0;
+      for (int i = 0; i < 4; ++i) len = len << 8 | h[1 + i];
+      if (h[0] != kFrameWant || len == 0 || len % 32 != 0 || len / 32 > kBlockStreamWindow) {
+        why = fmt::format("bad frame (type {}, {} bytes)", h[0], len);
+        break;
+      }
+      body.resize(len);
+      co_await asio::async_read(socket, asio::buffer(body), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      const std::size_t n = len / 32;
+      if (session->answers.size() + n > kBlockStreamWindow) {
+        why = fmt::format("more than {} blocks outstanding", kBlockStreamWindow);
+        break;
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        Digest digest;
+        std::copy_n(body.begin() + static_cast<std::ptrdiff_t>(i * 32), 32, digest.begin());
+        session->answers.emplace_back();
+        fetcher.want(next_id++, digest);
+      }
+    }
+    if (!why.empty()) d.log.warn("control", "block stream ended: {}", why);
+    fetcher.stop();
+    session->ended = true;
+    session->wake.cancel();
+    while (!session->writer_done) {
+      std::error_code ignored;
+      co_await session->done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    d.log.info("fetch", "block stream: {} blocks passed on, {} not found on any member", session->sent, session->failed);
+    release_memory();
   }
 
   // What the Fetcher needs from the network, over this daemon's Host.
@@ -941,6 +1125,10 @@ Status Daemon::start() {
                                                     if (!d) co_return control_error(make_error(Errc::failure, "daemon stopping"));
                                                     co_return co_await Impl::handle_control(d, request);
                                                   }));
+  d.control->add_session("block-stream",
+                         [weak](const json::Value&, asio::local::stream_protocol::socket& socket) -> asio::awaitable<void> {
+                           if (auto d = weak.lock()) co_await Impl::serve_block_stream(d, socket);
+                         });
   for (const auto& a : d.host->listen_addresses()) d.log.info("daemon", "listening on {}", a.with_peer(d.self).to_string());
   if (d.own_certificate_valid())
     d.log.info("daemon", "peer {} member of community {}", d.self.to_string(), d.community->to_string());

@@ -299,8 +299,28 @@ Result<DatasetRecord> find_dataset(Repository& repository, const Cid& manifest_c
 Result<GetResult> get_dataset(Repository& repository, BlockSource& source, const Cid& manifest_cid, ByteSink& output,
                               const GetOptions& options) {
   CODEX_TRY_ASSIGN(DatasetRecord record, find_dataset(repository, manifest_cid));
+  CODEX_TRY_ASSIGN(std::vector<Digest> leaves, repository.tree_leaves(record.manifest.tree));
+  return get_dataset(record, leaves, source, repository.dir(), output, options);
+}
+
+std::vector<Digest> get_read_order(const Manifest& manifest, std::span<const Digest> leaves, bool output_can_write_at) {
+  std::vector<Digest> order;
+  if (!manifest.is_protected()) return {leaves.begin(), leaves.end()};
+  auto layout = SteppedLayout::of(manifest);
+  if (!layout || layout->total != leaves.size()) return {leaves.begin(), leaves.end()};
+  if (!output_can_write_at) return {leaves.begin(), leaves.begin() + static_cast<std::ptrdiff_t>(layout->blocks)};
+  for (std::uint64_t group = 0; group < layout->steps; ++group)
+    for (std::uint32_t row = 0; row < layout->k; ++row) {
+      const std::uint64_t index = layout->index(group, row);
+      if (!layout->is_padding(index)) order.push_back(leaves[index]);
+    }
+  return order;
+}
+
+Result<GetResult> get_dataset(const DatasetRecord& record, std::span<const Digest> leaves, BlockSource& source,
+                              const std::string& spill_dir, ByteSink& output, const GetOptions& options) {
+  const Cid& manifest_cid = record.manifest_cid;
   const Manifest& manifest = record.manifest;
-  CODEX_TRY_ASSIGN(std::vector<Digest> leaves, repository.tree_leaves(manifest.tree));
   GetResult result;
   result.manifest = manifest;
 
@@ -329,7 +349,7 @@ Result<GetResult> get_dataset(Repository& repository, BlockSource& source, const
 
   std::optional<CoderPool> coders;
   if (layout) coders.emplace(manifest.erasure->backend, layout->k, layout->m, static_cast<std::size_t>(manifest.block_size));
-  SpillFile spill(repository.dir());
+  SpillFile spill(spill_dir);
   std::uint64_t written = 0;
   CODEX_TRY(read_batches(source, std::span<const Digest>(leaves.data(), data_blocks), kBlocksPerBatch,
                          [&](std::size_t start, std::span<Bytes> blocks, std::span<Status> status) -> Status {

@@ -31,11 +31,16 @@ struct StreamState {
   bool detached = false;  // handle dropped after close_write: waiting for the peer's FIN
   Bytes recv;
   std::size_t recv_off = 0;
+  // The tail of recv the session is still reading from the connection (a
+  // frame's payload under way): not data yet, never handed to the reader,
+  // and recv is neither moved nor freed meanwhile.
+  std::size_t filling = 0;
+  bool released = false;  // release() came while filling: free recv once filled
   std::uint32_t recv_window = kInitialWindow;  // credit the peer has left
   std::uint32_t unreturned = 0;                // consumed, credit not yet given back
   std::uint64_t send_window = kInitialWindow;  // credit we have left
   WaitList wake;
-  std::size_t unread() const { return recv.size() - recv_off; }
+  std::size_t unread() const { return recv.size() - filling - recv_off; }
 };
 
 std::array<std::uint8_t, kHeaderSize> encode_header(const FrameHeader& h) {
@@ -109,7 +114,7 @@ asio::awaitable<Result<std::size_t>> Stream::read_some(MutableByteView buffer) {
       const std::size_t n = std::min(buffer.size(), s.unread());
       std::memcpy(buffer.data(), s.recv.data() + s.recv_off, n);
       s.recv_off += n;
-      if (s.recv_off == s.recv.size()) {
+      if (s.recv_off == s.recv.size() && s.filling == 0) {
         s.recv.clear();
         s.recv_off = 0;
       }
@@ -331,9 +336,14 @@ void Session::consumed(StreamState& s, std::size_t n) {
 }
 
 void Session::release(StreamState& s) {
-  const std::size_t n = s.unread();
+  const std::size_t n = s.recv.size() - s.recv_off;  // the part being filled was counted too
   buffered_ -= n;
   budget_->used -= n;
+  if (s.filling > 0) {  // the payload under way is still written into recv
+    s.recv_off = s.recv.size() - s.filling;
+    s.released = true;
+    return;
+  }
   s.recv.clear();
   s.recv.shrink_to_fit();
   s.recv_off = 0;
@@ -443,7 +453,15 @@ asio::awaitable<Status> Session::handle_frame(const FrameHeader& h) {
       s->recv.resize(at + h.length);
       buffered_ += h.length;
       budget_->used += h.length;
+      s->filling = h.length;
       auto st = co_await transport_->read_exact(MutableByteView(s->recv.data() + at, h.length));
+      s->filling = 0;
+      if (s->released) {  // dropped meanwhile (accounted for by release)
+        s->released = false;
+        s->recv.clear();
+        s->recv.shrink_to_fit();
+        s->recv_off = 0;
+      }
       if (!st) co_return st;
       s->wake.notify();
     }

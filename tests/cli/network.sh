@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Members on loopback, real daemons: five members of one community fetch
-# datasets from each other (codex-get through the local daemon); a member
+# datasets from each other (codex-get through the local daemon, streamed as a
+# block source, or with --store into the repository); a member
 # killed mid-transfer is routed around; an interrupted fetch resumes; a peer
 # that is not admitted, and one that is revoked, get nothing; garbage and
 # half-open connections on a listening port leave the daemon serving.
-# (A member serving wrong blocks is tests/daemon/fetch_test.cpp's: that takes
-# a peer built to misbehave.)
+# (Members serving wrong blocks or stalling: tests/daemon/lying_member.sh,
+# with a daemon built to misbehave, and tests/daemon/fetch_test.cpp.)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 GOSSIP=$CODEX_BIN/codex-gossip
@@ -78,7 +79,8 @@ for pair in "m3 $D1 d1" "m3 $D2 d2" "m4 $D1 d1" "m5 $D2 d2" "m2 $D1 d1"; do
   expect_exit 0 "$GET" "$cid" --repo "$TEST_TMP/$m" -o "$TEST_TMP/$m.$file"
   cmp -s "$TEST_TMP/$file" "$TEST_TMP/$m.$file" || fail "$m got a different $file"
 done
-# codex-get --car likewise, now from the fetched copy.
+# codex-get streams from members without keeping the blocks; --car (like
+# --store) fetches the dataset into the repository first.
 expect_exit 0 "$GET" "$D2" --car --repo "$TEST_TMP/m5" -o "$TEST_TMP/d2.car"
 served=0
 for m in m1 m2 m3; do served=$((served + $(status_field "$TEST_TMP/$m" blocks_served))); done
@@ -98,7 +100,7 @@ kill -9 "${DAEMON_PID[m1]}"
 wait $GET_PID || fail "codex-get on m5 failed after m1 was killed: $(cat "$TEST_TMP/get5.err")"
 cmp -s "$TEST_TMP/d3" "$TEST_TMP/m5.d3" || fail "m5 got a different d3"
 
-step "an interrupted fetch resumes"
+step "an interrupted fetch with --store resumes"
 # Large enough that the fetch is still running when the kill comes (24 MB
 # could finish between two polls of packs_over on a quiet machine).
 head -c 96000000 /dev/urandom >"$TEST_TMP/d6"
@@ -106,7 +108,7 @@ D6=$("$CHUNK" "$TEST_TMP/d6" 2>/dev/null | "$PUT" -q --repo "$TEST_TMP/m2")
 # Killed once it has written 12 MB of blocks (8 MiB are committed at a time).
 packs_bytes() { local b; b=$(du -sb "$TEST_TMP/m4/packs" 2>/dev/null | cut -f1); echo "${b:-0}"; }
 PACKS_BEFORE=$(packs_bytes)
-"$GET" "$D6" -o "$TEST_TMP/m4.d6" --repo "$TEST_TMP/m4" 2>/dev/null &
+"$GET" "$D6" --store -o "$TEST_TMP/m4.d6" --repo "$TEST_TMP/m4" 2>/dev/null &
 GET_PID=$!
 track_pid $GET_PID
 packs_over() { (($(packs_bytes) > PACKS_BEFORE + 12000000)); }
@@ -115,7 +117,7 @@ kill -9 "${DAEMON_PID[m4]}"
 wait $GET_PID 2>/dev/null || true
 start_daemon m4 "${ADDRS[1]}" "${ADDRS[2]}" "${ADDRS[4]}"
 wait_for 20 "m4 back among members" members_connected_at_least "$TEST_TMP/m4" 3
-expect_exit 0 "$GET" "$D6" -o "$TEST_TMP/m4.d6" --repo "$TEST_TMP/m4" -v
+expect_exit 0 "$GET" "$D6" --store -o "$TEST_TMP/m4.d6" --repo "$TEST_TMP/m4" -v
 cmp -s "$TEST_TMP/d6" "$TEST_TMP/m4.d6" || fail "m4 got a different d6"
 grep -E "from members: [0-9]+ blocks fetched, [1-9][0-9]* already here" "$ERR_FILE" >/dev/null ||
   fail "the fetch did not resume (nothing already here): $(cat "$ERR_FILE")"

@@ -250,6 +250,44 @@ struct RawPeer {
   }
 };
 
+// A frame's payload arriving in pieces is not data until all of it is in: a
+// reader with bytes left from an earlier frame gets those, never the part of
+// the buffer still being filled (it once read zeros there).
+TEST(YamuxSession, AReaderNeverSeesAPayloadStillArriving) {
+  RawPeer p;
+  p.send({FrameType::window_update, kSyn, 1, 0});
+  Bytes first(100, 'a');
+  p.send({FrameType::data, 0, 1, 100}, first);
+  ASSERT_TRUE(pump_until(p.io, [&] { return !p.accepted.empty(); }));
+  auto s = p.accepted[0];
+  Bytes got(10);
+  auto n = run(p.io, s->read_some(got));
+  ASSERT_TRUE(n.ok());
+  ASSERT_EQ(*n, 10u);  // 90 bytes of the first frame left unread
+  // The second frame's header and half of its payload.
+  Bytes second(1000, 'b');
+  auto head = encode_header({FrameType::data, 0, 1, 1000});
+  Bytes part(head.begin(), head.end());
+  part.insert(part.end(), second.begin(), second.begin() + 500);
+  ASSERT_TRUE(run(p.io, p.raw->write_all(part)).ok());
+  test::pump(p.io, std::chrono::milliseconds(50));
+  Bytes all;
+  Bytes buffer(4096);
+  n = run(p.io, s->read_some(buffer));
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 90u);
+  all.insert(all.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(*n));
+  ASSERT_TRUE(run(p.io, p.raw->write_all(ByteView(second).subspan(500))).ok());
+  while (all.size() < 1090) {
+    n = run(p.io, s->read_some(buffer));
+    ASSERT_TRUE(n.ok());
+    ASSERT_GT(*n, 0u);
+    all.insert(all.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(*n));
+  }
+  EXPECT_EQ(Bytes(all.begin(), all.begin() + 90), Bytes(90, 'a'));
+  EXPECT_EQ(Bytes(all.begin() + 90, all.end()), second);
+}
+
 TEST(YamuxHostile, DataBeyondTheWindowIsAProtocolError) {
   RawPeer p;
   p.send({FrameType::window_update, kSyn, 1, 0});

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,15 @@ Result<DatasetRecord> find_dataset(Repository& repository, const Cid& manifest_c
 // be rebuilt: the error names the groups and what is missing.
 Result<GetResult> get_dataset(Repository& repository, BlockSource& source, const Cid& manifest_cid, ByteSink& output,
                               const GetOptions& options);
+
+// The same with the manifest and tree given (a dataset the repository does
+// not hold, its blocks from the network); temporary files go to spill_dir.
+Result<GetResult> get_dataset(const DatasetRecord& record, std::span<const Digest> leaves, BlockSource& source,
+                              const std::string& spill_dir, ByteSink& output, const GetOptions& options);
+
+// The blocks get_dataset asks its source for, in the order it asks when
+// nothing is damaged (for a source that reads ahead).
+std::vector<Digest> get_read_order(const Manifest& manifest, std::span<const Digest> leaves, bool output_can_write_at);
 
 // Writes what the repository holds of a dataset as a CAR stream with the
 // manifest CID as root: when it holds every block, the dense stream codex-put

@@ -24,4 +24,14 @@ struct DaemonFetchReport {
 // stored in the repository as they arrive). nullopt when no daemon runs.
 Result<std::optional<DaemonFetchReport>> fetch_through_daemon(const std::string& repo_dir, const Cid& manifest_cid);
 
+// Asks the daemon of `repo_dir` for the dataset's manifest and tree (from
+// members when the repository lacks them; verified and stored, they are
+// small). The number of members it can ask for blocks; nullopt when no
+// daemon runs.
+Result<std::optional<std::size_t>> prepare_through_daemon(const std::string& repo_dir, const Cid& manifest_cid);
+
+// The dataset's record from the repository: the one it holds, or else one
+// made from the manifest block (a dataset whose blocks are elsewhere).
+Result<DatasetRecord> dataset_record(Repository& repository, const Cid& manifest_cid);
+
 }  // namespace codex::daemon

@@ -11,6 +11,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <asio.hpp>
 
@@ -26,6 +28,12 @@ class ControlServer {
  public:
   // The handler answers one request with the JSON object to send back.
   using Handler = std::function<asio::awaitable<std::string>(const json::Value& request)>;
+  // A command that turns the connection into a session of its own (the
+  // block stream): the handler has the socket until it returns. The client
+  // sends nothing after its request line until it has read the answer line.
+  using SessionHandler =
+      std::function<asio::awaitable<void>(const json::Value& request, asio::local::stream_protocol::socket& socket)>;
+  void add_session(std::string command, SessionHandler handler) { sessions_.emplace_back(std::move(command), std::move(handler)); }
 
   // Binds `socket` (removing a stale one; Errc::usage when a daemon answers on it).
   static Result<std::unique_ptr<ControlServer>> open(asio::io_context& io, const std::filesystem::path& socket,
@@ -41,6 +49,7 @@ class ControlServer {
   asio::local::stream_protocol::acceptor acceptor_;
   std::filesystem::path path_;
   Handler handler_;
+  std::vector<std::pair<std::string, SessionHandler>> sessions_;
   std::size_t active_ = 0;
   bool closed_ = false;
 };
@@ -49,6 +58,9 @@ class ControlServer {
 // Errc::not_found when no daemon runs, the daemon's own error otherwise.
 Result<json::Value> control_request(const std::filesystem::path& socket, const std::string& request_json,
                                     std::chrono::milliseconds timeout);
+
+// A connected control socket (Errc::not_found when no daemon runs).
+Result<int> control_connect(const std::filesystem::path& socket);
 
 // {"ok": false, "error": message, "code": exit code}
 std::string control_error(const Error& error);

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include <asio.hpp>
@@ -20,6 +21,7 @@
 #include "codex/daemon/config.hpp"
 #include "codex/daemon/log.hpp"
 #include "codex/daemon/protocol_core.hpp"
+#include "codex/bytes.hpp"
 #include "codex/error.hpp"
 
 namespace codex::daemon {
@@ -31,6 +33,11 @@ inline constexpr std::string_view kAltruisticProtocol = "/codex/altruistic/1.0.0
 struct DaemonOptions {
   std::filesystem::path repo_dir;
   Config config;
+  // Test seam (tests/daemon/misbehaving_member.cpp; codex-gossip leaves it
+  // empty): called with each block (not manifest) about to be served; it may change the
+  // bytes (a member that lies) or return false to send nothing for that
+  // request (a member that stalls).
+  std::function<bool(Bytes& block)> serve_hook;
 };
 
 class Daemon {
