@@ -278,18 +278,26 @@ std::vector<PeerId> with_members(std::vector<PeerId> first, const std::vector<Pe
 
 }  // namespace
 
-void SlotExecutor::fetch(const protocol::FetchSlot& action) {
+template <class SlotAction>
+std::shared_ptr<SlotExecutor::Job> SlotExecutor::start_job(const SlotAction& action, bool rebuilding) {
   auto key = std::make_pair(action.dataset.id, action.slot);
   if (auto it = jobs_.find(key); it != jobs_.end()) {
     if (it->second->cancelled) it->second->next = action;
-    return;
+    return nullptr;
   }
   auto job = std::make_shared<Job>();
   job->dataset = action.dataset;
   job->slot = action.slot;
+  job->rebuild = rebuilding;
   job->cid = Cid::from_digest(codec::manifest, action.dataset.id);
   job->started_ms = now_ms();
   jobs_[key] = job;
+  return job;
+}
+
+void SlotExecutor::fetch(const protocol::FetchSlot& action) {
+  auto job = start_job(action, false);
+  if (!job) return;
   std::vector<PeerId> sources;
   for (const auto& m : action.sources)
     if (auto p = protocol::peer_id_of(m)) sources.push_back(*p);
@@ -299,18 +307,8 @@ void SlotExecutor::fetch(const protocol::FetchSlot& action) {
 }
 
 void SlotExecutor::rebuild(const protocol::RebuildSlot& action) {
-  auto key = std::make_pair(action.dataset.id, action.slot);
-  if (auto it = jobs_.find(key); it != jobs_.end()) {
-    if (it->second->cancelled) it->second->next = action;
-    return;
-  }
-  auto job = std::make_shared<Job>();
-  job->dataset = action.dataset;
-  job->slot = action.slot;
-  job->rebuild = true;
-  job->cid = Cid::from_digest(codec::manifest, action.dataset.id);
-  job->started_ms = now_ms();
-  jobs_[key] = job;
+  auto job = start_job(action, true);
+  if (!job) return;
   std::vector<std::optional<PeerId>> holders(action.holders.size());
   std::size_t known = 0;
   for (std::size_t i = 0; i < action.holders.size(); ++i)

@@ -15,17 +15,7 @@ source "$CODEX_SOURCE/scripts/community-cluster.sh"
 ENCODE=$CODEX_BIN/codex-encode
 [[ -x $CLUSTER_GOSSIP && -x $ENCODE ]] || fail "codex-gossip and codex-encode must be built"
 
-# Every wait is bounded; the scenario takes about a minute.
-wait_until() {  # wait_until SECONDS DESCRIPTION CMD...
-  local limit=$1 what=$2 deadline=$((SECONDS + $1))
-  shift 2
-  while ((SECONDS < deadline)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.25
-  done
-  fail "timed out after ${limit}s waiting for: $what"
-}
-
+# Every wait is bounded (wait_for); the scenario takes about a minute.
 N=9
 UPLOADER=9
 cluster_init "$TEST_TMP/c" $N || fail "cannot make the community"
@@ -77,7 +67,7 @@ healthy() {
   holders=$(cluster_view_field "$WATCH" "$CID" holders)
   [[ $holders != *"${HOLDERS[0]}"* && $holders != *"${HOLDERS[3]}"* ]]
 }
-wait_until 120 "full health again (member $WATCH's view)" healthy
+wait_for 120 "full health again (member $WATCH's view)" healthy
 step "full health $((SECONDS - started)) s after the kill: $(cluster_view_field "$WATCH" "$CID" holders)"
 read -r -a NEW_HOLDERS <<<"$(cluster_view_field "$WATCH" "$CID" holders)"
 [[ $(printf '%s\n' "${NEW_HOLDERS[@]}" | sort -u | wc -l) == 6 ]] || fail "a member holds two slots: ${NEW_HOLDERS[*]}"
@@ -102,8 +92,8 @@ expect_exit 3 "$CODEX_BIN/codex-verify" --community "$CID" --repo "$TEST_TMP/alo
 step "a killed holder comes back: it drops its stale copy once the new holder heartbeats"
 cluster_start "$K1" || fail "member $K1 did not restart"
 stale_dropped() { grep -q "dataset=$CID slot=[0-5] stale copy dropped" "$CLUSTER_DIR/m$K1.log"; }
-wait_until 60 "member $K1 dropping its stale copy" stale_dropped
-wait_until 30 "full health with member $K1 back" healthy
+wait_for 60 "member $K1 dropping its stale copy" stale_dropped
+wait_for 30 "full health with member $K1 back" healthy
 [[ $(cluster_view_field "$WATCH" "$CID" holders) == "${NEW_HOLDERS[*]}" ]] ||
   fail "holders changed after member $K1 came back: $(cluster_view_field "$WATCH" "$CID" holders)"
 step "ok"

@@ -12,15 +12,6 @@ ENCODE=$CODEX_BIN/codex-encode
 REPAIR=$CODEX_BIN/codex-repair
 [[ -x $CLUSTER_GOSSIP && -x $ENCODE && -x $REPAIR ]] || fail "codex-gossip, codex-encode and codex-repair must be built"
 
-wait_until() {  # wait_until SECONDS DESCRIPTION CMD...
-  local limit=$1 what=$2 deadline=$((SECONDS + $1))
-  shift 2
-  while ((SECONDS < deadline)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.25
-  done
-  fail "timed out after ${limit}s waiting for: $what"
-}
 
 N=8
 UPLOADER=8
@@ -43,7 +34,7 @@ for ((i = 1; i < N; i++)); do expect_exit 0 "$REPAIR" --daemon --repo "$(cluster
 step "a holder is killed; its slot waits for codex-repair"
 cluster_stop "$K" KILL
 waiting_somewhere() { grep -q "dataset=$CID slot=2 is ours to rebuild: waiting for codex-repair" "$CLUSTER_DIR"/m*.log; }
-wait_until 60 "a member asked to rebuild slot 2" waiting_somewhere
+wait_for 60 "a member asked to rebuild slot 2" waiting_somewhere
 sleep 2  # a worse-ranked candidate that also claimed has seen the better claim by now
 R=""
 for ((i = 1; i <= N; i++)); do
@@ -71,7 +62,7 @@ for ((i = 1; i <= N; i++)); do
   fi
 done
 healthy() { [[ $(cluster_view_field "$R" "$CID" complete) == yes ]]; }
-wait_until 30 "full health after the cron repair" healthy
+wait_for 30 "full health after the cron repair" healthy
 [[ " $(cluster_view_field "$R" "$CID" holders) " == *" $(cat "$CLUSTER_DIR/m$R.id") "* ]] || fail "member $R does not hold slot 2"
 expect_exit 0 "$GET" "$CID" --repo "$(cluster_repo "$R")" -o "$TEST_TMP/got"
 cmp -s "$TEST_TMP/file" "$TEST_TMP/got" || fail "member $R got different bytes"

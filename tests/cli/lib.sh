@@ -125,6 +125,18 @@ expect_eq() {
 
 file_size() { stat -c %s "$1"; }
 
+# wait_for SECONDS DESCRIPTION CMD...: polls CMD until it succeeds; fails the
+# scenario, naming DESCRIPTION, after SECONDS (every wait in a scenario is bounded).
+wait_for() {
+  local limit=$1 what=$2 deadline=$((SECONDS + $1))
+  shift 2
+  while ((SECONDS < deadline)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  fail "timed out after ${limit}s waiting for: $what"
+}
+
 # random_file PATH SIZE: SIZE reproducible random bytes (from the seed).
 random_file() {
   "$PYTHON" - "$1" "$2" "$RANDOM$RANDOM" <<'EOF'

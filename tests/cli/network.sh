@@ -13,15 +13,6 @@ GOSSIP=$CODEX_BIN/codex-gossip
 [[ -x $GOSSIP ]] || fail "codex-gossip is not built"
 
 # Every wait below is bounded; the whole scenario stays well under a minute.
-wait_for() {  # wait_for SECONDS DESCRIPTION CMD...: until CMD succeeds
-  local limit=$1 what=$2 i
-  shift 2
-  for ((i = 0; i < limit * 10; i++)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  fail "timed out after ${limit}s waiting for: $what"
-}
 
 status_field() {  # status_field REPO FIELD
   "$GOSSIP" status --json --repo "$1" | "$PYTHON" -c "import json,sys; print(json.load(sys.stdin)['$2'])"

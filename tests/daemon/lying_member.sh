@@ -24,15 +24,6 @@ GOSSIP=$CODEX_BIN/codex-gossip
 [[ -x $GOSSIP ]] || fail "codex-gossip is not built"
 [[ -x ${MISBEHAVING_MEMBER:-} ]] || fail "misbehaving_member is not built (MISBEHAVING_MEMBER)"
 
-wait_for() {  # wait_for SECONDS DESCRIPTION CMD...: until CMD succeeds
-  local limit=$1 what=$2 i
-  shift 2
-  for ((i = 0; i < limit * 10; i++)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  fail "timed out after ${limit}s waiting for: $what"
-}
 status_field() { "$GOSSIP" status --json --repo "$1" | "$PYTHON" -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
 members_connected() { [[ $(status_field "$1" members_connected) == "$2" ]]; }
 address_of() { "$GOSSIP" status --json --repo "$TEST_TMP/$1" | "$PYTHON" -c "import json,sys; print(json.load(sys.stdin)['listen'][0])"; }

@@ -64,6 +64,10 @@ class SlotExecutor {
   asio::awaitable<void> run_fetch(std::shared_ptr<Job> job, std::vector<PeerId> sources);
   asio::awaitable<void> run_rebuild(std::shared_ptr<Job> job, std::vector<std::optional<PeerId>> holders);
   void finish(const std::shared_ptr<Job>& job, bool ok, std::string why);
+  // A new job for the action's slot, or null when one runs already (a
+  // cancelled one then takes the action up once it ends).
+  template <class SlotAction>
+  std::shared_ptr<Job> start_job(const SlotAction& action, bool rebuilding);
 
   CoreLink& link_;
   ExecutorOptions options_;
