@@ -92,6 +92,9 @@ struct DatasetState {
   std::optional<std::uint32_t> own_slot;
   bool stored = false;        // own slot stored and verified
   bool claimed = false;       // own slot is a repair claim in progress
+  // Who assigned us our slot (kNone: a repair, or acknowledged): told by a
+  // heartbeat once the slot is stored, if it is not a watcher anyway.
+  MemberHandle assigner = MemberDirectory::kNone;
   Time claim_at = kNever;     // scheduled claim (repair candidate backing off by rank)
   std::vector<SlotState> slots;
 };
@@ -117,6 +120,16 @@ struct PeerHeartbeat {
   Nonce their_nonce;               // the last nonce it gave us: our next challenges
   Nonce my_nonce, my_old_nonce;    // the nonces we gave it (current, previous)
   std::uint64_t last_seq = 0;      // highest heartbeat sequence accepted from it
+};
+
+// Slots this node assigned as a publisher that their holders have not yet
+// acknowledged with a heartbeat: the Assign is re-sent until they do.
+struct PendingAssign {
+  DatasetDescriptor desc;
+  std::vector<std::optional<MemberId>> holders;  // as assigned, index = slot
+  std::vector<MemberHandle> awaiting;            // per slot: the holder not yet heard from, or kNone
+  std::uint32_t tries = 0;
+  Time next = 0;
 };
 
 struct PendingAudit {
@@ -205,8 +218,9 @@ struct Node::Impl {
   Time next_sweep = 0;
   std::uint32_t active_repairs = 0;
   // Storage timers: (when, dataset, slot, kind); stale ones are checked and skipped.
-  enum TimerKind : std::uint8_t { claim_timer = 1, repair_timer = 2 };
+  enum TimerKind : std::uint8_t { claim_timer = 1, repair_timer = 2, assign_timer = 3 };
   std::set<std::tuple<Time, DatasetId, std::uint32_t, std::uint8_t>> timers;
+  std::map<DatasetId, PendingAssign, DigestLess> assigning;
   std::unordered_map<MemberHandle, Time> last_audited_by;  // audits we answered, per auditor
   std::vector<std::pair<DatasetId, std::uint32_t>> unprovable;  // own slots a heartbeat could not prove
 
@@ -282,6 +296,8 @@ struct Node::Impl {
   void member_returned(Time now, MemberHandle h, Output& out);
   void step_down(Time now, DatasetState& d, MemberHandle winner, Output& out);
   void sweep(Time now, Output& out);
+  void retry_assign(Time now, const DatasetId& id, Output& out);
+  void acknowledged(const DatasetId& id, std::uint32_t slot, MemberHandle holder);
   void mark_lost(Time now, DatasetState& d, std::uint32_t slot, LossReason reason, Output& out);
   void add_reporter(Time now, DatasetState& d, std::uint32_t slot, MemberHandle reporter, Output& out);
   void maybe_repair(Time now, DatasetState& d, Output& out);

@@ -128,9 +128,22 @@ void Node::Impl::on_local_event(Time now, const LocalEvent& event, Output& out) 
       }
     }
     auto holders = holders_of(d);
+    PendingAssign pending{desc, holders, std::vector<MemberHandle>(desc.slots(), MemberDirectory::kNone), 0,
+                          now + config.assign_retry};
+    bool awaiting = false;
     for (std::uint32_t i = 0; i < desc.slots(); ++i)
-      if (d.slots[i].holder != MemberDirectory::kNone && d.slots[i].holder != me)
+      if (d.slots[i].holder != MemberDirectory::kNone && d.slots[i].holder != me) {
         send(d.slots[i].holder, Assign{desc, i, holders}, out);
+        pending.awaiting[i] = d.slots[i].holder;
+        awaiting = true;
+      }
+    // Until each holder acknowledges its slot with a heartbeat, its Assign
+    // is re-sent (a lost Assign would otherwise leave the slot unplaced
+    // until the watchers find it missing, days later).
+    if (awaiting && config.assign_tries > 0) {
+      timers.emplace(pending.next, desc.id, 0, assign_timer);
+      assigning[desc.id] = std::move(pending);
+    }
     // The publisher keeps the dataset's state only if it is one of the holders.
     if (d.own_slot) datasets[desc.id] = std::move(d);
     return;
@@ -140,6 +153,14 @@ void Node::Impl::on_local_event(Time now, const LocalEvent& event, Output& out) 
     if (it == datasets.end() || it->second.own_slot != e->slot || it->second.stored) return;
     DatasetState& d = it->second;
     d.stored = true;
+    if (d.assigner != MemberDirectory::kNone) {
+      // Acknowledge the assignment to a publisher that is not a watcher
+      // (watchers get the heartbeats below anyway).
+      auto watchers = watchers_of(d);
+      if (std::find(watchers.begin(), watchers.end(), d.assigner) == watchers.end() && is_live(d.assigner))
+        send_heartbeat(now, d.assigner, {HeartbeatEntry{d.desc.id, e->slot, view_digest(d)}}, out);
+      d.assigner = MemberDirectory::kNone;
+    }
     if (d.claimed) {
       d.claimed = false;
       if (active_repairs > 0) active_repairs--;
@@ -206,8 +227,16 @@ void Node::Impl::on_local_event(Time now, const LocalEvent& event, Output& out) 
 
 void Node::Impl::on_assign(Time now, MemberHandle from, const Assign& m, Output& out) {
   if (m.dataset.plain || m.holders[m.slot] != self.id) return;
-  if (datasets.count(m.dataset.id)) return;  // already holding (or getting) a slot of it
+  if (auto it = datasets.find(m.dataset.id); it != datasets.end()) {
+    // Already holding (or getting) a slot of it. A repeated Assign for the
+    // slot we hold means our acknowledgement was lost: acknowledge again.
+    DatasetState& d = it->second;
+    if (d.own_slot == m.slot && d.stored)
+      send_heartbeat(now, from, {HeartbeatEntry{d.desc.id, m.slot, view_digest(d)}}, out);
+    return;
+  }
   DatasetState d;
+  d.assigner = from;
   d.desc = m.dataset;
   d.own_slot = m.slot;
   d.slots.resize(m.dataset.slots());
@@ -325,6 +354,7 @@ void Node::Impl::on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, O
   std::vector<DatasetState*> differing;
   for (std::size_t i = 0; i < m.entries.size(); ++i) {
     const HeartbeatEntry& e = m.entries[i];
+    if (!assigning.empty()) acknowledged(e.dataset, e.slot, from);
     auto it = datasets.find(e.dataset);
     if (it == datasets.end()) continue;
     DatasetState& d = it->second;
@@ -722,8 +752,18 @@ void Node::Impl::request_repair(Time now, DatasetState& d, std::uint32_t slot, O
 }
 
 void Node::Impl::on_repair_request(Time now, MemberHandle from, const RepairRequest& m, Output& out) {
-  (void)from;
-  if (m.dataset.plain || datasets.count(m.dataset.id)) return;  // holding a slot of it, or already a candidate
+  if (m.dataset.plain) return;
+  if (auto it = datasets.find(m.dataset.id); it != datasets.end()) {
+    // Holding a slot of it, or already a candidate. If it is this slot, the
+    // watcher asking has not heard of our claim or our copy (a lost Claim or
+    // heartbeat): tell it again, so that it stops asking further ranks.
+    DatasetState& d = it->second;
+    if (d.own_slot == m.slot && d.stored)
+      send_heartbeat(now, from, {HeartbeatEntry{d.desc.id, m.slot, view_digest(d)}}, out);
+    else if (d.own_slot == m.slot && d.claimed)
+      send(from, Claim{d.desc.id, m.slot, false}, out);
+    return;
+  }
   if (active_repairs >= config.max_concurrent_repairs) return;  // the next rank will claim
   DatasetState d;
   d.desc = m.dataset;
@@ -853,6 +893,10 @@ void Node::Impl::storage_tick(Time now, Output& out) {
   while (!timers.empty() && std::get<0>(*timers.begin()) <= now) {
     auto [when, id, slot, kind] = *timers.begin();
     timers.erase(timers.begin());
+    if (kind == assign_timer) {
+      retry_assign(now, id, out);
+      continue;
+    }
     auto it = datasets.find(id);
     if (it == datasets.end()) continue;
     DatasetState& d = it->second;
@@ -887,6 +931,45 @@ void Node::Impl::storage_tick(Time now, Output& out) {
     sweep(now, out);
     next_sweep = now + std::max<Time>(1, config.heartbeat_interval / 4);
   }
+}
+
+void Node::Impl::acknowledged(const DatasetId& id, std::uint32_t slot, MemberHandle holder) {
+  auto it = assigning.find(id);
+  if (it == assigning.end() || slot >= it->second.awaiting.size() || it->second.awaiting[slot] != holder) return;
+  it->second.awaiting[slot] = MemberDirectory::kNone;
+  bool any = false;
+  for (MemberHandle h : it->second.awaiting) any |= h != MemberDirectory::kNone;
+  if (!any) assigning.erase(it);  // its timer finds nothing and is dropped
+}
+
+void Node::Impl::retry_assign(Time now, const DatasetId& id, Output& out) {
+  auto it = assigning.find(id);
+  if (it == assigning.end() || it->second.next > now) return;
+  PendingAssign& p = it->second;
+  if (departed || p.tries >= config.assign_tries) {
+    // Given up: a holder still silent is found missing by the watchers.
+    assigning.erase(it);
+    return;
+  }
+  bool any = false;
+  for (std::uint32_t i = 0; i < p.awaiting.size(); ++i) {
+    MemberHandle h = p.awaiting[i];
+    if (h == MemberDirectory::kNone) continue;
+    if (!is_live(h)) {
+      // Gone: its slot is the watchers' to repair.
+      p.awaiting[i] = MemberDirectory::kNone;
+      continue;
+    }
+    send(h, Assign{p.desc, i, p.holders}, out);
+    any = true;
+  }
+  if (!any) {
+    assigning.erase(it);
+    return;
+  }
+  p.tries++;
+  p.next = now + (config.assign_retry << std::min<std::uint32_t>(p.tries, 16));
+  timers.emplace(p.next, id, 0, assign_timer);
 }
 
 Time Node::Impl::storage_deadline() const {

@@ -188,6 +188,40 @@ TEST(Simulator, LostSlotsAreRebuiltOnceAndNoSlotEndsWithTwoHolders) {
   EXPECT_TRUE(r.views_agree);
 }
 
+// Under 1% message loss, at the protocol's default timers: a lost Assign is
+// sent again until its holder acknowledges with a heartbeat, so every
+// dataset is fully placed within hours (not after the watchers' days of
+// waiting for a silent holder), and the slots of a correlated failure are
+// rebuilt, once each, with no dataset lost. The same run without re-sends
+// leaves datasets unplaced, so the test cannot pass vacuously.
+TEST(Simulator, EverySlotPlacedAndRepairedUnderMessageLoss) {
+  for (std::uint32_t tries : {6u, 0u}) {
+    SimulationConfig c;
+    c.seed = 62;
+    c.members = 100;
+    c.datasets = 1000;
+    c.established = true;
+    c.duration = 2 * kD;
+    c.loss = 0.01;
+    c.correlated_fraction = 0.02;  // each member fails with this chance, a day after placement
+    c.correlated_at = 1 * kD;
+    c.protocol.assign_tries = tries;
+    const SimulationReport r = run(c);
+    if (tries == 0) {
+      EXPECT_LT(r.datasets_placed, c.datasets) << "no Assign lost: the test proves nothing";
+      continue;
+    }
+    EXPECT_EQ(r.datasets_placed, c.datasets) << "every slot placed";
+    EXPECT_GT(r.slots_lost, 0u);
+    EXPECT_EQ(r.slots_rebuilt, r.slots_lost) << "every lost slot rebuilt";
+    EXPECT_EQ(r.slots_unrepaired, 0u);
+    EXPECT_EQ(r.slots_doubly_held, 0u);
+    EXPECT_EQ(r.datasets_lost, 0u);
+    // (Rebuilds completed twice are not checked: under loss a few still
+    // happen, the worse holder then steps down; docs/simulator.md.)
+  }
+}
+
 TEST(Simulator, NoDatasetLostWhileAtMostMSlotsFailBetweenRepairs) {
   // Failures spaced far wider than detection plus repair: each dataset sees
   // at most one failure at a time, well within M = 2.

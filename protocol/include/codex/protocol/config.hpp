@@ -38,6 +38,11 @@ struct Config {
   std::uint32_t suspect_after_missed = 1;   // missed heartbeats before a slot is suspect
   std::uint32_t lost_after_missed = 2;      // ... and before it is lost (> suspect_after_missed)
   std::uint32_t loss_confirmations = 2;     // watchers agreeing before repair starts
+  // A publisher re-sends an Assign its holder has not acknowledged (with a
+  // heartbeat) after this, doubling the wait each time, up to assign_tries
+  // re-sends; after that the dataset's watchers find the slot missing.
+  Time assign_retry = 10 * kMinute;
+  std::uint32_t assign_tries = 6;
 
   // --- Repair --------------------------------------------------------------
   std::uint32_t repair_candidates = 3;  // ranked members asked to rebuild a lost slot
