@@ -182,7 +182,9 @@ void Node::Impl::adjust_awareness(int delta) {
 
 MemberHandle Node::Impl::random_live_member(MemberHandle exclude) {
   auto live = ring.members();
-  std::size_t others = live.size() - (ring.contains(me) ? 1 : 0) - (exclude != MemberDirectory::kNone && ring.contains(exclude) ? 1 : 0);
+  // (The ring holds exactly the live members: is_live answers "in the ring"
+  // without a search.)
+  std::size_t others = live.size() - (is_live(me) ? 1 : 0) - (exclude != MemberDirectory::kNone && exclude != me && is_live(exclude) ? 1 : 0);
   if (others == 0) return MemberDirectory::kNone;
   for (int attempt = 0; attempt < 32; ++attempt) {
     MemberHandle h = live[random(live.size())];

@@ -24,6 +24,23 @@ Node::Impl::Impl(const Config& config_, SelfIdentity self_, Crypto& crypto_, Pro
   me = directory->intern(self.id);
   heartbeat_seq = self.first_heartbeat_seq;
   incarnation = self.first_incarnation;
+  DatasetHash hash;
+  std::uint64_t x = seed ^ 0x6a09e667f3bcc909ull;
+  for (auto& k : hash.keys) {
+    // splitmix64: keys from the seed without drawing from rng
+    x += 0x9e3779b97f4a7c15ull;
+    std::uint64_t z = x;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    k = z ^ (z >> 31);
+  }
+  if (secrets) {
+    // A daemon's seed may be guessable; its table key must not be.
+    Bytes b = secret_bytes(32);
+    for (std::size_t i = 0; i < 4; ++i)
+      for (std::size_t j = 0; j < 8; ++j) hash.keys[i] = hash.keys[i] << 8 | b[i * 8 + j];
+  }
+  datasets = decltype(datasets)(16, hash);
   std::uint32_t buckets = std::clamp<std::uint32_t>(config.sync_buckets, 1, 256);
   bucket_digests.assign(std::bit_ceil(buckets), 0);
 }
@@ -309,6 +326,8 @@ static DatasetView view_of(const Node::Impl& s, const DatasetState& d) {
 std::vector<DatasetView> Node::datasets() const {
   std::vector<DatasetView> out;
   for (const auto& [id, d] : impl_->datasets) out.push_back(view_of(*impl_, d));
+  std::sort(out.begin(), out.end(),
+            [](const DatasetView& a, const DatasetView& b) { return a.dataset.id < b.dataset.id; });
   return out;
 }
 

@@ -3,6 +3,7 @@
 // anti-entropy) and storage.cpp (placement, heartbeats, audits, loss, repair).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -23,7 +24,17 @@ namespace codex::protocol {
 struct MemberEntry {
   std::uint32_t incarnation = 0;
   std::uint8_t status = 0;  // 0: unknown, else MemberStatus
+  // 1 + index of its heartbeat state in Impl::peer_states (0: none), kept
+  // in what would be padding: found with the entry, no table to search.
+  std::uint8_t peer_hi = 0;
+  std::uint16_t peer_lo = 0;
+  std::uint32_t peer() const { return std::uint32_t(peer_hi) << 16 | peer_lo; }
+  void set_peer(std::uint32_t v) {
+    peer_hi = std::uint8_t(v >> 16);
+    peer_lo = std::uint16_t(v);
+  }
 };
+static_assert(sizeof(MemberEntry) == 8);
 
 // Lexicographic order of digests, as std::less but by 64-bit words (a
 // member looks a dataset up for every heartbeat entry it receives).
@@ -39,6 +50,21 @@ struct DigestLess {
       if (x != y) return x < y;
     }
     return false;
+  }
+};
+
+// Hash of a dataset id for this node's table of datasets, keyed per node
+// (dataset ids come from peers: a keyed hash keeps them from choosing ids
+// that collide). A member looks its datasets up for every heartbeat entry:
+// a hash table costs one or two cache misses where a tree costs a dozen.
+// Iteration order is the table's, which depends only on the key and the
+// sequence of insertions, never on addresses: runs still repeat bit for bit.
+struct DatasetHash {
+  std::array<std::uint64_t, 4> keys{1, 3, 5, 7};  // odd multipliers
+  std::size_t operator()(const Digest& d) const {
+    std::uint64_t h = 0;
+    for (std::size_t i = 0; i < 4; ++i) h += (DigestLess::word(d, i) ^ keys[i]) * (keys[(i + 1) % 4] | 1);
+    return std::size_t(h ^ (h >> 29));
   }
 };
 
@@ -210,8 +236,12 @@ struct Node::Impl {
   std::vector<MemberHandle> join_seeds;  // asked again while we know nobody  // declared dead: anti-entropy retries them (partition heal)
 
   // --- storage ---
-  std::map<DatasetId, DatasetState, DigestLess> datasets;
-  std::unordered_map<MemberHandle, PeerHeartbeat> peers;
+  std::unordered_map<DatasetId, DatasetState, DatasetHash> datasets;
+  // Heartbeat state per co-holder, found through its MemberEntry (peer()).
+  std::vector<PeerHeartbeat> peer_states;
+  std::vector<std::uint32_t> free_peer_states;
+  PeerHeartbeat& peer(MemberHandle h);
+  void forget_peer(MemberHandle h);
   std::unordered_map<std::uint64_t, PendingAudit> audits;
   std::uint64_t heartbeat_seq = 0;
   Time next_heartbeat = 0;

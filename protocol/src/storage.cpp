@@ -252,12 +252,36 @@ void Node::Impl::on_assign(Time now, MemberHandle from, const Assign& m, Output&
 
 // --- Heartbeats ------------------------------------------------------------------------
 
+PeerHeartbeat& Node::Impl::peer(MemberHandle h) {
+  MemberEntry& e = entry(h);
+  if (e.peer() == 0) {
+    std::uint32_t index;
+    if (!free_peer_states.empty()) {
+      index = free_peer_states.back();
+      free_peer_states.pop_back();
+      peer_states[index] = PeerHeartbeat{};
+    } else {
+      index = std::uint32_t(peer_states.size());
+      peer_states.emplace_back();
+    }
+    e.set_peer(index + 1);
+  }
+  return peer_states[e.peer() - 1];
+}
+
+void Node::Impl::forget_peer(MemberHandle h) {
+  if (h >= members.size() || members[h].peer() == 0) return;
+  free_peer_states.push_back(members[h].peer() - 1);
+  members[h].set_peer(0);
+}
+
 void Node::Impl::send_heartbeats(Time now, Output& out, const DatasetId* only) {
-  std::map<MemberHandle, std::vector<HeartbeatEntry>> batches;
+  // (watcher, entry) pairs, grouped by watcher in handle order: one heartbeat each.
+  std::vector<std::pair<MemberHandle, HeartbeatEntry>> batches;
   auto add = [&](const DatasetState& d) {
     if (d.desc.plain || !d.own_slot || !d.stored) return;
     std::uint64_t digest = view_digest(d);
-    for (MemberHandle w : watchers_of(d)) batches[w].push_back(HeartbeatEntry{d.desc.id, *d.own_slot, digest});
+    for (MemberHandle w : watchers_of(d)) batches.emplace_back(w, HeartbeatEntry{d.desc.id, *d.own_slot, digest});
   };
   if (only) {
     auto it = datasets.find(*only);
@@ -265,7 +289,14 @@ void Node::Impl::send_heartbeats(Time now, Output& out, const DatasetId* only) {
   } else {
     for (const auto& [id, d] : datasets) add(d);
   }
-  for (auto& [w, entries] : batches) send_heartbeat(now, w, std::move(entries), out);
+  std::stable_sort(batches.begin(), batches.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (std::size_t i = 0; i < batches.size();) {
+    std::size_t j = i;
+    std::vector<HeartbeatEntry> entries;
+    for (; j < batches.size() && batches[j].first == batches[i].first; ++j) entries.push_back(batches[j].second);
+    send_heartbeat(now, batches[i].first, std::move(entries), out);
+    i = j;
+  }
 }
 
 void Node::Impl::send_heartbeat(Time now, MemberHandle w, std::vector<HeartbeatEntry> entries, Output& out) {
@@ -273,7 +304,7 @@ void Node::Impl::send_heartbeat(Time now, MemberHandle w, std::vector<HeartbeatE
     std::sort(entries.begin(), entries.end(), [](const HeartbeatEntry& a, const HeartbeatEntry& b) {
       return std::tie(a.dataset, a.slot) < std::tie(b.dataset, b.slot);
     });
-    PeerHeartbeat& p = peers[w];
+    PeerHeartbeat& p = peer(w);
     Heartbeat hb;
     hb.holder = self.id;
     hb.recipient = directory->id(w);
@@ -306,7 +337,7 @@ void Node::Impl::on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, O
     stats.refused_signature++;
     return;
   }
-  PeerHeartbeat& p = peers[from];
+  PeerHeartbeat& p = peer(from);
   if (m.seq <= p.last_seq) {
     stats.refused++;
     stats.refused_replay++;
@@ -680,7 +711,7 @@ void Node::Impl::step_down(Time now, DatasetState& d, MemberHandle winner, Outpu
 }
 
 void Node::Impl::member_gone(Time now, MemberHandle h, Output& out) {
-  peers.erase(h);
+  forget_peer(h);
   for (auto& [id, d] : datasets) {
     if (d.desc.plain || !d.own_slot) continue;
     for (std::uint32_t i = 0; i < d.slots.size(); ++i)
