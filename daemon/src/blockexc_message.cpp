@@ -64,28 +64,65 @@ Bytes encode_proof(const LeafProof& p) {
   return w.take();
 }
 
-Result<bool> read_bool(const Reader& r, const Field& f) {
+// A varint field that must be 0..max (a boolean or a two-valued enum).
+Result<std::uint64_t> read_small(const Reader& r, const Field& f, std::uint64_t max, std::string_view why) {
   CODEX_TRY_ASSIGN(auto v, r.varint(f));
-  if (v > 1) return r.invalid(f, "is not a boolean (0 or 1)");
+  if (v > max) return r.invalid(f, why);
+  return v;
+}
+
+Result<bool> read_bool(const Reader& r, const Field& f) {
+  CODEX_TRY_ASSIGN(auto v, read_small(r, f, 1, "is not a boolean (0 or 1)"));
   return v == 1;
+}
+
+// The loop every decoder shares: fields the schema does not name are
+// skipped; a named field not in `repeated` (a mask of field numbers) may
+// appear once; `on` reads each named field (a Status).
+template <class OnField>
+Status read_fields(Reader& r, std::uint64_t repeated, OnField&& on) {
+  std::uint64_t seen = 0;
+  while (!r.done()) {
+    CODEX_TRY_ASSIGN(auto f, r.next());
+    if (!r.schema().known(f.number)) continue;
+    if (!(repeated >> f.number & 1)) CODEX_TRY(r.once(f, seen));
+    CODEX_TRY(on(f));
+  }
+  return {};
+}
+
+constexpr std::uint64_t field_bit(std::uint32_t number) { return std::uint64_t{1} << number; }
+
+// A length-delimited field that holds a message: decode(payload, its offset).
+template <class Decode>
+auto read_nested(const Reader& r, const Field& f, Decode&& decode) -> decltype(decode(ByteView{}, std::size_t{0})) {
+  CODEX_TRY_ASSIGN(auto payload, r.bytes(f));
+  return decode(payload, f.payload_offset);
+}
+
+// A length-delimited field holding a list item: at most `max` of them.
+template <class T, class Decode>
+Status append_nested(const Reader& r, const Field& f, std::vector<T>& list, std::size_t max, std::string_view what,
+                     Decode&& decode) {
+  if (list.size() >= max) return r.invalid(f, fmt::format("has more than {} {}", max, what));
+  CODEX_TRY_ASSIGN(auto item, read_nested(r, f, decode));
+  list.push_back(std::move(item));
+  return {};
 }
 
 Result<BlockAddress> decode_address(ByteView bytes, std::size_t base) {
   Reader r(bytes, base, kAddress);
-  std::uint64_t seen = 0;
   BlockAddress a;
   std::optional<Cid> tree, cid;
-  while (!r.done()) {
-    CODEX_TRY_ASSIGN(auto f, r.next());
-    if (!r.schema().known(f.number)) continue;
-    CODEX_TRY(r.once(f, seen));
+  CODEX_TRY(read_fields(r, 0, [&](const Field& f) -> Status {
     switch (f.number) {
       case 1: { CODEX_TRY_ASSIGN(a.leaf, read_bool(r, f)); break; }
       case 2: { CODEX_TRY_ASSIGN(tree, r.cid(f)); break; }
       case 3: { CODEX_TRY_ASSIGN(a.index, r.varint(f)); break; }
       case 4: { CODEX_TRY_ASSIGN(cid, r.cid(f)); break; }
     }
-  }
+    return {};
+  }));
   if (a.leaf) {
     if (!tree) return r.missing(2);
     a.tree_cid = std::move(*tree);
@@ -98,17 +135,12 @@ Result<BlockAddress> decode_address(ByteView bytes, std::size_t base) {
 
 Result<WantEntry> decode_entry(ByteView bytes, std::size_t base) {
   Reader r(bytes, base, kEntry);
-  std::uint64_t seen = 0;
   WantEntry e;
   bool has_address = false;
-  while (!r.done()) {
-    CODEX_TRY_ASSIGN(auto f, r.next());
-    if (!r.schema().known(f.number)) continue;
-    CODEX_TRY(r.once(f, seen));
+  CODEX_TRY(read_fields(r, 0, [&](const Field& f) -> Status {
     switch (f.number) {
       case 1: {
-        CODEX_TRY_ASSIGN(auto payload, r.bytes(f));
-        CODEX_TRY_ASSIGN(e.address, decode_address(payload, f.payload_offset));
+        CODEX_TRY_ASSIGN(e.address, read_nested(r, f, decode_address));
         has_address = true;
         break;
       }
@@ -120,94 +152,72 @@ Result<WantEntry> decode_entry(ByteView bytes, std::size_t base) {
       }
       case 3: { CODEX_TRY_ASSIGN(e.cancel, read_bool(r, f)); break; }
       case 4: {
-        CODEX_TRY_ASSIGN(auto v, r.varint(f));
-        if (v > 1) return r.invalid(f, "is neither 0 (block) nor 1 (have)");
+        CODEX_TRY_ASSIGN(auto v, read_small(r, f, 1, "is neither 0 (block) nor 1 (have)"));
         e.want_type = static_cast<WantType>(v);
         break;
       }
       case 5: { CODEX_TRY_ASSIGN(e.send_dont_have, read_bool(r, f)); break; }
     }
-  }
+    return {};
+  }));
   if (!has_address) return r.missing(1);
   return e;
 }
 
 Result<Wantlist> decode_wantlist(ByteView bytes, std::size_t base, const Limits& limits) {
   Reader r(bytes, base, kWantlist);
-  std::uint64_t seen = 0;
   Wantlist w;
-  while (!r.done()) {
-    CODEX_TRY_ASSIGN(auto f, r.next());
-    if (f.number == 1) {
-      if (w.entries.size() >= limits.max_wantlist_entries)
-        return r.invalid(f, fmt::format("has more than {} entries", limits.max_wantlist_entries));
-      CODEX_TRY_ASSIGN(auto payload, r.bytes(f));
-      CODEX_TRY_ASSIGN(auto entry, decode_entry(payload, f.payload_offset));
-      w.entries.push_back(std::move(entry));
-    } else if (f.number == 2) {
-      CODEX_TRY(r.once(f, seen));
-      CODEX_TRY_ASSIGN(w.full, read_bool(r, f));
-    }
-  }
+  CODEX_TRY(read_fields(r, field_bit(1), [&](const Field& f) -> Status {
+    if (f.number == 1) return append_nested(r, f, w.entries, limits.max_wantlist_entries, "entries", decode_entry);
+    CODEX_TRY_ASSIGN(w.full, read_bool(r, f));
+    return {};
+  }));
   return w;
+}
+
+Result<Digest> decode_path_node(ByteView bytes, std::size_t base) {
+  Reader r(bytes, base, kPath);
+  std::optional<Digest> node;
+  CODEX_TRY(read_fields(r, 0, [&](const Field& f) -> Status {
+    CODEX_TRY_ASSIGN(auto v, r.bytes(f));
+    if (v.size() != 32) return r.invalid(f, "is not a 32-byte hash");
+    node.emplace();
+    std::copy(v.begin(), v.end(), node->begin());
+    return {};
+  }));
+  if (!node) return r.missing(1);
+  return *node;
 }
 
 Result<LeafProof> decode_proof(ByteView bytes, std::size_t base, const Limits& limits) {
   Reader r(bytes, base, kProof);
-  std::uint64_t seen = 0;
   LeafProof p;
   p.mcodec = 0;
-  while (!r.done()) {
-    CODEX_TRY_ASSIGN(auto f, r.next());
-    if (f.number == 4) {
-      if (p.path.size() >= limits.max_proof_path)
-        return r.invalid(f, fmt::format("has more than {} nodes", limits.max_proof_path));
-      CODEX_TRY_ASSIGN(auto payload, r.bytes(f));
-      Reader n(payload, f.payload_offset, kPath);
-      std::optional<Digest> node;
-      std::uint64_t node_seen = 0;
-      while (!n.done()) {
-        CODEX_TRY_ASSIGN(auto nf, n.next());
-        if (nf.number != 1) continue;
-        CODEX_TRY(n.once(nf, node_seen));
-        CODEX_TRY_ASSIGN(auto v, n.bytes(nf));
-        if (v.size() != 32) return n.invalid(nf, "is not a 32-byte hash");
-        Digest d;
-        std::copy(v.begin(), v.end(), d.begin());
-        node = d;
-      }
-      if (!node) return n.missing(1);
-      p.path.push_back(*node);
-      continue;
-    }
-    if (!r.schema().known(f.number)) continue;
-    CODEX_TRY(r.once(f, seen));
+  CODEX_TRY(read_fields(r, field_bit(4), [&](const Field& f) -> Status {
     switch (f.number) {
       case 1: { CODEX_TRY_ASSIGN(p.mcodec, r.varint(f)); break; }
       case 2: { CODEX_TRY_ASSIGN(p.index, r.varint(f)); break; }
       case 3: { CODEX_TRY_ASSIGN(p.leaf_count, r.varint(f)); break; }
+      case 4: return append_nested(r, f, p.path, limits.max_proof_path, "nodes", decode_path_node);
     }
-  }
+    return {};
+  }));
   if (p.mcodec != 0x12) return make_error(Errc::corrupt, "leaf proof uses hash {:#x}, only sha2-256 (0x12) is known", p.mcodec);
   return p;
 }
 
 Result<BlockDelivery> decode_delivery(ByteView bytes, std::size_t base, const Limits& limits) {
   Reader r(bytes, base, kDelivery);
-  std::uint64_t seen = 0;
   BlockDelivery d;
   bool has_cid = false, has_address = false;
   std::optional<Field> proof_field;
-  while (!r.done()) {
-    CODEX_TRY_ASSIGN(auto f, r.next());
-    if (!r.schema().known(f.number)) continue;
-    CODEX_TRY(r.once(f, seen));
+  CODEX_TRY(read_fields(r, 0, [&](const Field& f) -> Status {
     switch (f.number) {
       case 1: {
         CODEX_TRY_ASSIGN(d.cid, r.cid(f));
         has_cid = true;
         break;
-        }
+      }
       case 2: {
         CODEX_TRY_ASSIGN(auto v, r.bytes(f));
         if (v.size() > limits.max_block_size)
@@ -216,43 +226,38 @@ Result<BlockDelivery> decode_delivery(ByteView bytes, std::size_t base, const Li
         break;
       }
       case 3: {
-        CODEX_TRY_ASSIGN(auto payload, r.bytes(f));
-        CODEX_TRY_ASSIGN(d.address, decode_address(payload, f.payload_offset));
+        CODEX_TRY_ASSIGN(d.address, read_nested(r, f, decode_address));
         has_address = true;
         break;
       }
       case 4: proof_field = f; break;
     }
-  }
+    return {};
+  }));
   if (!has_cid) return r.missing(1);
   if (!has_address) return r.missing(3);
   // As nim-codex does: a proof is read only for a leaf address.
   if (d.address.leaf && proof_field) {
-    CODEX_TRY_ASSIGN(auto payload, r.bytes(*proof_field));
-    CODEX_TRY_ASSIGN(d.proof, decode_proof(payload, proof_field->payload_offset, limits));
+    CODEX_TRY_ASSIGN(d.proof, read_nested(r, *proof_field, [&](ByteView payload, std::size_t offset) {
+                       return decode_proof(payload, offset, limits);
+                     }));
   }
   return d;
 }
 
 Result<BlockPresence> decode_presence(ByteView bytes, std::size_t base, const Limits& limits) {
   Reader r(bytes, base, kPresence);
-  std::uint64_t seen = 0;
   BlockPresence p;
   bool has_address = false;
-  while (!r.done()) {
-    CODEX_TRY_ASSIGN(auto f, r.next());
-    if (!r.schema().known(f.number)) continue;
-    CODEX_TRY(r.once(f, seen));
+  CODEX_TRY(read_fields(r, 0, [&](const Field& f) -> Status {
     switch (f.number) {
       case 1: {
-        CODEX_TRY_ASSIGN(auto payload, r.bytes(f));
-        CODEX_TRY_ASSIGN(p.address, decode_address(payload, f.payload_offset));
+        CODEX_TRY_ASSIGN(p.address, read_nested(r, f, decode_address));
         has_address = true;
         break;
       }
       case 2: {
-        CODEX_TRY_ASSIGN(auto v, r.varint(f));
-        if (v > 1) return r.invalid(f, "is neither 0 (have) nor 1 (dontHave)");
+        CODEX_TRY_ASSIGN(auto v, read_small(r, f, 1, "is neither 0 (have) nor 1 (dontHave)"));
         p.type = static_cast<PresenceType>(v);
         break;
       }
@@ -263,7 +268,8 @@ Result<BlockPresence> decode_presence(ByteView bytes, std::size_t base, const Li
         break;
       }
     }
-  }
+    return {};
+  }));
   if (!has_address) return r.missing(1);
   return p;
 }
@@ -311,41 +317,23 @@ Bytes encode(const Message& m) {
 
 Result<Message> decode(ByteView bytes, const Limits& limits) {
   Reader r(bytes, 0, kMessage);
-  std::uint64_t seen = 0;
   Message m;
-  while (!r.done()) {
-    CODEX_TRY_ASSIGN(auto f, r.next());
+  // 6 account and 7 payment (marketplace) are skipped, however often they come.
+  CODEX_TRY(read_fields(r, field_bit(3) | field_bit(4) | field_bit(6) | field_bit(7), [&](const Field& f) -> Status {
+    const auto with_limits = [&](auto decode_item) {
+      return [&limits, decode_item](ByteView payload, std::size_t offset) { return decode_item(payload, offset, limits); };
+    };
     switch (f.number) {
       case 1: {
-        CODEX_TRY(r.once(f, seen));
-        CODEX_TRY_ASSIGN(auto payload, r.bytes(f));
-        CODEX_TRY_ASSIGN(m.wantlist, decode_wantlist(payload, f.payload_offset, limits));
+        CODEX_TRY_ASSIGN(m.wantlist, read_nested(r, f, with_limits(decode_wantlist)));
         break;
       }
-      case 3: {
-        if (m.payload.size() >= limits.max_deliveries)
-          return r.invalid(f, fmt::format("has more than {} deliveries", limits.max_deliveries));
-        CODEX_TRY_ASSIGN(auto payload, r.bytes(f));
-        CODEX_TRY_ASSIGN(auto d, decode_delivery(payload, f.payload_offset, limits));
-        m.payload.push_back(std::move(d));
-        break;
-      }
-      case 4: {
-        if (m.presences.size() >= limits.max_presences)
-          return r.invalid(f, fmt::format("has more than {} presences", limits.max_presences));
-        CODEX_TRY_ASSIGN(auto payload, r.bytes(f));
-        CODEX_TRY_ASSIGN(auto p, decode_presence(payload, f.payload_offset, limits));
-        m.presences.push_back(std::move(p));
-        break;
-      }
-      case 5: {
-        CODEX_TRY(r.once(f, seen));
-        CODEX_TRY_ASSIGN(m.pending_bytes, r.varint(f));
-        break;
-      }
-      default: break;  // 6 account, 7 payment (marketplace), unknown fields
+      case 3: return append_nested(r, f, m.payload, limits.max_deliveries, "deliveries", with_limits(decode_delivery));
+      case 4: return append_nested(r, f, m.presences, limits.max_presences, "presences", with_limits(decode_presence));
+      case 5: { CODEX_TRY_ASSIGN(m.pending_bytes, r.varint(f)); break; }
     }
-  }
+    return {};
+  }));
   return m;
 }
 

@@ -1,6 +1,7 @@
 // codex::protocol::Node as the daemon's ProtocolCore, with the slot executor
 // doing what it decides (core_adapter.hpp).
 #include "codex/daemon/core_adapter.hpp"
+#include "codex/daemon/tree_exchange.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -716,6 +717,8 @@ class CoreAdapter final : public ProtocolCore {
     if (!*record) return control_error(make_error(Errc::not_found, "dataset {} is not in this repository", cid->to_string()));
     if (!s.joined || !s.node)
       return control_error(make_error(Errc::unavailable, "this member has not joined the community yet: try again shortly"));
+    // Members could not fetch its tree (tree_exchange.hpp): refuse it here.
+    if (auto fits = check_tree_size(*cid, (*record)->manifest.block_count()); !fits) return control_error(fits.error());
     auto desc = s.descriptor(**record);
     if (!desc.plain && (*record)->held_slots)
       return control_error(make_error(Errc::usage, "this repository holds only some slots of {}: publish from a full copy",

@@ -23,6 +23,7 @@
 #include "codex/daemon/core_adapter.hpp"
 #include "codex/daemon/fetch.hpp"
 #include "codex/daemon/node_files.hpp"
+#include "codex/daemon/tree_exchange.hpp"
 #include "codex/dataset.hpp"
 #include "codex/json.hpp"
 #include "codex/manifest.hpp"
@@ -54,7 +55,6 @@ constexpr std::size_t kMaxRefusalReason = 256;
 constexpr std::size_t kMaxBlockexcFrame = 16u << 20;
 constexpr std::size_t kMaxAltruisticMessage = 1u << 20;
 constexpr std::size_t kDeliveryBytesPerMessage = 1u << 20;
-constexpr std::size_t kMaxTreeLeaves = 1u << 22;  // a 256 GiB dataset of 64 KiB blocks
 
 enum AdmissionKind : std::uint8_t { kCertificate = 1, kRevocation = 2, kRefused = 3, kAccepted = 4 };
 
@@ -426,19 +426,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   // ---- the tree protocol: a dataset tree's leaves ----
 
   static asio::awaitable<void> serve_tree(std::shared_ptr<Impl> self_, std::shared_ptr<Stream> s) {
-    Impl& d = *self_;
-    auto request = co_await net::read_length_prefixed(*s, 128);
-    if (!request) co_return;
-    auto cid = Cid::from_bytes(*request);
-    Bytes answer;
-    if (cid) {
-      if (auto leaves = d.repository->tree_leaves(*cid)) {
-        answer.reserve(leaves->size() * 32);
-        for (const auto& leaf : *leaves) answer.insert(answer.end(), leaf.begin(), leaf.end());
-      }
-    }
-    co_await net::write_length_prefixed(*s, answer);  // empty: not known here
-    co_await s->close_write();
+    co_await daemon::serve_tree(*s, *self_->repository);
   }
 
   // ---- protocol core ----
@@ -754,10 +742,9 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     Result<Manifest> manifest = decode_manifest(*manifest_bytes);
     if (!manifest) co_return std::move(manifest).error();
     const std::uint64_t count = manifest->block_count();
-    if (count > kMaxTreeLeaves)
-      co_return make_error(Errc::corrupt, "manifest {} has {} blocks, more than {}", manifest_cid.to_string(), count, kMaxTreeLeaves);
     Result<std::vector<Digest>> leaves = repository->tree_leaves(manifest->tree);
     if (!leaves) {
+      CODEX_CO_TRY(check_tree_size(manifest_cid, count));
       leaves = co_await fetch_tree(manifest->tree, count);
       if (!leaves) co_return std::move(leaves).error();
       Status stored = store_tree(manifest->tree, *leaves);
@@ -799,27 +786,13 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   }
 
   asio::awaitable<Result<std::vector<Digest>>> fetch_tree(const Cid& tree, std::uint64_t count) {
-    const auto root = tree.sha256_digest();
-    if (tree.codec() != codec::root || !root) co_return make_error(Errc::corrupt, "tree CID {} is not a dataset root", tree.to_string());
     for (const auto& peer : usable_peers()) {
       auto s = co_await host->open_stream(peer, {}, kTreeProtocol);
       if (!s) continue;
-      if (!co_await net::write_length_prefixed(**s, tree.bytes())) continue;
-      co_await (*s)->close_write();
-      auto answer = co_await net::read_length_prefixed(**s, count * 32);
-      if (!answer || answer->empty()) continue;
-      if (answer->size() != count * 32) {
-        drop_peer(peer, fmt::format("sent a tree of {} bytes for {} leaves", answer->size(), count));
-        continue;
-      }
-      std::vector<Digest> leaves(count);
-      for (std::uint64_t i = 0; i < count; ++i) std::copy_n(answer->begin() + i * 32, 32, leaves[i].begin());
-      auto computed = codex_tree_root(leaves);
-      if (!computed || *computed != *root) {
-        drop_peer(peer, fmt::format("sent leaves that do not hash to tree {}", tree.to_string()));
-        continue;
-      }
-      co_return leaves;
+      auto leaves = co_await request_tree(**s, tree, count);
+      if (leaves) co_return leaves;
+      if (leaves.error().code == Errc::rejected) drop_peer(peer, leaves.error().message);
+      if (leaves.error().code == Errc::corrupt) co_return leaves;
     }
     co_return make_error(Errc::not_found, "no member reachable knows tree {}", tree.to_string());
   }

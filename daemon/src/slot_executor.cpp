@@ -10,6 +10,7 @@
 #include "codex/protocol/real_crypto.hpp"
 #include "codex/daemon/daemon.hpp"
 #include "codex/daemon/fetch.hpp"
+#include "codex/daemon/tree_exchange.hpp"
 #include "codex/health.hpp"
 #include "codex/json.hpp"
 #include "codex/layout.hpp"
@@ -21,7 +22,6 @@ namespace codex::daemon {
 namespace {
 
 constexpr std::size_t kKeepFinished = 16;
-constexpr std::uint64_t kMaxTreeLeaves = 1u << 22;
 
 std::string hex(const protocol::DatasetId& id) {
   static const char* digits = "0123456789abcdef";
@@ -205,33 +205,26 @@ asio::awaitable<Result<Metadata>> get_metadata(CoreLink& link, const Cid& cid,
   if (!layout) co_return std::move(layout).error();
   m.layout = *layout;
   const std::uint64_t count = m.manifest.block_count();
-  if (count > kMaxTreeLeaves) co_return make_error(Errc::corrupt, "manifest {} has too many blocks", cid.to_string());
   if (auto leaves = repo.tree_leaves(m.manifest.tree)) {
     m.leaves = std::move(*leaves);
     co_return m;
   }
-  const auto root = m.manifest.tree.sha256_digest();
-  if (!root) co_return make_error(Errc::corrupt, "tree of {} is not sha2-256", cid.to_string());
+  if (auto ok = check_tree_size(cid, count); !ok) co_return std::move(ok).error();
   for (const auto& peer : peers) {
     auto s = co_await link.open_stream(peer, kTreeProtocol);
     if (!s) continue;
-    if (!co_await net::write_length_prefixed(**s, m.manifest.tree.bytes())) continue;
-    co_await (*s)->close_write();
-    auto answer = co_await net::read_length_prefixed(**s, count * 32);
-    if (!answer || answer->size() != count * 32) continue;
-    std::vector<Digest> leaves(count);
-    for (std::uint64_t i = 0; i < count; ++i) std::copy_n(answer->begin() + i * 32, 32, leaves[i].begin());
-    auto computed = codex_tree_root(leaves);
-    if (!computed || *computed != *root) {
-      link.misbehaved(peer, fmt::format("sent leaves that do not hash to tree {}", m.manifest.tree.to_string()));
+    auto leaves = co_await request_tree(**s, m.manifest.tree, count);
+    if (!leaves) {
+      if (leaves.error().code == Errc::rejected) link.misbehaved(peer, leaves.error().message);
+      if (leaves.error().code == Errc::corrupt) co_return std::move(leaves).error();
       continue;
     }
     auto batch = repo.begin_batch();
     if (!batch) co_return std::move(batch).error();
-    (*batch)->add_tree(m.manifest.tree, leaves);
+    (*batch)->add_tree(m.manifest.tree, *leaves);
     auto st = (*batch)->commit();
     if (!st) co_return std::move(st).error();
-    m.leaves = std::move(leaves);
+    m.leaves = std::move(*leaves);
     co_return m;
   }
   co_return make_error(Errc::not_found, "no member gave the tree of {}", cid.to_string());

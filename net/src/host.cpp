@@ -536,7 +536,7 @@ struct Host::Impl : std::enable_shared_from_this<Impl> {
 
 // ---- length-prefixed messages ----
 
-asio::awaitable<Result<Bytes>> read_length_prefixed(Stream& stream, std::size_t max_bytes) {
+asio::awaitable<Result<std::size_t>> read_length_prefix(Stream& stream, std::size_t max_bytes) {
   Bytes prefix;
   for (;;) {
     std::uint8_t b = 0;
@@ -551,10 +551,22 @@ asio::awaitable<Result<Bytes>> read_length_prefixed(Stream& stream, std::size_t 
   if (!length) co_return std::move(length).error();
   const std::uint64_t len = *length;
   if (len > max_bytes) co_return make_error(Errc::corrupt, "message of {} bytes is over the limit of {}", len, max_bytes);
-  Bytes body(len);
+  co_return static_cast<std::size_t>(len);
+}
+
+asio::awaitable<Result<Bytes>> read_length_prefixed(Stream& stream, std::size_t max_bytes) {
+  auto len = co_await read_length_prefix(stream, max_bytes);
+  if (!len) co_return std::move(len).error();
+  Bytes body(*len);
   auto st = co_await stream.read_exact(body);
   if (!st) co_return std::move(st).error();
   co_return body;
+}
+
+asio::awaitable<Status> write_length_prefix(Stream& stream, std::size_t size) {
+  Bytes out;
+  put_varint(out, size);
+  co_return co_await stream.write(out);
 }
 
 asio::awaitable<Status> write_length_prefixed(Stream& stream, ByteView message) {

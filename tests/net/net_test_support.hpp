@@ -25,14 +25,16 @@ asio::awaitable<void> store(asio::awaitable<T> task, std::optional<T>* out) {
 template <class T>
 T run(asio::io_context& io, asio::awaitable<T> task, std::chrono::seconds limit = std::chrono::seconds(30)) {
   std::optional<T> result;
-  std::exception_ptr error;
-  asio::co_spawn(io, store(std::move(task), &result), [&](std::exception_ptr e) { error = e; });
+  // The completion handler may run after this returns (a later pump), so
+  // what it writes is not on this stack.
+  auto error = std::make_shared<std::exception_ptr>();
+  asio::co_spawn(io, store(std::move(task), &result), [error](std::exception_ptr e) { *error = e; });
   const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!result && !error && std::chrono::steady_clock::now() < deadline) {
+  while (!result && !*error && std::chrono::steady_clock::now() < deadline) {
     io.restart();
     io.run_one_for(std::chrono::milliseconds(100));
   }
-  if (error) std::rethrow_exception(error);
+  if (*error) std::rethrow_exception(*error);
   if (!result) {
     ADD_FAILURE() << "test coroutine did not finish in " << limit.count() << " s";
     throw std::runtime_error("timeout");

@@ -48,6 +48,11 @@ struct Limits {
 // over max_bytes (Errc::corrupt) before reading the body.
 asio::awaitable<Result<Bytes>> read_length_prefixed(Stream& stream, std::size_t max_bytes);
 asio::awaitable<Status> write_length_prefixed(Stream& stream, ByteView message);
+// The two halves, for a message read into (or written from) memory the caller
+// owns: the length prefix alone (over max_bytes: Errc::corrupt, nothing more
+// read), and a prefix written before `size` bytes the caller then writes.
+asio::awaitable<Result<std::size_t>> read_length_prefix(Stream& stream, std::size_t max_bytes);
+asio::awaitable<Status> write_length_prefix(Stream& stream, std::size_t size);
 
 class Host {
  public:
