@@ -337,6 +337,15 @@ Result<Message> decode(ByteView bytes, const Limits& limits) {
   return m;
 }
 
+std::vector<Digest> dont_have_digests(const Message& reply) {
+  std::vector<Digest> out;
+  for (const auto& p : reply.presences) {
+    if (p.type != PresenceType::dont_have || p.address.leaf) continue;
+    if (auto digest = p.address.cid.sha256_digest()) out.push_back(*digest);
+  }
+  return out;
+}
+
 Status verify_delivery(const BlockDelivery& d) {
   if (d.cid.hash_code() != multihash_code::sha2_256 || !d.cid.sha256_digest())
     return make_error(Errc::rejected, "block {} is not addressed by a sha2-256 CID", d.cid.to_string());

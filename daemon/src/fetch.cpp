@@ -250,18 +250,12 @@ asio::awaitable<void> Fetcher::worker(std::shared_ptr<State> state, PeerId peer)
         --state->unresolved;
       }
     }
-    for (const auto& p : reply->presences) {
-      if (p.type != PresenceType::dont_have || p.address.leaf) continue;
-      auto digest = p.address.cid.sha256_digest();
-      if (!digest) continue;
-      auto it = inflight.find(*digest);
+    for (const auto& digest : dont_have_digests(*reply)) {
+      auto it = inflight.find(digest);
       if (it == inflight.end()) continue;
       std::size_t index = it->second;
       inflight.erase(it);
-      queue.push_back(index);  // asked of the next holder below
-      auto& q = queue;
-      q.pop_back();
-      reassign(*state, index, peer);
+      reassign(*state, index, peer);  // asked of the next holder below
       for (const auto& h : state->holders[index])
         if (!state->running[h] && h != peer) start_worker(state, h);
     }

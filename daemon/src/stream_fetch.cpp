@@ -225,11 +225,8 @@ struct StreamFetcher::State : std::enable_shared_from_this<StreamFetcher::State>
         for (std::size_t i = 0; i + 1 < requests.size(); ++i) st.finish(requests[i], Bytes(d.data));
         st.finish(requests.back(), std::move(d.data));
       }
-      for (const auto& p : reply->presences) {
-        if (p.type != PresenceType::dont_have || p.address.leaf) continue;
-        auto digest = p.address.cid.sha256_digest();
-        if (!digest) continue;
-        auto it = inflight.find(*digest);
+      for (const auto& digest : dont_have_digests(*reply)) {
+        auto it = inflight.find(digest);
         if (it == inflight.end()) continue;
         auto requests = std::move(it->second);
         inflight.erase(it);

@@ -98,6 +98,10 @@ Bytes encode(const Message& message);
 // over the limits. Fields 6 (account) and 7 (payment) are skipped.
 Result<Message> decode(ByteView bytes, const Limits& limits = {});
 
+// The digests of the CID-addressed blocks a reply says it does not have
+// (dontHave presences; leaf addresses and non-sha2-256 CIDs left out).
+std::vector<Digest> dont_have_digests(const Message& reply);
+
 // The check every received block passes before it is stored, used or passed
 // on: the data hashes to the CID's sha2-256 digest, the CID is the address's
 // (for a CID address), and for a leaf the proof puts sha256(data) at the
