@@ -251,6 +251,9 @@ struct Node::Impl {
   enum TimerKind : std::uint8_t { claim_timer = 1, repair_timer = 2, assign_timer = 3 };
   std::set<std::tuple<Time, DatasetId, std::uint32_t, std::uint8_t>> timers;
   std::map<DatasetId, PendingAssign, DigestLess> assigning;
+  // Slots whose candidacy we gave up to a better claimant, until when
+  // further RepairRequests for them are ignored (concede()).
+  std::map<std::pair<DatasetId, std::uint32_t>, Time> conceded;
   std::unordered_map<MemberHandle, Time> last_audited_by;  // audits we answered, per auditor
   std::vector<std::pair<DatasetId, std::uint32_t>> unprovable;  // own slots a heartbeat could not prove
 
@@ -327,6 +330,7 @@ struct Node::Impl {
   void step_down(Time now, DatasetState& d, MemberHandle winner, Output& out);
   void sweep(Time now, Output& out);
   void retry_assign(Time now, const DatasetId& id, Output& out);
+  void concede(Time now, const DatasetId& dataset, std::uint32_t slot);
   void acknowledged(const DatasetId& id, std::uint32_t slot, MemberHandle holder);
   void mark_lost(Time now, DatasetState& d, std::uint32_t slot, LossReason reason, Output& out);
   void add_reporter(Time now, DatasetState& d, std::uint32_t slot, MemberHandle reporter, Output& out);

@@ -690,6 +690,7 @@ void Node::Impl::step_down(Time now, DatasetState& d, MemberHandle winner, Outpu
   (void)now;
   std::uint32_t slot = *d.own_slot;
   if (!d.stored) {
+    concede(now, d.desc.id, slot);
     if (d.claimed) {
       out.actions.push_back(CancelSlot{d.desc.id, slot});
       if (active_repairs > 0) active_repairs--;
@@ -708,6 +709,17 @@ void Node::Impl::step_down(Time now, DatasetState& d, MemberHandle winner, Outpu
   }
   DatasetId id = d.desc.id;
   datasets.erase(id);
+}
+
+void Node::Impl::concede(Time now, const DatasetId& dataset, std::uint32_t slot) {
+  // Requests from the other watchers, sent at about the same time as the one
+  // we answered, still arrive after the better claim: without this record
+  // each would make us a candidate again, and we would rebuild a slot that
+  // is already being rebuilt. A window of one re-request period (watchers
+  // that heard no claim ask the next ranks after it).
+  std::erase_if(conceded, [&](const auto& c) { return c.second <= now; });
+  if (conceded.size() >= 4096) return;
+  conceded[{dataset, slot}] = now + config.repair_backoff * Time(std::max<std::uint32_t>(1, config.repair_candidates) + 2);
 }
 
 void Node::Impl::member_gone(Time now, MemberHandle h, Output& out) {
@@ -784,6 +796,10 @@ void Node::Impl::request_repair(Time now, DatasetState& d, std::uint32_t slot, O
 
 void Node::Impl::on_repair_request(Time now, MemberHandle from, const RepairRequest& m, Output& out) {
   if (m.dataset.plain) return;
+  if (!conceded.empty()) {
+    auto c = conceded.find({m.dataset.id, m.slot});
+    if (c != conceded.end() && c->second > now) return;  // a better claimant has it
+  }
   if (auto it = datasets.find(m.dataset.id); it != datasets.end()) {
     // Holding a slot of it, or already a candidate. If it is this slot, the
     // watcher asking has not heard of our claim or our copy (a lost Claim or
@@ -863,6 +879,7 @@ void Node::Impl::on_claim(Time now, MemberHandle from, const Claim& m, Output& o
         if (active_repairs > 0) active_repairs--;
         stats.repairs_cancelled++;
       }
+      concede(now, d.desc.id, m.slot);
       datasets.erase(it);
       return;
     }

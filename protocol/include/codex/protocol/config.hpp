@@ -49,7 +49,6 @@ struct Config {
   Time repair_backoff = 2 * kMinute;    // rank r waits r * this before claiming
   Time repair_timeout = 6 * kHour;      // a claimed repair not heartbeating by then is re-requested
   std::uint32_t max_concurrent_repairs = 2;
-  bool rebalance_on_join = true;  // hand a slot to a joiner that is now closer
 
   // --- Bounds on hostile input --------------------------------------------
   std::size_t max_message_size = 4u << 20;
