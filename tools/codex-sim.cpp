@@ -6,6 +6,7 @@
 //                     protocol core over a virtual network and clock.
 // See codex-sim(1), docs/durability.md.
 #include <cmath>
+#include <ctime>
 
 #include "cli/tool.hpp"
 #include "codex/json.hpp"
@@ -190,12 +191,23 @@ Status run_simulation(cli::Tool& tool, const RunOptions& o) {
   c.slot_bytes = std::uint64_t(slot_mib * (1 << 20));
   if (!(o.bandwidth_mb > 0 && o.bandwidth_mb <= 1e6)) return make_error(Errc::usage, "--bandwidth must be between 0 and 1e6 MB/s");
   c.bandwidth_bytes_per_second = o.bandwidth_mb * 1e6;
-  if (tool.common().verbose > 0 && !tool.common().quiet && isatty(2))
+  const bool tty = isatty(2);
+  if (tool.common().verbose > 0 && !tool.common().quiet && tty)
     c.progress = [](sim::Time now, std::uint64_t events) {
       std::fprintf(stderr, "\rcodex-sim: %.2f days simulated, %llu events", double(now) / 86400000.0, (unsigned long long)events);
     };
+  else if (tool.common().verbose > 0 && !tool.common().quiet)
+    // Not a terminal (a log): one line per simulated day begun, with the
+    // CPU time so far, so that a long run's cost per day can be read off.
+    c.progress = [day = std::int64_t(0)](sim::Time now, std::uint64_t events) mutable {
+      if (now / 86400000 < day) return;
+      day = now / 86400000 + 1;
+      std::fprintf(stderr, "codex-sim: %.2f days simulated, %llu events, %.1f s of CPU\n", double(now) / 86400000.0,
+                   (unsigned long long)events, double(std::clock()) / CLOCKS_PER_SEC);
+      std::fflush(stderr);
+    };
   CODEX_TRY_ASSIGN(sim::SimulationReport report, sim::simulate(c));
-  if (c.progress) std::fputc('\n', stderr);
+  if (c.progress && tty) std::fputc('\n', stderr);
   if (tool.common().json) std::printf("%s\n", sim::report_json(report, !o.no_resources).c_str());
   else std::fputs(sim::report_table(report).c_str(), stdout);
   return {};
