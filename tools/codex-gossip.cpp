@@ -10,6 +10,7 @@
 //   datasets|jobs         the datasets this member's core tracks; its slot transfers
 //   dataset CID           the community's view of a dataset, slot by slot
 //   publish CID           place a dataset of the repository on the community
+//   pin|unpin CID         keep a plain dataset here (fetched, served), or stop
 #include <csignal>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -245,9 +246,10 @@ std::string json_of(const json::Value& v) {
   return "null";
 }
 
-// dataset CID | publish CID | datasets | jobs: the community's side of the daemon.
+// dataset CID | publish CID | pin CID | unpin CID | datasets | jobs: the
+// community's side of the daemon.
 Status verb_community_view(cli::Tool& tool, const Options& o, const NodePaths& paths) {
-  const bool with_cid = o.verb == "dataset" || o.verb == "publish";
+  const bool with_cid = o.verb == "dataset" || o.verb == "publish" || o.verb == "pin" || o.verb == "unpin";
   CODEX_TRY(expect_args(o, with_cid ? 1 : 0, o.verb + (with_cid ? " CID" : "") + " [--json]"));
   JsonObject request;
   request.add("command", o.verb);
@@ -255,13 +257,24 @@ Status verb_community_view(cli::Tool& tool, const Options& o, const NodePaths& p
     CODEX_TRY_ASSIGN(Cid cid, Cid::parse(o.args[0]));
     request.add("cid", cid.to_string());
   }
-  CODEX_TRY_ASSIGN(auto answer, control_request(paths.control_socket(), request.str(), std::chrono::seconds(60)));
+  // pin fetches a whole dataset: as long as that takes (the daemon bounds each request).
+  const auto limit = o.verb == "pin" ? std::chrono::seconds(24 * 3600) : std::chrono::seconds(60);
+  CODEX_TRY_ASSIGN(auto answer, control_request(paths.control_socket(), request.str(), limit));
   if (tool.common().json) {
     std::printf("%s\n", json_of(answer).c_str());
     return {};
   }
   if (o.verb == "dataset") {
     std::printf("%s", community_view_table(answer).c_str());
+    return {};
+  }
+  if (o.verb == "pin" || o.verb == "unpin") {
+    std::printf("%s\n", text_of(*answer.find("cid")).c_str());
+    if (o.verb == "pin")
+      tool.info(fmt::format("kept and served here: {} blocks, {} fetched", text_of(*answer.find("blocks")),
+                            text_of(*answer.find("fetched"))));
+    else
+      tool.info("no longer kept here (codex-repo gc reclaims its space)");
     return {};
   }
   if (o.verb == "publish") {
@@ -317,13 +330,13 @@ int main(int argc, char** argv) {
   CLI::App& app = tool.app();
   Options o;
   app.add_option("VERB", o.verb,
-                 "id, community, admit, revoke, join, run, status, peers, members, datasets, dataset, jobs or publish")
+                 "id, community, admit, revoke, join, run, status, peers, members, datasets, dataset, jobs, publish, pin or unpin")
       ->required()
       ->check(CLI::IsMember({"id", "community", "admit", "revoke", "join", "run", "status", "peers", "members",
-                             "datasets", "dataset", "jobs", "publish"}))
+                             "datasets", "dataset", "jobs", "publish", "pin", "unpin"}))
       ->type_name("");
   app.add_option("ARGS", o.args,
-                 "the verb's arguments (community: create; admit, revoke: PEERID; join: FILE; dataset, publish: CID)")
+                 "the verb's arguments (community: create; admit, revoke: PEERID; join: FILE; dataset, publish, pin, unpin: CID)")
       ->type_name("");
   app.add_option("--key", o.key, "id: read the node key from FILE instead of the repository's node.key")->type_name("FILE");
   app.add_option("--owner-key", o.owner_key, "community, admit, revoke: the owner key FILE (default: the repository's community-owner.key)")
@@ -355,7 +368,8 @@ int main(int argc, char** argv) {
     if (o.verb == "join") return verb_join(tool, o, paths);
     if (o.verb == "revoke") return verb_revoke(tool, o, paths);
     if (o.verb == "run") return verb_run(tool, o, paths);
-    if (o.verb == "datasets" || o.verb == "dataset" || o.verb == "jobs" || o.verb == "publish")
+    if (o.verb == "datasets" || o.verb == "dataset" || o.verb == "jobs" || o.verb == "publish" || o.verb == "pin" ||
+        o.verb == "unpin")
       return verb_community_view(tool, o, paths);
     return verb_query(tool, o, paths);
   });

@@ -45,6 +45,7 @@ std::optional<Status> community_key(Config& config, std::string_view key, std::s
   else if (key == "suspicion-multiplier") st = count(p.suspicion_multiplier, 1, 100);
   else if (key == "indirect-checks") st = count(p.indirect_checks, 0, 16);
   else if (key == "gossip-interval-ms") st = ms(p.gossip_interval, 0);
+  else if (key == "gossip-fanout") st = count(p.gossip_fanout, 1, 16);
   else if (key == "sync-interval-ms") st = ms(p.sync_interval, 10);
   else if (key == "heartbeat-interval-ms") st = ms(p.heartbeat_interval, 10);
   else if (key == "heartbeat-proofs") st = count(p.heartbeat_proofs, 0, 64);

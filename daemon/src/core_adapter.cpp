@@ -559,7 +559,9 @@ class CoreAdapter final : public ProtocolCore {
     auto member = member_id_of(from);
     if (!member) return;
     Output o;
+    const auto before = s.node->stats();
     s.node->on_message(now, *member, payload, o);
+    log_refusal(before, s.node->stats(), from);
     append(s.translate(o), out);
   }
 
@@ -598,6 +600,28 @@ class CoreAdapter final : public ProtocolCore {
 
   void on_member_down(CoreTime, const PeerId&, CoreOutput&) override {
     // A closed connection proves nothing: SWIM's probes decide about members.
+  }
+
+  // A message the core refused (forged, replayed, from no member): a line
+  // naming the sender and why, so an operator can see who misbehaves; at
+  // most one a second per sender and reason (a flood does not flood the log).
+  void log_refusal(const NodeStats& before, const NodeStats& after, const PeerId& from) {
+    if (after.refused == before.refused) return;
+    const char* why = after.refused_signature != before.refused_signature   ? "bad signature"
+                      : after.refused_replay != before.refused_replay       ? "replayed (sequence number not newer)"
+                      : after.refused_non_member != before.refused_non_member ? "about or from no member"
+                                                                              : "malformed or not the sender's own";
+    if (refusals_.size() > 1024) refusals_.clear();
+    auto& [last, quiet] = refusals_[{from.to_string(), why}];
+    const Time now = mono_ms();
+    if (last != 0 && now - last < 1000) {
+      ++quiet;
+      return;
+    }
+    s_->link.log->warn("core", "peer={} message refused: {}{}", from.to_string(), why,
+                       quiet ? fmt::format(" ({} more since the last line)", quiet) : std::string());
+    last = now;
+    quiet = 0;
   }
 
   std::string status_json() const override {
@@ -657,6 +681,15 @@ class CoreAdapter final : public ProtocolCore {
       co_return co_await s->dataset_json(*cid);
     }
     if (c == "publish") co_return publish(*s, cid_arg());
+    if (c == "forget") {
+      // A plain dataset no longer kept here (codex-gossip unpin).
+      auto cid = cid_arg();
+      if (!cid) co_return control_error(cid.error());
+      auto id = dataset_of(*cid);
+      if (!id) co_return control_error(make_error(Errc::usage, "'{}' is not a manifest CID", cid->to_string()));
+      s->local(DatasetForgotten{*id});
+      co_return JsonObject().add("ok", true).add("cid", cid->to_string()).str();
+    }
     if (c == "repair") {
       // codex-repair --daemon: the rebuilds this member was asked to do, now.
       std::optional<DatasetId> only;
@@ -746,6 +779,7 @@ class CoreAdapter final : public ProtocolCore {
   }
 
   std::shared_ptr<CoreState> s_;
+  std::map<std::pair<std::string, std::string>, std::pair<Time, std::uint64_t>> refusals_;
 };
 
 }  // namespace

@@ -29,6 +29,7 @@
 #include "codex/manifest.hpp"
 #include "codex/net/host.hpp"
 #include "codex/repository.hpp"
+#include "codex/repository_admin.hpp"
 
 // CODEX_TRY for coroutines (co_return instead of return).
 #define CODEX_CO_TRY(expr)                          \
@@ -657,9 +658,83 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       got += "]";
       co_return JsonObject().add("ok", true).add_raw("stored", got).str();
     }
+    if (c == "pin" || c == "unpin") {
+      const json::Value* cid_text = request.find("cid");
+      if (!cid_text || cid_text->kind != json::Kind::string)
+        co_return control_error(make_error(Errc::usage, "{} needs \"cid\"", c));
+      auto cid = Cid::parse(cid_text->string);
+      if (!cid) co_return control_error(cid.error());
+      // (Not a conditional expression: GCC 12 miscompiles co_await in one.)
+      if (c == "pin") co_return co_await d.pin(*cid);
+      co_return co_await d.unpin(*cid);
+    }
     if (d.core)
       if (auto answer = co_await d.core->control(request)) co_return *answer;
     co_return control_error(make_error(Errc::usage, "unknown control command '{}'", c));
+  }
+
+  // ---- pinning: a plain dataset kept by choice ----
+
+  // The core's answer to `request` (publish, forget), or why there is none.
+  asio::awaitable<Status> tell_core(std::string_view command, const Cid& cid) {
+    if (!core) co_return Status{};
+    auto request = json::parse(JsonObject().add("command", command).add("cid", cid.to_string()).str());
+    if (!request) co_return std::move(request).error();
+    auto answer = co_await core->control(*request);
+    if (!answer) co_return Status{};
+    auto parsed = json::parse(*answer);
+    if (!parsed) co_return std::move(parsed).error();
+    if (const json::Value* ok = parsed->find("ok"); ok && ok->kind == json::Kind::boolean && ok->boolean) co_return Status{};
+    const json::Value* error = parsed->find("error");
+    co_return make_error(Errc::failure, "{}", error && error->kind == json::Kind::string ? error->string : *answer);
+  }
+
+  // Fetches a plain dataset from the members (every block checked), keeps it
+  // and serves it; the core lists it as held here. Protected datasets are
+  // kept by placement, not by choice.
+  asio::awaitable<std::string> pin(Cid cid) {
+    auto meta = co_await fetch_meta(cid);
+    if (!meta) co_return control_error(meta.error());
+    if (meta->manifest.is_protected())
+      co_return control_error(make_error(Errc::usage,
+                                         "{} is protected: the community keeps its slots by placement (see codex-gossip "
+                                         "dataset); pin keeps plain datasets",
+                                         cid.to_string()));
+    auto report = co_await fetch_dataset(cid);
+    if (!report) co_return control_error(report.error());
+    if (report->missing)
+      co_return control_error(make_error(Errc::unavailable,
+                                         "{} of {} blocks of {} are on no reachable member: not pinned (the blocks "
+                                         "fetched are kept; pin again to finish)",
+                                         report->missing, report->blocks, cid.to_string()));
+    if (auto told = co_await tell_core("publish", cid); !told) co_return control_error(told.error());
+    log.info("pin", "dataset {} pinned: {} blocks, {} fetched, kept and served here", cid.to_string(), report->blocks,
+             report->fetched);
+    co_return JsonObject()
+        .add("ok", true)
+        .add("cid", cid.to_string())
+        .add("blocks", report->blocks)
+        .add("already_held", report->already_held)
+        .add("fetched", report->fetched)
+        .add("pinned", true)
+        .str();
+  }
+
+  // Stops keeping a pinned dataset: the core forgets it and the repository
+  // removes it (codex-repo gc reclaims the space).
+  asio::awaitable<std::string> unpin(Cid cid) {
+    auto record = repository->find_dataset(cid);
+    if (!record) co_return control_error(record.error());
+    if (!*record) co_return control_error(make_error(Errc::not_found, "{} is not kept here", cid.to_string()));
+    if ((*record)->manifest.is_protected())
+      co_return control_error(make_error(Errc::usage, "{} is protected: its slots are kept by placement, not pinned",
+                                         cid.to_string()));
+    if (auto told = co_await tell_core("forget", cid); !told) co_return control_error(told.error());
+    auto admin = RepositoryAdmin::open(repository->dir());
+    if (!admin) co_return control_error(admin.error());
+    if (auto removed = (*admin)->remove_dataset(cid); !removed) co_return control_error(removed.error());
+    log.info("pin", "dataset {} unpinned: removed here (codex-repo gc reclaims its space)", cid.to_string());
+    co_return JsonObject().add("ok", true).add("cid", cid.to_string()).add("pinned", false).str();
   }
 
   // ---- fetching ----
@@ -1087,6 +1162,7 @@ Status Daemon::start() {
                        asio::detached);
     };
     d.core = make_protocol_core(std::move(link), d.options.config, d.key, *d.certificate);
+    if (d.options.core_wrapper) d.core = d.options.core_wrapper(std::move(d.core));
   }
   if (d.core)
     d.host->handle(std::string(kAltruisticProtocol), [weak](std::shared_ptr<Stream> s) -> asio::awaitable<void> {

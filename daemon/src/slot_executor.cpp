@@ -119,16 +119,21 @@ struct LinkNetwork : FetchNetwork {
   Status store(const PeerId&, std::span<const blockexc::BlockDelivery> blocks) override {
     CODEX_TRY_ASSIGN(auto batch, target.begin_batch());
     for (const auto& b : blocks) {
-      CODEX_TRY(batch->add_block(*b.cid.sha256_digest(), b.data));
+      // replace: a copy already indexed here failed its check (held() below).
+      CODEX_TRY(batch->add_block(*b.cid.sha256_digest(), b.data, /*replace=*/true));
       *bytes += b.data.size();
     }
     return batch->commit();
   }
   Status flush() override { return {}; }  // every store() commits
+  // Held only if it reads back intact: a copy that rotted on disk is fetched
+  // again (and replaces the bad one) instead of failing every later read.
   bool held(const Cid& cid) override {
     auto location = target.locate_block(*cid.sha256_digest());
-    return location && location->has_value();
+    if (!location || !location->has_value()) return false;
+    return target.read_block(*cid.sha256_digest(), scratch).ok();
   }
+  Bytes scratch;
   void misbehaved(const PeerId& peer, const std::string& why) override { link.misbehaved(peer, why); }
 };
 
@@ -184,7 +189,7 @@ asio::awaitable<Result<Metadata>> get_metadata(CoreLink& link, const Cid& cid,
   Metadata m;
   if (auto held = repo.find_dataset(cid); held && *held) {
     m.manifest_bytes = (*held)->manifest_bytes;
-  } else if (!repo.read_block(*cid.sha256_digest(), m.manifest_bytes)) {
+  } else if (!repo.read_block(*cid.sha256_digest(), m.manifest_bytes)) {  // absent, or rotted: fetched again
     std::uint64_t bytes = 0;
     LinkNetwork network(link, repo, &bytes);
     Fetcher fetcher(*link.io, network, *link.log, FetchLimits{});
@@ -435,12 +440,15 @@ asio::awaitable<void> SlotExecutor::run_rebuild(std::shared_ptr<Job> job, std::v
     if (r != job->slot && holders.size() > r && holders[r]) rows.push_back(r);
   for (std::uint32_t r = 0; r < L.slots(); ++r)
     if (r != job->slot && !(holders.size() > r && holders[r])) rows.push_back(r);
+  // A block of the member's own repository counts only if it still reads
+  // back intact: a disk that rotted under a dropped slot would otherwise fail
+  // every decode instead of the block being fetched again. The scratch
+  // repository holds only blocks checked on arrival.
+  Bytes local;
   auto present = [&](const Digest& d) {
-    for (Repository* repo : {link_.repository, scratch->get()}) {
-      auto l = repo->locate_block(d);
-      if (l && l->has_value()) return true;
-    }
-    return false;
+    auto l = (*scratch)->locate_block(d);
+    if (l && l->has_value()) return true;
+    return link_.repository->read_block(d, local).ok();
   };
   t = now_ms();
   job->phase = "fetching";

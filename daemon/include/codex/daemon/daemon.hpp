@@ -38,6 +38,10 @@ struct DaemonOptions {
   // bytes (a member that lies) or return false to send nothing for that
   // request (a member that stalls).
   std::function<bool(Bytes& block)> serve_hook;
+  // Test seam (tests/daemon/misbehaving_member.cpp; empty in codex-gossip):
+  // wraps the protocol core the daemon made, so a test member can add,
+  // change or replay what its core sends (forged heartbeats).
+  std::function<std::unique_ptr<ProtocolCore>(std::unique_ptr<ProtocolCore>)> core_wrapper;
 };
 
 class Daemon {
