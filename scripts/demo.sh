@@ -139,7 +139,8 @@ echo "   full health again $((SECONDS - killed_at)) s after the kill. The view n
 "$CLUSTER_GOSSIP" dataset "$pcid" --repo "$(cluster_repo "$watch")" | named | sed 's/^/   /'
 
 echo
-echo "== m$reader gets the file: codex-get fetches what its repository lacks from the holders"
+echo "== m$reader gets the file: codex-get reads what its repository holds and streams the rest from the"
+echo "   holders through its daemon (every block checked against its CID; nothing stored)"
 "$build/codex-get" "$pcid" --repo "$(cluster_repo "$reader")" -o "$work/got" 2>/dev/null
 cmp "$work/got" "$sample" && echo "codex-get gave back the same bytes ($(stat -c %s "$sample") bytes, $(elapsed) in all)"
 echo

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what codex-tools needs to build and test, from Debian 12 packages
-# (python3, sqlite3, xxd: the CLI scenarios; bc, time: the benchmarks;
+# (python3, sqlite3, xxd: the CLI scenarios; strace: tests/cli/outputs.sh
+# checks that -o does not fsync without --sync; bc, time: the benchmarks;
 # libasio-dev: standalone Asio, the event loop of net/; spin: the model
 # checks of tests/spin).
 # liberasurecode only *suggests* its fast backends: libisal2 and libjerasure2
@@ -13,6 +14,7 @@ packages=(
   libgtest-dev nlohmann-json3-dev
   libxxhash-dev
   sqlite3 openssl xxd python3 bc time
+  strace
   libasio-dev
   spin
 )

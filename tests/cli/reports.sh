@@ -39,6 +39,10 @@ status=0
 expect_eq "codex-repair of the damaged dataset" "$status" 8
 expect_exit 0 "$VERIFY" -q
 [[ ! -s $OUT_FILE && ! -s $ERR_FILE ]] || fail "codex-verify -q printed on a healthy repository: $(cat "$OUT_FILE" "$ERR_FILE")"
+# The README's cron line samples.
+grep -q 'codex-verify -q --sample 5%' "$CODEX_SOURCE/README.md" || fail "the README's cron line changed; check it here"
+expect_exit 0 "$VERIFY" -q --sample 5%
+[[ ! -s $OUT_FILE && ! -s $ERR_FILE ]] || fail "codex-verify -q --sample 5% printed on a healthy repository: $(cat "$OUT_FILE" "$ERR_FILE")"
 repo_tool lose "$REPO" "$cid" 2
 expect_code 6 "$VERIFY" -q
 grep -q "$cid" "$OUT_FILE" || fail "codex-verify -q printed nothing about a damaged dataset"
