@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
       CODEX_TRY_ASSIGN(auto admin, RepositoryAdmin::open(dir));
       cli::ProgressLine progress(tool.name(), tool.common().quiet);
       GcOptions options;
-      options.on_wait = [&tool]() { tool.info("waiting for a put or repair in progress to finish"); };
+      options.on_wait = [&tool]() { tool.info("waiting for a put, a repair or a daemon's fetch in progress to finish"); };
       options.on_progress = [&progress](std::uint64_t bytes) { progress.update(bytes); };
       CODEX_TRY_ASSIGN(GcReport report, admin->gc(options));
       progress.clear();

@@ -831,6 +831,10 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   // Manifest, tree and every block of a dataset that the repository lacks,
   // from members; what is fetched is stored as it arrives (a fetch resumes).
   asio::awaitable<Result<DatasetReport>> fetch_dataset(Cid manifest_cid) {
+    // No gc sweep until the dataset is recorded: until then no dataset names
+    // the tree and blocks stored batch by batch (repository_admin.hpp, GcHold).
+    Result<GcHold> gc_hold = GcHold::take(repository->dir());
+    if (!gc_hold) co_return std::move(gc_hold).error();
     auto meta = co_await fetch_meta(manifest_cid);
     if (!meta) co_return std::move(meta).error();
     const Bytes* manifest_bytes = &meta->manifest_bytes;

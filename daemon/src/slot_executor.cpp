@@ -15,6 +15,7 @@
 #include "codex/json.hpp"
 #include "codex/layout.hpp"
 #include "codex/manifest.hpp"
+#include "codex/repository_admin.hpp"
 #include "codex/storage_proof.hpp"
 
 namespace codex::daemon {
@@ -153,6 +154,10 @@ struct SlotExecutor::Job {
   bool ok = false;
   std::string error;
   Cid cid;
+  // Held from start to finish: the blocks are stored batch by batch and the
+  // slot recorded only at the end, so until then no dataset names them and a
+  // gc sweep meanwhile would drop them (repository_admin.hpp, GcHold).
+  std::optional<GcHold> gc_hold;
 };
 
 SlotExecutor::SlotExecutor(CoreLink& link, ExecutorOptions options, Report report)
@@ -289,6 +294,9 @@ std::shared_ptr<SlotExecutor::Job> SlotExecutor::start_job(const SlotAction& act
   job->rebuild = rebuilding;
   job->cid = Cid::from_digest(codec::manifest, action.dataset.id);
   job->started_ms = now_ms();
+  if (auto hold = GcHold::take(link_.repository->dir())) job->gc_hold.emplace(std::move(*hold));
+  else link_.log->warn("slot", "dataset={} slot={}: cannot hold off gc: {}", job->cid.to_string(), job->slot,
+                       hold.error().message);
   jobs_[key] = job;
   return job;
 }
@@ -349,6 +357,7 @@ void SlotExecutor::finish(const std::shared_ptr<Job>& job, bool ok, std::string 
   job->ok = ok;
   job->error = std::move(why);
   job->phase = ok ? "done" : (job->cancelled ? "cancelled" : "failed");
+  job->gc_hold.reset();
   jobs_.erase({job->dataset.id, job->slot});
   finished_.push_back(job);
   if (finished_.size() > kKeepFinished) finished_.erase(finished_.begin());

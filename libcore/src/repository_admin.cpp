@@ -65,6 +65,14 @@ struct RepositoryAdmin::Impl {
   }
 };
 
+Result<GcHold> GcHold::take(const std::string& dir, Env& env) {
+  CODEX_TRY_ASSIGN(auto lock, env.open(dir + "/gc.lock", Env::Open::read_write_create));
+  CODEX_TRY(lock->lock(File::Lock::shared));
+  return GcHold(std::move(lock));
+}
+
+GcHold::~GcHold() = default;  // closing the file releases the lock
+
 RepositoryAdmin::RepositoryAdmin(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RepositoryAdmin::~RepositoryAdmin() = default;
 

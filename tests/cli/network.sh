@@ -2,7 +2,8 @@
 # Members on loopback, real daemons: five members of one community fetch
 # datasets from each other (codex-get through the local daemon, streamed as a
 # block source, or with --store into the repository); a member
-# killed mid-transfer is routed around; an interrupted fetch resumes; a peer
+# killed mid-transfer is routed around; an interrupted fetch resumes; gc
+# beside a fetch waits for it and drops none of its blocks; a peer
 # that is not admitted, and one that is revoked, get nothing; garbage and
 # half-open connections on a listening port leave the daemon serving.
 # (Members serving wrong blocks or stalling: tests/daemon/lying_member.sh,
@@ -113,6 +114,22 @@ cmp -s "$TEST_TMP/d6" "$TEST_TMP/m4.d6" || fail "m4 got a different d6"
 grep -E "from members: [0-9]+ blocks fetched, [1-9][0-9]* already here" "$ERR_FILE" >/dev/null ||
   fail "the fetch did not resume (nothing already here): $(cat "$ERR_FILE")"
 step "$(grep -o 'from members.*' "$ERR_FILE")"
+
+step "gc while the daemon fetches with --store waits for the fetch and keeps its blocks"
+# The blocks arrive in several batches and the dataset is recorded only at
+# the end: a gc sweep in between would find blocks no dataset names yet.
+m5_packs() { local b; b=$(du -sb "$TEST_TMP/m5/packs" 2>/dev/null | cut -f1); echo "${b:-0}"; }
+M5_BEFORE=$(m5_packs)
+"$GET" "$D6" --store -o "$TEST_TMP/m5.d6" --repo "$TEST_TMP/m5" 2>"$TEST_TMP/get5.err" &
+GET_PID=$!
+track_pid $GET_PID
+m5_storing() { (($(m5_packs) > M5_BEFORE + 4000000)); }
+wait_for 20 "m5 storing blocks" m5_storing
+expect_exit 0 "$CODEX_BIN/codex-repo" gc --repo "$TEST_TMP/m5"
+expect_err "waiting for a put, a repair or a daemon's fetch"
+wait $GET_PID || fail "codex-get --store on m5 failed beside gc: $(cat "$TEST_TMP/get5.err")"
+cmp -s "$TEST_TMP/d6" "$TEST_TMP/m5.d6" || fail "m5 got a different d6"
+expect_exit 0 "$CODEX_BIN/codex-verify" -q "$D6" --repo "$TEST_TMP/m5"
 
 step "a peer that is not admitted gets nothing"
 "$GOSSIP" id --repo "$TEST_TMP/stranger" >/dev/null

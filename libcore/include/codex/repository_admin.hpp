@@ -58,6 +58,24 @@ struct GcOptions {
   std::function<void(std::uint64_t)> on_progress;
 };
 
+// Keeps gc's sweep away while it lives, as an open batch does (a shared
+// lock on DIR/gc.lock): for a writer whose blocks become referenced only at a
+// later commit, such as a member's daemon fetching a slot or a dataset (blocks
+// stored as they arrive, in many batches; the dataset recorded at the end).
+// Without it a gc between two of its batches would drop the blocks stored so
+// far, which no dataset names yet. gc waits for every hold, as for a batch.
+class GcHold {
+ public:
+  static Result<GcHold> take(const std::string& dir, Env& env = system_env());
+  GcHold(GcHold&&) noexcept = default;
+  GcHold& operator=(GcHold&&) noexcept = default;
+  ~GcHold();
+
+ private:
+  explicit GcHold(std::unique_ptr<File> lock) : lock_(std::move(lock)) {}
+  std::unique_ptr<File> lock_;
+};
+
 class RepositoryAdmin {
  public:
   // Opens an existing repository (Errc::not_found when there is none) for
