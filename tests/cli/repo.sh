@@ -40,6 +40,22 @@ while read -r line; do printf '%s' "$line" | is_json || fail "ls --json printed 
 expect_eq "size of a in ls --json" "$(grep "\"$cid_a\"" "$OUT_FILE" | json_field size)" $((3 * MiB))
 expect_eq "filename of a in ls --json" "$(grep "\"$cid_a\"" "$OUT_FILE" | json_field filename)" a
 expect_eq "k of the protected dataset" "$(grep "\"$cid_p\"" "$OUT_FILE" | json_field k)" 2
+# When it was stored: UTC, within the minutes this scenario has run.
+stored=$(grep "\"$cid_a\"" "$OUT_FILE" | json_field stored)
+[[ $stored =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]] || fail "ls --json stored time '$stored' is not UTC ISO 8601"
+age=$(($(date -u +%s) - $(date -u -d "$stored" +%s)))
+((age >= 0 && age < 600)) || fail "ls says a was stored $age s ago"
+grep -q "^$cid_a .* ${stored%??????????}" <("$REPO_TOOL" ls) || fail "ls (text) does not show when a was stored"
+
+step "stats: datasets, blocks, packs, bytes"
+expect_exit 0 "$REPO_TOOL" stats --json
+expect_eq "stats datasets" "$(json_field datasets <"$OUT_FILE")" 4
+expect_eq "stats protected datasets" "$(json_field protectedDatasets <"$OUT_FILE")" 1
+expect_eq "stats packs" "$(json_field packs <"$OUT_FILE")" "$(find "$REPO/packs" -name 'pack-*.dat' | wc -l)"
+expect_eq "stats stored bytes" "$(json_field storedBytes <"$OUT_FILE")" "$(pack_total)"
+expect_eq "stats blocks" "$(json_field blocks <"$OUT_FILE")" "$(sql 'SELECT count(*) FROM blocks')"
+expect_exit 0 "$REPO_TOOL" stats
+grep -q "^datasets: *4 (1 protected)" "$OUT_FILE" || fail "stats (text): $(cat "$OUT_FILE")"
 expect_exit 0 "$REPO_TOOL" ls --cids
 expect_eq "ls --cids" "$(sort "$OUT_FILE" | tr '\n' ' ')" "$(printf '%s\n' "$cid_a" "$cid_b" "$cid_a2" "$cid_p" | sort | tr '\n' ' ')"
 
