@@ -60,7 +60,17 @@ struct StreamFetcher::State : std::enable_shared_from_this<StreamFetcher::State>
     std::size_t inflight = 0;
     std::size_t workers = 0;
     bool dead = false;  // gone, broke its stream, stalled or lied: not asked again
+    std::uint64_t delivered = 0, missed = 0;  // blocks it gave, dontHave answers, this session
     std::unique_ptr<Signal> work;
+
+    // Who is asked first: members that have given blocks (0), then members
+    // not heard from yet (1; at most kProbeRequests each until they answer),
+    // then members that have only said dontHave (2). With many members and
+    // few holders a block is not walked through every member that lacks it:
+    // each of those costs at most a few dontHaves per session.
+    static constexpr std::size_t kProbeRequests = 4;
+    std::size_t load() const { return queue.size() + inflight; }
+    int rank() const { return delivered > 0 ? 0 : missed == 0 ? 1 : 2; }
   };
 
   asio::io_context& io;
@@ -80,17 +90,36 @@ struct StreamFetcher::State : std::enable_shared_from_this<StreamFetcher::State>
     if (!stopped) done(r.id, std::move(block));
   }
 
-  // To the live member with the least work that has not failed it yet.
+  // Requests waiting for a member not heard from yet to answer (every
+  // candidate of theirs is such a member with its probe requests out).
+  std::deque<Request> parked;
+
+  // To the live member that has not failed it yet, best ranked (Member::rank),
+  // then with the least work; parked while the members not heard from yet
+  // have their probe requests out and no member that has given blocks has
+  // room.
   void assign(Request r) {
     if (stopped) return;
     Member* best = nullptr;
     const PeerId* best_id = nullptr;
+    bool probing = false;  // a member of rank 1 is left but has its probes out
     for (auto& [id, m] : members) {
       if (m.dead || std::find(r.tried.begin(), r.tried.end(), id) != r.tried.end()) continue;
-      if (!best || m.queue.size() + m.inflight < best->queue.size() + best->inflight) {
+      if (m.rank() == 1 && m.load() >= Member::kProbeRequests) {
+        probing = true;
+        continue;
+      }
+      if (!best || std::make_pair(m.rank(), m.load()) < std::make_pair(best->rank(), best->load())) {
         best = &m;
         best_id = &id;
       }
+    }
+    // While members are still being probed, a member that has given blocks
+    // takes a window's worth; the rest waits (one round trip) so that the
+    // work spreads over every holder, not over the first to answer.
+    if (probing && (!best || best->rank() == 2 || best->load() >= std::max<std::size_t>(limits.window, 1))) {
+      parked.push_back(std::move(r));
+      return;
     }
     if (!best) {
       const Cid cid = Cid::from_digest(codec::block, r.digest);
@@ -113,6 +142,13 @@ struct StreamFetcher::State : std::enable_shared_from_this<StreamFetcher::State>
     best->work->notify();
   }
 
+  // Something was learnt about a member: parked requests are placed again.
+  void unpark() {
+    std::deque<Request> waiting = std::move(parked);
+    parked.clear();
+    for (auto& r : waiting) assign(std::move(r));
+  }
+
   void fail_member(const PeerId& peer, Member& m) {
     m.dead = true;
     std::deque<Request> queue = std::move(m.queue);
@@ -123,6 +159,7 @@ struct StreamFetcher::State : std::enable_shared_from_this<StreamFetcher::State>
       r.fault = true;
       assign(std::move(r));
     }
+    unpark();
   }
 
   static asio::awaitable<void> worker(std::shared_ptr<State> self, PeerId peer) {
@@ -222,6 +259,7 @@ struct StreamFetcher::State : std::enable_shared_from_this<StreamFetcher::State>
         inflight.erase(it);
         inflight_count -= requests.size();
         m.inflight -= requests.size();
+        ++m.delivered;
         for (std::size_t i = 0; i + 1 < requests.size(); ++i) st.finish(requests[i], Bytes(d.data));
         st.finish(requests.back(), std::move(d.data));
       }
@@ -232,11 +270,13 @@ struct StreamFetcher::State : std::enable_shared_from_this<StreamFetcher::State>
         inflight.erase(it);
         inflight_count -= requests.size();
         m.inflight -= requests.size();
+        ++m.missed;
         for (auto& r : requests) {
           r.tried.push_back(peer);
           st.assign(std::move(r));
         }
       }
+      st.unpark();
     }
     if (stream) (*stream)->close();
     --m.workers;
@@ -252,6 +292,7 @@ struct StreamFetcher::State : std::enable_shared_from_this<StreamFetcher::State>
         r.fault = true;
         st.assign(std::move(r));
       }
+    st.unpark();
   }
 };
 
@@ -269,6 +310,7 @@ void StreamFetcher::want(std::uint64_t id, const Digest& digest) { state_->assig
 void StreamFetcher::stop() {
   if (state_->stopped) return;
   state_->stopped = true;
+  state_->parked.clear();
   for (auto& [id, m] : state_->members) {
     m.queue.clear();
     m.work->notify();

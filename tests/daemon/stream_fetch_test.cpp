@@ -22,6 +22,7 @@ struct Member {
   bool corrupt = false;  // flips a byte of every block it sends
   bool stall = false;    // never answers
   std::size_t served = 0;
+  std::size_t dont_have = 0;  // dontHave answers it gave
 };
 
 struct Network : FetchNetwork {
@@ -45,6 +46,7 @@ struct Network : FetchNetwork {
         auto it = m.blocks.find(*e.address.cid.sha256_digest());
         if (it == m.blocks.end()) {
           reply.presences.push_back({e.address, PresenceType::dont_have, {}});
+          ++m.dont_have;
           continue;
         }
         Bytes data = it->second;
@@ -147,6 +149,29 @@ TEST(StreamFetcher, SpreadsOverMembersAndAnswersEveryRequest) {
   EXPECT_GT(net.members[a].served, 50u);
   EXPECT_GT(net.members[b].served, 50u);
   EXPECT_TRUE(r.notes.empty());
+}
+
+TEST(StreamFetcher, ManyMembersWithoutTheBlocksAreNotWalkedThroughForEveryBlock) {
+  // One holder among 60 members: a member that only says dontHave is asked
+  // after the holder, so the dontHaves stay near one round of probes (60 x 4),
+  // not one walk through the members per block (400 x ~59).
+  asio::io_context io;
+  auto blocks = make_blocks(400);
+  Network net(io);
+  std::vector<PeerId> members;
+  for (std::uint8_t i = 1; i <= 60; ++i) members.push_back(key_from(i).peer_id());
+  const PeerId holder = members[37];
+  give(net.members[holder], blocks, 0, blocks.size());
+  for (const auto& id : members) net.members[id];
+  auto r = run(io, net, blocks, members);
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    ASSERT_TRUE(r.results[i] && *r.results[i]) << i;
+    EXPECT_EQ(**r.results[i], blocks[i]);
+  }
+  std::size_t dont_have = 0;
+  for (const auto& [id, m] : net.members) dont_have += m.dont_have;
+  EXPECT_EQ(net.members[holder].served, blocks.size());
+  EXPECT_LE(dont_have, 60u * 4u) << "dontHave answers for " << blocks.size() << " blocks";
 }
 
 TEST(StreamFetcher, WrongBlocksCutTheMemberOffAndOthersServe) {
