@@ -11,6 +11,7 @@
 //   dataset CID           the community's view of a dataset, slot by slot
 //   publish CID           place a dataset of the repository on the community
 //   pin|unpin CID         keep a plain dataset here (fetched, served), or stop
+//   partition             fault injection for tests: cut peers off, drop messages
 #include <csignal>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -40,8 +41,10 @@ struct Options {
   std::string verb;
   std::vector<std::string> args;
   std::string key, owner_key, config, log_level, output;
-  std::vector<std::string> listen, bootstrap;
+  std::vector<std::string> listen, bootstrap, drop;
   std::int64_t expires_days = 90;
+  std::int64_t loss = -1;  // partition: -1 leaves the rate as it is
+  bool heal = false;
 };
 
 std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
@@ -294,6 +297,30 @@ Status verb_community_view(cli::Tool& tool, const Options& o, const NodePaths& p
   return {};
 }
 
+// partition [--drop PEERID]... [--loss PERCENT] [--heal]: a test facility.
+Status verb_partition(cli::Tool& tool, const Options& o, const NodePaths& paths) {
+  CODEX_TRY(expect_args(o, 0, "partition [--drop PEERID]... [--loss PERCENT] [--heal] [--json]"));
+  std::string drop = "[";
+  for (const auto& text : o.drop) {
+    CODEX_TRY_ASSIGN(auto peer, PeerId::parse(text));
+    drop += (drop.size() > 1 ? "," : "") + json_quote(peer.to_string());
+  }
+  drop += "]";
+  JsonObject request;
+  request.add("command", "partition");
+  if (o.heal) request.add("heal", true);
+  if (!o.drop.empty()) request.add_raw("drop", drop);
+  if (o.loss >= 0) request.add("loss_percent", static_cast<std::uint64_t>(o.loss));
+  CODEX_TRY_ASSIGN(auto answer, control_request(paths.control_socket(), request.str(), std::chrono::seconds(10)));
+  if (tool.common().json) {
+    std::printf("%s\n", json_of(answer).c_str());
+    return {};
+  }
+  for (const auto& [k, v] : answer.object)
+    if (k != "ok") std::printf("%s: %s\n", k.c_str(), text_of(v).c_str());
+  return {};
+}
+
 Status verb_query(cli::Tool& tool, const Options& o, const NodePaths& paths) {
   CODEX_TRY(expect_args(o, 0, o.verb + " [--json]"));
   CODEX_TRY_ASSIGN(auto answer, control_request(paths.control_socket(), JsonObject().add("command", o.verb).str(),
@@ -330,10 +357,10 @@ int main(int argc, char** argv) {
   CLI::App& app = tool.app();
   Options o;
   app.add_option("VERB", o.verb,
-                 "id, community, admit, revoke, join, run, status, peers, members, datasets, dataset, jobs, publish, pin or unpin")
+                 "id, community, admit, revoke, join, run, status, peers, members, datasets, dataset, jobs, publish, pin, unpin or partition")
       ->required()
       ->check(CLI::IsMember({"id", "community", "admit", "revoke", "join", "run", "status", "peers", "members",
-                             "datasets", "dataset", "jobs", "publish", "pin", "unpin"}))
+                             "datasets", "dataset", "jobs", "publish", "pin", "unpin", "partition"}))
       ->type_name("");
   app.add_option("ARGS", o.args,
                  "the verb's arguments (community: create; admit, revoke: PEERID; join: FILE; dataset, publish, pin, unpin: CID)")
@@ -358,6 +385,16 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", o.log_level, "run: error, warn, info (default) or debug")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
       ->type_name("LEVEL");
+  app.add_option("--drop", o.drop,
+                 "partition (a test facility): cut the running daemon off from this peer, both ways, until --heal "
+                 "(repeatable; adds to the peers already cut off)")
+      ->type_name("PEERID")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--loss", o.loss, "partition: drop this percentage of the daemon's outgoing community messages")
+      ->check(CLI::Range(0, 100))
+      ->type_name("PERCENT");
+  app.add_flag("--heal", o.heal, "partition: reconnect every peer cut off and drop no more messages");
   tool.add_common(cli::kRepo | cli::kJson);
 
   return tool.run(argc, argv, [&]() -> Status {
@@ -371,6 +408,7 @@ int main(int argc, char** argv) {
     if (o.verb == "datasets" || o.verb == "dataset" || o.verb == "jobs" || o.verb == "publish" || o.verb == "pin" ||
         o.verb == "unpin")
       return verb_community_view(tool, o, paths);
+    if (o.verb == "partition") return verb_partition(tool, o, paths);
     return verb_query(tool, o, paths);
   });
 }

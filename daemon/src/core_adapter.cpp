@@ -650,6 +650,7 @@ class CoreAdapter final : public ProtocolCore {
           .add("proofs_failed", st.proofs_failed)
           .add("losses_confirmed", st.losses_confirmed)
           .add("repairs_claimed", st.repairs_claimed)
+          .add("claims_expired", st.claims_expired)
           .add("repairs_finished", st.repairs_finished);
     }
     o.add("proofs_made", s.proofs.made())

@@ -12,6 +12,7 @@
 #endif
 #include <ctime>
 #include <deque>
+#include <random>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -118,6 +119,12 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   std::uint64_t blocks_served = 0, blocks_fetched = 0, peers_dropped = 0;
   std::uint64_t served_at_last_trim = 0;
   bool stopping = false;
+  // Fault injection for tests (codex-gossip partition): peers cut off, and
+  // the share of outgoing community messages dropped. Never persisted.
+  std::vector<PeerId> partitioned;
+  std::uint32_t loss_percent = 0;
+  std::uint64_t messages_dropped = 0;
+  std::minstd_rand loss_draw{std::random_device{}()};
   struct PeerNetwork;
   std::unique_ptr<PeerNetwork> stream_network;  // the block streams' (stores nothing)
   // Hashing of fetched blocks, off the event loop (idle threads cost nothing).
@@ -435,6 +442,10 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   void apply(CoreOutput out) {
     for (auto& message : out.messages) {
       if (!is_member(message.to)) continue;  // the community's words go to members only
+      if (loss_percent > 0 && loss_draw() % 100 < loss_percent) {
+        ++messages_dropped;  // injected loss (codex-gossip partition --loss)
+        continue;
+      }
       asio::co_spawn(io, send_core(shared_from_this(), std::move(message)), asio::detached);
     }
     for (auto& action : out.actions) action();
@@ -589,6 +600,53 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     return JsonObject().add("ok", true).add_raw("members", list).str();
   }
 
+  // codex-gossip partition: a test's fault injection (see the man page).
+  std::string partition(const json::Value& request) {
+    const json::Value* heal = request.find("heal");
+    const json::Value* drop = request.find("drop");
+    const json::Value* loss = request.find("loss_percent");
+    if (heal && heal->kind != json::Kind::boolean)
+      return control_error(make_error(Errc::usage, "partition: \"heal\" must be true or false"));
+    if (drop && (drop->kind != json::Kind::array || drop->array.size() > 4096))
+      return control_error(make_error(Errc::usage, "partition: \"drop\" must be a list of at most 4096 peer ids"));
+    if (loss && (loss->kind != json::Kind::integer || loss->negative || loss->magnitude > 100))
+      return control_error(make_error(Errc::usage, "partition: \"loss_percent\" must be an integer from 0 to 100"));
+    std::vector<PeerId> add;
+    if (drop)
+      for (const auto& v : drop->array) {
+        if (v.kind != json::Kind::string)
+          return control_error(make_error(Errc::usage, "partition: \"drop\" must hold peer id strings"));
+        auto peer = PeerId::parse(v.string);
+        if (!peer) return control_error(make_error(Errc::usage, "partition: bad peer id in \"drop\": {}", peer.error().message));
+        if (*peer != self) add.push_back(*peer);
+      }
+    const bool changed = (heal && heal->boolean) || !add.empty() || loss;
+    if (heal && heal->boolean) {
+      partitioned.clear();
+      loss_percent = 0;
+    }
+    for (const auto& p : add)
+      if (std::find(partitioned.begin(), partitioned.end(), p) == partitioned.end()) partitioned.push_back(p);
+    if (loss) loss_percent = static_cast<std::uint32_t>(loss->magnitude);
+    if (changed) {
+      host->set_blocked(partitioned);
+      if (partitioned.empty() && loss_percent == 0)
+        log.warn("partition", "test partition healed: every peer reachable, no message dropped");
+      else
+        log.warn("partition", "test partition: {} peer(s) cut off, {}% of outgoing community messages dropped",
+                 partitioned.size(), loss_percent);
+    }
+    std::string list = "[";
+    for (const auto& p : partitioned) list += (list.size() > 1 ? "," : "") + json_quote(p.to_string());
+    list += "]";
+    return JsonObject()
+        .add("ok", true)
+        .add_raw("dropped", list)
+        .add("loss_percent", static_cast<std::uint64_t>(loss_percent))
+        .add("messages_dropped", messages_dropped)
+        .str();
+  }
+
   static asio::awaitable<std::string> handle_control(std::shared_ptr<Impl> self_, const json::Value& request) {
     Impl& d = *self_;
     const json::Value* command = request.find("command");
@@ -598,6 +656,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     if (c == "status") co_return d.status_json();
     if (c == "peers") co_return d.peers_json();
     if (c == "members") co_return d.members_json();
+    if (c == "partition") co_return d.partition(request);
     if (c == "revoke") {
       const json::Value* hex = request.find("revocation");
       auto bytes = hex && hex->kind == json::Kind::string ? from_hex(hex->string) : std::nullopt;

@@ -16,6 +16,7 @@
 #include <ctime>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <asio/ssl.hpp>
 
@@ -205,6 +206,7 @@ struct Host::Impl : std::enable_shared_from_this<Impl> {
   Result<std::shared_ptr<Connection>> adopt(std::unique_ptr<Transport> transport, PeerId peer, bool inbound,
                                             Bytes observed) {
     if (closed) return make_error(Errc::io, "host is closed");
+    if (blocked.count(peer)) return make_error(Errc::rejected, "{} is blocked (test partition)", peer.to_string());
     if (total >= limits.max_connections)
       return make_error(Errc::rejected, "connection limit ({}) reached", limits.max_connections);
     if (peer_connections(peer) >= limits.max_connections_per_peer)
@@ -356,6 +358,7 @@ struct Host::Impl : std::enable_shared_from_this<Impl> {
     auto peer = PeerId::from_bytes(verdict.identity->peer_id);
     if (!peer) co_return;  // not an Ed25519 identity: members are Ed25519
     if (*peer == impl->self) co_return;
+    if (impl->blocked.count(*peer)) co_return;  // a test's partition: the dialler's muxer step fails
     if (auto st = co_await negotiate_muxer(*t, ssl, false); !st) co_return;
     if (watchdog.fired()) co_return;
     (void)impl->adopt(std::move(transport), std::move(*peer), true, std::move(observed));
@@ -386,6 +389,8 @@ struct Host::Impl : std::enable_shared_from_this<Impl> {
   static asio::awaitable<Result<std::shared_ptr<Connection>>> connection_to(std::shared_ptr<Impl> impl, PeerId peer,
                                                                             std::vector<Multiaddr> addresses) {
     if (peer == impl->self) co_return make_error(Errc::usage, "cannot dial ourselves");
+    if (impl->blocked.count(peer))
+      co_return make_error(Errc::unavailable, "{} is blocked (test partition)", peer.to_string());
     for (;;) {
       if (impl->closed) co_return make_error(Errc::io, "host is closed");
       if (auto c = impl->live_connection(peer)) co_return c;
@@ -528,6 +533,7 @@ struct Host::Impl : std::enable_shared_from_this<Impl> {
   PeerCallback on_connected, on_disconnected;
   std::unordered_map<PeerId, std::vector<std::shared_ptr<Connection>>> conns;
   std::unordered_map<PeerId, std::shared_ptr<Dial>> dials;
+  std::unordered_set<PeerId> blocked;  // set_blocked: a test's partition
   std::size_t total = 0;
   std::size_t pending = 0;
   bool closed = false;
@@ -671,6 +677,13 @@ void Host::disconnect(const PeerId& peer) {
   auto v = it->second;
   for (auto& c : v) c->session->close(yamux::GoAwayCode::normal, "disconnect");
 }
+
+void Host::set_blocked(std::vector<PeerId> peers) {
+  impl_->blocked = std::unordered_set<PeerId>(peers.begin(), peers.end());
+  for (const auto& p : peers) disconnect(p);
+}
+
+bool Host::blocked(const PeerId& peer) const { return impl_->blocked.count(peer) > 0; }
 
 std::vector<PeerId> Host::connected_peers() const {
   std::vector<PeerId> out;

@@ -105,6 +105,7 @@ struct SlotState {
   std::vector<MemberHandle> reporters;  // watchers that reported the current holder lost
   Time repair_deadline = 0;             // when a repairing/confirmed slot is re-requested
   std::uint32_t repair_round = 0;
+  bool restarting = false;              // every candidate tried: round 0 again at the next repair timer
   std::vector<MemberHandle> failed_claimants;
   // The last holder this view found lost. If it comes back (a healed
   // partition), it is shown this view, so that two holders of the slot
@@ -122,6 +123,7 @@ struct DatasetState {
   // heartbeat once the slot is stored, if it is not a watcher anyway.
   MemberHandle assigner = MemberDirectory::kNone;
   Time claim_at = kNever;     // scheduled claim (repair candidate backing off by rank)
+  Time claim_expires = kNever;  // own claim not reported by then: released (Config::repair_timeout)
   std::vector<SlotState> slots;
 };
 
@@ -248,7 +250,7 @@ struct Node::Impl {
   Time next_sweep = 0;
   std::uint32_t active_repairs = 0;
   // Storage timers: (when, dataset, slot, kind); stale ones are checked and skipped.
-  enum TimerKind : std::uint8_t { claim_timer = 1, repair_timer = 2, assign_timer = 3 };
+  enum TimerKind : std::uint8_t { claim_timer = 1, repair_timer = 2, assign_timer = 3, own_claim_timer = 4 };
   std::set<std::tuple<Time, DatasetId, std::uint32_t, std::uint8_t>> timers;
   std::map<DatasetId, PendingAssign, DigestLess> assigning;
   // Slots whose candidacy we gave up to a better claimant, until when

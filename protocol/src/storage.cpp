@@ -779,11 +779,21 @@ void Node::Impl::request_repair(Time now, DatasetState& d, std::uint32_t slot, O
   if (candidates.empty() && (s.repair_round > 0 || !s.failed_claimants.empty())) {
     // Past the last candidate (a small community): start over from the
     // first; one that was busy with another slot of d, or whose claim
-    // lapsed, may be able to rebuild it now.
+    // lapsed, may be able to rebuild it now. Not at once, but after a
+    // backoff: a candidate whose rebuild fails at once (fewer than K other
+    // slots reachable, as on the small side of a partition) would otherwise
+    // be asked again, fail again and withdraw again without end.
     s.repair_round = 0;
     s.failed_claimants.clear();
+    if (!s.restarting) {
+      s.restarting = true;
+      s.repair_deadline = now + config.repair_backoff * Time(r + 2);
+      timers.emplace(s.repair_deadline, d.desc.id, slot, repair_timer);
+      return;
+    }
     candidates = repair_candidates(d, slot, 0, r);
   }
+  s.restarting = false;
   auto holders = holders_of(d);
   for (std::uint32_t rank = 0; rank < candidates.size(); ++rank) {
     RepairRequest request{d.desc, slot, rank, holders};
@@ -841,6 +851,11 @@ void Node::Impl::make_claim(Time now, DatasetState& d, Output& out) {
   }
   d.claimed = true;
   d.claim_at = kNever;
+  // A rebuild that never reports (a stuck transfer, a lost report) must not
+  // hold the claim forever: the watchers give up on us after repair_timeout,
+  // and so do we, so that a later request finds us free.
+  d.claim_expires = now + config.repair_timeout;
+  timers.emplace(d.claim_expires, d.desc.id, slot, own_claim_timer);
   active_repairs++;
   stats.repairs_claimed++;
   std::vector<MemberHandle> told = watchers_of(d);
@@ -903,6 +918,7 @@ void Node::Impl::on_claim(Time now, MemberHandle from, const Claim& m, Output& o
   s.health = SlotHealth::repairing;
   s.last_heard = now;
   s.reporters.clear();
+  s.restarting = false;
   s.repair_deadline = now + config.repair_timeout;
   timers.emplace(s.repair_deadline, d.desc.id, m.slot, repair_timer);
 }
@@ -952,6 +968,16 @@ void Node::Impl::storage_tick(Time now, Output& out) {
       if (d.own_slot == slot && !d.stored && !d.claimed && d.claim_at <= now) make_claim(now, d, out);
       continue;
     }
+    if (kind == own_claim_timer) {
+      if (d.own_slot != slot || d.stored || !d.claimed || d.claim_expires != when) continue;
+      // Our rebuild never reported: stop it and withdraw, as if it had failed.
+      out.actions.push_back(CancelSlot{d.desc.id, slot});
+      if (active_repairs > 0) active_repairs--;
+      stats.claims_expired++;
+      for (MemberHandle w : watchers_of(d)) send(w, Claim{d.desc.id, slot, true}, out);
+      datasets.erase(it);
+      continue;
+    }
     if (slot >= d.slots.size()) continue;
     SlotState& s = d.slots[slot];
     if (s.repair_deadline != when) continue;
@@ -961,9 +987,10 @@ void Node::Impl::storage_tick(Time now, Output& out) {
       s.holder = MemberDirectory::kNone;
       s.health = SlotHealth::confirmed;
       s.repair_round++;
+      s.restarting = false;
       request_repair(now, d, slot, out);
     } else if (s.health == SlotHealth::confirmed) {
-      s.repair_round++;
+      if (!s.restarting) s.repair_round++;
       request_repair(now, d, slot, out);
     }
   }

@@ -118,6 +118,32 @@ TEST(Host, DisconnectCallbacksAndRedial) {
   EXPECT_TRUE(run(t.io, t.b.ping(t.a.peer_id(), t.a_addrs)).ok());
 }
 
+// The test partition (codex-gossip partition): a blocked peer's connection
+// is cut, its dials are refused on both sides, and lifting the block heals it.
+TEST(Host, BlockedPeerIsCutAndRefusedUntilUnblocked) {
+  TwoHosts t;
+  std::vector<PeerId> gone;
+  t.a.on_peer_disconnected([&](const PeerId& p) { gone.push_back(p); });
+  ASSERT_TRUE(run(t.io, t.b.ping(t.a.peer_id(), t.a_addrs)).ok());
+  ASSERT_TRUE(pump_until(t.io, [&] { return t.a.is_connected(t.b.peer_id()); }));
+  t.a.set_blocked({t.b.peer_id()});
+  EXPECT_TRUE(t.a.blocked(t.b.peer_id()));
+  ASSERT_TRUE(pump_until(t.io, [&] { return !gone.empty() && !t.b.is_connected(t.a.peer_id()); }));
+  EXPECT_EQ(gone, std::vector<PeerId>{t.b.peer_id()});
+  // B dials A: A drops the connection once the handshake names B.
+  auto in = run(t.io, t.b.open_stream(t.a.peer_id(), t.a_addrs, kEcho));
+  EXPECT_FALSE(in.ok());
+  EXPECT_FALSE(t.a.is_connected(t.b.peer_id()));
+  // A does not dial B at all.
+  ASSERT_TRUE(t.b.listen(*Multiaddr::parse("/ip4/127.0.0.1/tcp/0")).ok());
+  auto out = run(t.io, t.a.ping(t.b.peer_id(), t.b.listen_addresses()));
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, Errc::unavailable);
+  t.a.set_blocked({});
+  EXPECT_FALSE(t.a.blocked(t.b.peer_id()));
+  EXPECT_TRUE(run(t.io, t.b.ping(t.a.peer_id(), t.a_addrs)).ok());
+}
+
 TEST(Host, ConcurrentOpensShareOneDial) {
   TwoHosts t;
   int ok = 0;

@@ -119,6 +119,106 @@ TEST(Storage, LostSlotRebuiltByOneMember) {
   for (auto& s : v->slots) EXPECT_EQ(s.health, SlotHealth::held) << "slot " << s.slot;
 }
 
+// A claimant whose rebuild never reports (no SlotStored, no SlotFailed)
+// releases its claim after repair_timeout: it cancels the rebuild, withdraws
+// the claim, and is free to take a later request; the slot is still rebuilt.
+TEST(Storage, ClaimWhoseRebuildNeverReportsIsReleased) {
+  Cluster c(fast_config());
+  start(c, 12);
+  auto d = dataset(7);
+  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
+  c.local(0, DatasetPublished{d});
+  c.run_for(3 * kMinute);
+  auto holders = agreed_holders(c, d.id);
+  ASSERT_EQ(holders.size(), 6u);
+  c.auto_store = false;  // from now on no rebuild reports by itself
+  std::size_t victim = c.index_of(*holders[2]);
+  c.members[victim].up = false;
+  auto rebuilds_of = [&](std::size_t i) {
+    std::size_t n = 0;
+    for (auto& a : c.members[i].actions)
+      if (auto* r = std::get_if<RebuildSlot>(&a); r && r->dataset.id == d.id && r->slot == 2) ++n;
+    return n;
+  };
+  auto cancels_of = [&](std::size_t i) {
+    std::size_t n = 0;
+    for (auto& a : c.members[i].actions)
+      if (auto* x = std::get_if<CancelSlot>(&a); x && x->dataset == d.id && x->slot == 2) ++n;
+    return n;
+  };
+  std::size_t claimant = SIZE_MAX;
+  for (int step = 0; step < 120 && claimant == SIZE_MAX; ++step) {
+    c.run_for(5 * kSecond);
+    for (std::size_t i = 0; i < c.members.size(); ++i)
+      if (rebuilds_of(i) > 0) claimant = i;
+  }
+  ASSERT_NE(claimant, SIZE_MAX) << "nobody claimed the lost slot";
+  auto claimed = c.members[claimant].node->dataset(d.id);
+  ASSERT_TRUE(claimed && claimed->own_slot == 2u && !claimed->own_slot_stored);
+  EXPECT_EQ(cancels_of(claimant), 0u);
+  // Past repair_timeout the claim is given up on both sides.
+  c.run_for(fast_config().repair_timeout + kMinute);
+  EXPECT_GE(cancels_of(claimant), 1u) << "the stuck rebuild was never cancelled";
+  EXPECT_GE(c.members[claimant].node->stats().claims_expired, 1u);
+  // Somebody is rebuilding slot 2 now (another candidate, or the claimant
+  // again: it is free to take a new request); let that rebuild report.
+  std::size_t rebuilder = SIZE_MAX;
+  for (std::size_t i = 0; i < c.members.size(); ++i) {
+    if (!c.members[i].up) continue;
+    auto v = c.members[i].node->dataset(d.id);
+    if (v && v->own_slot == 2u && !v->own_slot_stored && rebuilds_of(i) > cancels_of(i)) rebuilder = i;
+  }
+  ASSERT_NE(rebuilder, SIZE_MAX) << "nobody took the slot up again after the claim was released";
+  c.members[rebuilder].proofs->held.insert({d.id, 2});
+  c.local(rebuilder, SlotStored{d.id, 2});
+  c.run_for(5 * kMinute);
+  auto after = agreed_holders(c, d.id);
+  ASSERT_EQ(after.size(), 6u);
+  ASSERT_TRUE(after[2].has_value());
+  EXPECT_EQ(*after[2], c.members[rebuilder].id);
+}
+
+// More slots lost than M: every rebuild fails at once (as on the small side
+// of a partition). The candidates are asked again only after a backoff, not
+// in a loop as fast as the messages go.
+TEST(Storage, RebuildsThatFailAtOnceAreRetriedAfterABackoff) {
+  Cluster c(fast_config());
+  start(c, 8);
+  auto d = dataset(8);
+  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
+  c.local(0, DatasetPublished{d});
+  c.run_for(3 * kMinute);
+  auto holders = agreed_holders(c, d.id);
+  ASSERT_EQ(holders.size(), 6u);
+  c.auto_store = false;
+  for (std::uint32_t s : {0u, 1u, 2u}) c.members[c.index_of(*holders[s])].up = false;
+  std::vector<std::size_t> seen(c.members.size(), 0);
+  std::size_t rebuilds = 0;
+  const Time window = 2 * kMinute;
+  for (Time t = 0; t < window; t += 100) {
+    c.run_for(100);
+    for (std::size_t i = 0; i < c.members.size(); ++i) {
+      auto& actions = c.members[i].actions;
+      for (; seen[i] < actions.size(); ++seen[i])
+        if (auto* r = std::get_if<RebuildSlot>(&actions[seen[i]]); r && r->dataset.id == d.id) {
+          ++rebuilds;
+          RebuildSlot failed = *r;
+          c.local(i, SlotFailed{failed.dataset.id, failed.slot});
+        }
+    }
+  }
+  // Each candidate may try each lost slot about once per round of requests
+  // (repair_backoff * (repair_candidates + 2)); a loop would make thousands.
+  const Time round = fast_config().repair_backoff * Time(fast_config().repair_candidates + 2);
+  std::size_t candidates = 0;
+  for (auto& m : c.members) {
+    auto v = m.node->dataset(d.id);
+    candidates += m.up && !(v && v->own_slot_stored);
+  }
+  EXPECT_GT(rebuilds, 0u);
+  EXPECT_LE(rebuilds, 3 * candidates * std::size_t(window / round + 1) * 2) << candidates << " candidates";
+}
+
 TEST(Storage, HolderReportingDamageIsReplaced) {
   Cluster c(fast_config());
   start(c, 10);

@@ -88,6 +88,12 @@ class Host {
   asio::awaitable<Result<identify::Info>> identify(const PeerId& peer, std::span<const Multiaddr> addresses);
 
   void disconnect(const PeerId& peer);
+  // Fault injection for tests (codex-gossip partition): connections to these
+  // peers are cut now and refused from then on, inbound (after the
+  // handshake names the peer) and outbound (before dialling), until the set
+  // is replaced. Empty: nobody is blocked (the default).
+  void set_blocked(std::vector<PeerId> peers);
+  bool blocked(const PeerId& peer) const;
   std::vector<PeerId> connected_peers() const;
   bool is_connected(const PeerId& peer) const;
   std::size_t connection_count() const;

@@ -102,6 +102,7 @@ struct NodeStats {
   std::uint64_t audits_sent = 0, audits_failed = 0;
   std::uint64_t losses_confirmed = 0;
   std::uint64_t repairs_claimed = 0, repairs_cancelled = 0, repairs_finished = 0;
+  std::uint64_t claims_expired = 0;  // own claims whose rebuild never reported within repair_timeout
   std::uint64_t syncs = 0;
 };
 
