@@ -8,6 +8,7 @@
 
 #include "codex/codex_tree.hpp"
 #include "codex/protobuf.hpp"
+#include "codex/varint.hpp"
 
 namespace codex::daemon::blockexc {
 namespace {
@@ -292,27 +293,39 @@ Bytes encode(const Message& m) {
     w.varint(2, m.wantlist.full ? 1 : 0);
     out.bytes(1, w.data());
   }
+  Bytes bytes = out.take();
+  std::size_t estimate = bytes.size() + 64 + m.presences.size() * 96;
+  for (const auto& d : m.payload) estimate += d.data.size() + 256;
+  bytes.reserve(estimate);
   for (const auto& d : m.payload) {
-    Writer w;
-    w.bytes(1, d.cid.bytes());
-    w.bytes(2, d.data);
-    w.bytes(3, encode_address(d.address));
-    if (d.address.leaf && d.proof) w.bytes(4, encode_proof(*d.proof));
-    out.bytes(3, w.data());
+    // The delivery is written straight into the message: its block is
+    // copied once (a nested Writer would copy it twice).
+    Writer head, tail;
+    head.bytes(1, d.cid.bytes());
+    Bytes data_tag;
+    protobuf::put_tag(data_tag, 2, WireType::length_delimited);
+    put_varint(data_tag, d.data.size());
+    tail.bytes(3, encode_address(d.address));
+    if (d.address.leaf && d.proof) tail.bytes(4, encode_proof(*d.proof));
+    const std::size_t size = head.data().size() + data_tag.size() + d.data.size() + tail.data().size();
+    protobuf::put_tag(bytes, 3, WireType::length_delimited);
+    put_varint(bytes, size);
+    for (ByteView part : {ByteView(head.data()), ByteView(data_tag), ByteView(d.data), ByteView(tail.data())})
+      bytes.insert(bytes.end(), part.begin(), part.end());
   }
   for (const auto& p : m.presences) {
     Writer w;
     w.bytes(1, encode_address(p.address));
     w.varint(2, static_cast<std::uint64_t>(p.type));
     w.bytes(3, p.price);
-    out.bytes(4, w.data());
+    protobuf::put_bytes_field(bytes, 4, w.data());
   }
-  out.varint(5, m.pending_bytes);
+  protobuf::put_varint_field(bytes, 5, m.pending_bytes);
   // account and payment (marketplace): empty, as nim-codex writes them unset.
   const Bytes empty_inner = {0x0a, 0x00};
-  out.bytes(6, empty_inner);
-  out.bytes(7, empty_inner);
-  return out.take();
+  protobuf::put_bytes_field(bytes, 6, empty_inner);
+  protobuf::put_bytes_field(bytes, 7, empty_inner);
+  return bytes;
 }
 
 Result<Message> decode(ByteView bytes, const Limits& limits) {

@@ -364,6 +364,15 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   static asio::awaitable<void> serve_blockexc(std::shared_ptr<Impl> self_, std::shared_ptr<Stream> s) {
     Impl& d = *self_;
     const PeerId peer = s->remote_peer();
+    const std::uint64_t served_before = d.blocks_served;
+    co_await d.serve_blockexc_messages(peer, s);
+    // A fetch's streams end with it: give its message buffers back now
+    // rather than at the next maintenance round.
+    if (d.blocks_served != served_before) release_memory();
+  }
+
+  asio::awaitable<void> serve_blockexc_messages(const PeerId& peer, std::shared_ptr<Stream> s) {
+    Impl& d = *this;
     for (;;) {
       auto frame = co_await net::read_length_prefixed(*s, kMaxBlockexcFrame);
       if (!frame) break;

@@ -576,6 +576,12 @@ asio::awaitable<Status> write_length_prefix(Stream& stream, std::size_t size) {
 }
 
 asio::awaitable<Status> write_length_prefixed(Stream& stream, ByteView message) {
+  // A large message is written where it is (the prefix as a write of its
+  // own) rather than copied behind its prefix first.
+  if (message.size() > 64 * 1024) {
+    if (Status st = co_await write_length_prefix(stream, message.size()); !st) co_return st;
+    co_return co_await stream.write(message);
+  }
   Bytes out;
   put_varint(out, message.size());
   out.insert(out.end(), message.begin(), message.end());
