@@ -33,8 +33,19 @@ cluster_init() {
   CLUSTER_DIR=$dir
   CLUSTER_N=$n
   mkdir -p "$dir"
-  # Ports: a random block of N above 20000 (fixed per member across restarts).
-  CLUSTER_PORT_BASE=${CLUSTER_PORT_BASE:-$((20000 + (RANDOM % 400) * 100))}
+  # Ports: a block of N (fixed per member across restarts) below Linux's
+  # ephemeral range (32768 and up), where the members' own outgoing
+  # connections take their local ports: a member whose port an outgoing
+  # connection had taken could not start ("Address already in use"), which
+  # made cluster scenarios fail now and then. A block with a port in use
+  # (another cluster on this machine) is passed over.
+  if [[ -z ${CLUSTER_PORT_BASE:-} ]]; then
+    local tries
+    for ((tries = 0; tries < 50; tries++)); do
+      CLUSTER_PORT_BASE=$((20000 + (RANDOM % 120) * 100))
+      cluster_ports_free "$CLUSTER_PORT_BASE" "$n" && break
+    done
+  fi
   "$CLUSTER_GOSSIP" community create --repo "$dir/m1" >"$dir/community-id" 2>/dev/null || return 1
   for ((i = 1; i <= n; i++)); do
     if ((i > 1)); then
@@ -46,6 +57,22 @@ cluster_init() {
     printf '%s\n' "$conf" >"$dir/m$i/gossip.conf"
     "$CLUSTER_GOSSIP" id --repo "$dir/m$i" >"$dir/m$i.id" 2>/dev/null
   done
+}
+
+# cluster_ports_free BASE N: no process listens on 127.0.0.1 ports BASE+1..BASE+N.
+cluster_ports_free() {
+  "$PYTHON" - "$1" "$2" <<'PY'
+import socket, sys
+base, n = int(sys.argv[1]), int(sys.argv[2])
+for port in range(base + 1, base + n + 1):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        sys.exit(1)
+    finally:
+        s.close()
+PY
 }
 
 cluster_port() { echo $((CLUSTER_PORT_BASE + $1)); }
