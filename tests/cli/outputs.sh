@@ -18,13 +18,15 @@ cat "$TEST_TMP/fifo" >"$TEST_TMP/from-fifo" &
 reader=$!
 track_pid $reader
 expect_exit 0 "$CHUNK" "$TEST_TMP/data" -o "$TEST_TMP/fifo"
-wait $reader
+# (Checked before waiting: a replaced FIFO leaves its reader waiting forever.)
 [[ -p $TEST_TMP/fifo ]] || fail "codex-chunk -o FIFO replaced the FIFO"
+wait $reader
 cmp -s "$TEST_TMP/from-fifo" "$TEST_TMP/reference.car" || fail "the FIFO's reader did not get the CAR stream"
 cat "$TEST_TMP/fifo" >"$TEST_TMP/from-fifo" &
 reader=$!
 track_pid $reader
 expect_exit 0 "$GET" "$cid" -o "$TEST_TMP/fifo"
+[[ -p $TEST_TMP/fifo ]] || fail "codex-get -o FIFO replaced the FIFO"
 wait $reader
 cmp -s "$TEST_TMP/from-fifo" "$TEST_TMP/data" || fail "codex-get -o FIFO: the reader did not get the data"
 [[ -z $(find "$TEST_TMP" -name '*.partial-*') ]] || fail "a *.partial-* file was left beside the FIFO"
@@ -64,9 +66,11 @@ else
   run_user() { "$@"; }
 fi
 dir=$TEST_TMP/nobody
-run_user sh -c "umask 022; echo old >'$dir/private.out'; chmod 600 '$dir/private.out'"
+# 0640: neither what the umask gives a new file (0644) nor what a temporary
+# file is created with (0600), so only a kept mode passes.
+run_user sh -c "umask 022; echo old >'$dir/private.out'; chmod 640 '$dir/private.out'"
 run_user sh -c "umask 022; '$GET' '$cid' -o '$dir/private.out'" || fail "codex-get -o over an existing file failed"
-expect_eq "mode of an existing 0600 file after -o" "$(stat -c %a "$dir/private.out")" 600
+expect_eq "mode of an existing 0640 file after -o" "$(stat -c %a "$dir/private.out")" 640
 cmp -s "$dir/private.out" "$TEST_TMP/data" || fail "-o over an existing file wrote the wrong bytes"
 run_user sh -c "umask 027; '$CHUNK' '$TEST_TMP/data' -o '$dir/new.car'" >/dev/null || fail "codex-chunk -o NEW failed"
 expect_eq "mode of a new file under umask 027" "$(stat -c %a "$dir/new.car")" 640

@@ -142,8 +142,10 @@ car_size, file_size = int(sys.argv[2]), int(sys.argv[3])
 cids = re.findall(r"zDvZ[1-9A-HJ-NP-Za-km-z]+", raw)
 assert cids, f"no CID in {raw!r}"
 for m in re.finditer(r"zDvZ[1-9A-HJ-NP-Za-km-z]+", raw):
-    before = raw[max(0, m.start() - 3):m.start()]
-    if not (m.start() == 0 or before.endswith("\n") or before.endswith("\x1b[K")):
+    # A clean line: after a newline, or after carriage return + erase-line
+    # (a progress line's own trailing erase-line code does not count).
+    before = raw[max(0, m.start() - 4):m.start()]
+    if not (m.start() == 0 or before.endswith("\n") or before.endswith("\r\x1b[K")):
         sys.exit(f"a CID is printed in the middle of a line: ...{raw[max(0, m.start() - 40):m.end()]!r}")
 for tool, value in re.findall(r"(codex-\w+): ([0-9.]+) MiB", raw):
     limit = car_size if tool == "codex-put" else file_size
