@@ -80,6 +80,18 @@ for m in m1 m2 m3; do served=$((served + $(status_field "$TEST_TMP/$m" blocks_se
 # Without a daemon every tool works on its repository alone, as before.
 expect_exit 3 "$GET" "$D1" --repo "$TEST_TMP/m1-alone" -o "$TEST_TMP/x"
 
+step "a streamed get that rebuilt blocks no member gave says so in one line (not with -q)"
+# m2 holds slots 1-3 of a K=2 M=2 dataset: slot 0's data blocks are on no member.
+head -c 600000 /dev/urandom >"$TEST_TMP/dp"
+DP=$("$CHUNK" -q "$TEST_TMP/dp" | "$CODEX_BIN/codex-encode" -q -k 2 -m 2 |
+  "$PUT" -q --no-publish --slots 1-3 --repo "$TEST_TMP/m2")
+expect_exit 0 "$GET" "$DP" --repo "$TEST_TMP/m4" -o "$TEST_TMP/m4.dp"
+cmp -s "$TEST_TMP/dp" "$TEST_TMP/m4.dp" || fail "m4 got a different dp"
+expect_eq "stderr lines of a streamed get that rebuilt blocks" "$(wc -l <"$ERR_FILE")" 1
+expect_err "^codex-get: warning: [1-9][0-9]* block\(s\) no member gave were rebuilt from parity"
+expect_exit 0 "$GET" -q "$DP" --repo "$TEST_TMP/m4" -o "$TEST_TMP/m4.dp"
+[[ ! -s $ERR_FILE ]] || fail "codex-get -q printed: $(cat "$ERR_FILE")"
+
 step "a member killed mid-transfer is routed around"
 head -c 24000000 /dev/urandom >"$TEST_TMP/d3"
 D3=$("$CHUNK" "$TEST_TMP/d3" 2>/dev/null | "$PUT" -q --repo "$TEST_TMP/m1")
