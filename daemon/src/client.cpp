@@ -13,10 +13,15 @@ Result<bool> dataset_incomplete(Repository& repository, const Cid& manifest_cid)
   if (!record) return true;
   auto leaves = repository.tree_leaves(record->manifest.tree);
   if (!leaves) return true;
-  for (const auto& leaf : *leaves) {
-    if (leaf == empty_digest()) continue;
-    CODEX_TRY_ASSIGN(auto location, repository.locate_block(leaf));
-    if (!location) return true;
+  // A run of lookups at a time: one index query (one read lock) per run.
+  constexpr std::size_t kRun = 4096;
+  std::vector<std::optional<BlockLocation>> here;
+  for (std::size_t first = 0; first < leaves->size(); first += kRun) {
+    const auto run = std::span<const Digest>(*leaves).subspan(first, std::min(kRun, leaves->size() - first));
+    here.assign(run.size(), std::nullopt);
+    CODEX_TRY(repository.locate_blocks(run, here));
+    for (std::size_t i = 0; i < run.size(); ++i)
+      if (!here[i] && run[i] != empty_digest()) return true;
   }
   return false;
 }

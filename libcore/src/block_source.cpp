@@ -13,6 +13,14 @@ void BlockSource::read_many(std::span<const Digest> digests, std::span<Bytes> ou
   for (std::size_t i = 0; i < digests.size(); ++i) status[i] = read(digests[i], out[i]);
 }
 
+Result<std::vector<bool>> BlockSource::has_many(std::span<const Digest> digests) {
+  std::vector<bool> out(digests.size());
+  for (std::size_t i = 0; i < digests.size(); ++i) {
+    CODEX_TRY_ASSIGN(out[i], has(digests[i]));
+  }
+  return out;
+}
+
 namespace {
 
 class RepositorySource : public BlockSource {
@@ -23,6 +31,14 @@ class RepositorySource : public BlockSource {
     if (digest == empty_digest()) return true;
     CODEX_TRY_ASSIGN(auto location, repository_.locate_block(digest));
     return location.has_value();
+  }
+
+  Result<std::vector<bool>> has_many(std::span<const Digest> digests) override {
+    std::vector<std::optional<BlockLocation>> locations(digests.size());
+    CODEX_TRY(repository_.locate_blocks(digests, locations));
+    std::vector<bool> out(digests.size());
+    for (std::size_t i = 0; i < digests.size(); ++i) out[i] = locations[i] || digests[i] == empty_digest();
+    return out;
   }
 
   Status read(const Digest& digest, Bytes& out) override { return repository_.read_block(digest, out); }
@@ -90,6 +106,35 @@ class ChainedSource : public BlockSource {
     }
     if (!failure.ok()) return std::move(failure).error();
     return false;
+  }
+
+  // As has(), digest by digest: each later source is asked only about what
+  // the earlier ones lack, and a source's error counts only if some digest
+  // is then in none of them.
+  Result<std::vector<bool>> has_many(std::span<const Digest> digests) override {
+    std::vector<bool> out(digests.size(), false);
+    std::vector<std::size_t> lacking(digests.size());
+    for (std::size_t i = 0; i < lacking.size(); ++i) lacking[i] = i;
+    std::vector<Digest> asked;
+    Status failure;
+    for (BlockSource* source : sources_) {
+      if (lacking.empty()) break;
+      asked.clear();
+      for (std::size_t i : lacking) asked.push_back(digests[i]);
+      auto here = source->has_many(asked);
+      if (!here) {
+        if (failure.ok()) failure = std::move(here).error();
+        continue;
+      }
+      std::size_t still = 0;
+      for (std::size_t j = 0; j < lacking.size(); ++j) {
+        if ((*here)[j]) out[lacking[j]] = true;
+        else lacking[still++] = lacking[j];
+      }
+      lacking.resize(still);
+    }
+    if (!lacking.empty() && !failure.ok()) return std::move(failure).error();
+    return out;
   }
 
   Status read(const Digest& digest, Bytes& out) override {

@@ -61,17 +61,30 @@ class SpillFile {
   std::map<std::uint64_t, std::pair<std::uint64_t, std::size_t>> where_;
 };
 
+// Which of leaves[begin, end) the source holds, a run at a time (one
+// has_many per run rather than a has per block): here(index, held) for each.
+constexpr std::size_t kLookupsPerRun = 4096;
+Status for_each_held(BlockSource& source, std::span<const Digest> leaves, std::uint64_t begin, std::uint64_t end,
+                     const std::function<void(std::uint64_t, bool)>& here) {
+  for (std::uint64_t first = begin; first < end; first += kLookupsPerRun) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kLookupsPerRun, end - first));
+    CODEX_TRY_ASSIGN(std::vector<bool> held, source.has_many(leaves.subspan(first, n)));
+    for (std::size_t i = 0; i < n; ++i) here(first + i, held[i]);
+  }
+  return {};
+}
+
 // Every group must have K blocks the repository at least claims to hold.
 Status check_groups_present(BlockSource& source, const SteppedLayout& layout, std::span<const Digest> leaves,
                             const Cid& cid) {
   std::vector<std::uint32_t> present(layout.steps, 0);
-  for (std::uint64_t index = 0; index < layout.total; ++index) {
-    bool here = layout.is_padding(index);
-    if (!here) {
-      CODEX_TRY_ASSIGN(here, source.has(leaves[index]));
-    }
-    if (here) ++present[layout.group_of(index)];
-  }
+  auto tally = [&](std::uint64_t index, bool held) {
+    if (held) ++present[layout.group_of(index)];
+  };
+  // Padding blocks (known zeros, not stored) count as present.
+  CODEX_TRY(for_each_held(source, leaves, 0, layout.blocks, tally));
+  for (std::uint64_t index = layout.blocks; index < layout.rounded; ++index) tally(index, true);
+  CODEX_TRY(for_each_held(source, leaves, layout.rounded, layout.total, tally));
   std::string lacking;
   std::uint64_t count = 0;
   for (std::uint64_t group = 0; group < layout.steps; ++group) {
@@ -88,12 +101,11 @@ Status check_groups_present(BlockSource& source, const SteppedLayout& layout, st
 Status check_plain_present(BlockSource& source, std::span<const Digest> leaves, const Cid& cid) {
   std::uint64_t missing = 0;
   std::string first;
-  for (std::uint64_t index = 0; index < leaves.size(); ++index) {
-    CODEX_TRY_ASSIGN(bool here, source.has(leaves[index]));
-    if (here) continue;
+  CODEX_TRY(for_each_held(source, leaves, 0, leaves.size(), [&](std::uint64_t index, bool held) {
+    if (held) return;
     if (++missing == 1)
       first = fmt::format("block {} '{}'", index, Cid::from_digest(codec::block, leaves[index]).to_string());
-  }
+  }));
   if (missing == 0) return {};
   return make_error(Errc::unrecoverable, "dataset '{}' is incomplete: {} of {} blocks are missing (first: {})",
                     cid.to_string(), missing, leaves.size(), first);

@@ -77,12 +77,20 @@ Result<GroupRebuild> decode_group(const SteppedLayout& layout, std::span<const D
     out[bad.row] = bad.block.data();
   }
   CODEX_TRY(coder.reconstruct(fragments, out));
-  for (auto& bad : result.bad) {
+  // Every rebuilt block against its leaf, hashed together (sha256_each).
+  std::vector<ByteView> rebuilt;
+  std::vector<const GroupRebuild::Row*> which;
+  for (const auto& bad : result.bad) {
     if (bad.block.empty()) continue;
-    if (sha256(bad.block) != leaves[bad.index])
-      return make_error(Errc::corrupt, "block {} rebuilt from EC group {} does not match its CID '{}'", bad.index, group,
-                        Cid::from_digest(codec::block, leaves[bad.index]).to_string());
+    rebuilt.push_back(bad.block);
+    which.push_back(&bad);
   }
+  std::vector<Digest> digests(rebuilt.size());
+  sha256_each(rebuilt, digests);
+  for (std::size_t i = 0; i < which.size(); ++i)
+    if (digests[i] != leaves[which[i]->index])
+      return make_error(Errc::corrupt, "block {} rebuilt from EC group {} does not match its CID '{}'", which[i]->index,
+                        group, Cid::from_digest(codec::block, leaves[which[i]->index]).to_string());
   return result;
 }
 

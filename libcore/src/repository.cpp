@@ -340,6 +340,7 @@ Result<std::optional<BlockLocation>> Repository::locate_block(const Digest& dige
 
 Status Repository::locate_blocks(std::span<const Digest> digests, std::span<std::optional<BlockLocation>> out) {
   CODEX_TRY_ASSIGN(auto lease, impl_->lease());
+  CODEX_TRY_ASSIGN(auto reading, sql::Transaction::begin_read(lease.db()));  // one read lock for the lot
   for (std::size_t i = 0; i < digests.size(); ++i) {
     CODEX_TRY_ASSIGN(out[i], locate_with(lease->find_block, digests[i]));
   }

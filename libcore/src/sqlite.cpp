@@ -92,6 +92,11 @@ Result<Transaction> Transaction::begin(Database& db) {
   return Transaction(db);
 }
 
+Result<Transaction> Transaction::begin_read(Database& db) {
+  CODEX_TRY(db.exec("BEGIN"));
+  return Transaction(db);
+}
+
 Status Transaction::commit() {
   Database* db = db_;
   CODEX_TRY(db->exec("COMMIT"));

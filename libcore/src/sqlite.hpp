@@ -95,6 +95,10 @@ class Database {
 class Transaction {
  public:
   static Result<Transaction> begin(Database& db);  // BEGIN IMMEDIATE
+  // BEGIN (deferred), for many reads: SQLite takes its read lock (in WAL
+  // mode a few fcntl calls and an fstat) once for them all instead of once
+  // per statement. Ending it without commit() is how a reader ends it.
+  static Result<Transaction> begin_read(Database& db);
   Transaction(Transaction&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
   ~Transaction() {
     if (db_) (void)db_->exec("ROLLBACK");

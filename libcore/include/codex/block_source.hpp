@@ -29,6 +29,9 @@ class BlockSource {
   virtual ~BlockSource() = default;
   // Cheap: is the block (believed to be) there, without reading it?
   virtual Result<bool> has(const Digest& digest) = 0;
+  // has() for many digests: out[i] for digests[i]. Sources with an index
+  // answer them in one go; the default asks one by one.
+  virtual Result<std::vector<bool>> has_many(std::span<const Digest> digests);
   // The block's bytes, checked against `digest`.
   virtual Status read(const Digest& digest, Bytes& out) = 0;
   // Many blocks at once (sources may read them in parallel); status[i] tells
