@@ -13,7 +13,12 @@
 //    (XXH3, some twenty times cheaper than SHA-256) taken in pass 1, so that a
 //    file changed in between fails the encoding instead of yielding parity of
 //    other bytes than the data written out;
-//  - from a pipe: a spill file that pass 1 wrote (one write, one read);
+//  - from a pipe into an output file: the output, where pass 1 wrote them
+//    (checked against fingerprints the same way). Writing a spill file costs
+//    more than it seems on machines that hand freed memory back to their
+//    host: each new page-cache page is then a fault on the host too;
+//  - from a pipe into a pipe: a spill file that pass 1 wrote (one write, one
+//    read);
 //  - for a stored dataset: the repository.
 // Where the parity goes:
 //  - to an output that can be written at positions (a regular file):
@@ -307,14 +312,17 @@ Status validate_options(const EncodeOptions& options) {
 Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const EncodeOptions& options) {
   CODEX_TRY(validate_options(options));
   // Pass 2 reads the data blocks again from the input where it can, else
-  // from a spill file.
+  // from the output, else from a spill file.
   const bool reread = input.can_read_at();
+  const bool read_back = !reread && output.sink().can_read_back();
   std::optional<TempFile> data_spill;
-  if (!reread) {
+  if (!reread && !read_back) {
     CODEX_TRY_ASSIGN(TempFile spill, TempFile::create(options.spill_dir));
     data_spill.emplace(std::move(spill));
   }
-  std::vector<std::uint64_t> offsets, fingerprints;  // of each block in the input (reread)
+  // Where each block's bytes are in the input (reread) or the output
+  // (read_back), and their fingerprints.
+  std::vector<std::uint64_t> offsets, fingerprints;
   CODEX_TRY(write_header(output, options));
   std::vector<Digest> cell_roots;
   std::vector<Status> spill_status;
@@ -335,18 +343,20 @@ Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const E
     }
     const std::size_t base = cell_roots.size();
     cell_roots.resize(base + blocks.size());
-    if (reread) fingerprints.resize(base + blocks.size());
+    if (!data_spill) fingerprints.resize(base + blocks.size());
     // Spill writes go with the hashing, on every core (block i at i * size).
     spill_status.assign(blocks.size(), Status());
     default_pool().for_each(blocks.size(), [&](std::size_t i) {
       const ByteView data = blocks[i].data;
       cell_roots[base + i] = block_cell_root(data, kDefaultCellSize);
-      if (reread) fingerprints[base + i] = XXH3_64bits(data.data(), data.size());
+      if (!data_spill) fingerprints[base + i] = XXH3_64bits(data.data(), data.size());
       else spill_status[i] = data_spill->write_at((base + i) * first_size, data);
     });
     for (const StreamBlock& block : blocks) {
-      CODEX_TRY(output.write_block(Cid::from_digest(codec::block, block.digest), block.data));
+      const Cid cid = Cid::from_digest(codec::block, block.digest);
       if (reread) offsets.push_back(block.offset);
+      if (read_back) offsets.push_back(output.bytes_written() + CarWriter::section_size(cid, first_size) - first_size);
+      CODEX_TRY(output.write_block(cid, block.data));
     }
     for (Status& status : spill_status) CODEX_TRY(status);
     return {};
@@ -357,11 +367,11 @@ Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const E
   const std::size_t bs = e.block_size;
   ReadData read_data = [&](std::uint64_t index, Bytes& out) -> Status {
     out.resize(bs);
-    if (!reread) return data_spill->read_at(index * bs, out);
-    CODEX_TRY(input.read_at(offsets[index], out));
+    if (data_spill) return data_spill->read_at(index * bs, out);
+    CODEX_TRY(reread ? input.read_at(offsets[index], out) : output.sink().read_back(offsets[index], out));
     if (XXH3_64bits(out.data(), out.size()) != fingerprints[index])
       return make_error(Errc::io, "'{}' changed while it was being encoded: block {} reads differently the second time",
-                        input.name(), index);
+                        reread ? input.name() : output.sink().name(), index);
     return {};
   };
   return code_and_finish(e, read_data, nullptr, plain.manifest, plain.manifest_cid, output, options.spill_dir);

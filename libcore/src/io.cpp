@@ -71,6 +71,10 @@ Status ByteSink::truncate_at(std::uint64_t) {
   return make_error(Errc::failure, "'{}' cannot be truncated", name());
 }
 
+Status ByteSink::read_back(std::uint64_t, MutableByteView) {
+  return make_error(Errc::failure, "'{}' cannot be read back", name());
+}
+
 Result<std::size_t> MemorySource::read_some(MutableByteView out) {
   std::size_t n = std::min(out.size(), data_.size() - pos_);
   if (n != 0) std::memcpy(out.data(), data_.data() + pos_, n);
@@ -158,6 +162,7 @@ class FdSink : public ByteSink {
   ~FdSink() override {
     (void)settle();
     if (owned_) ::close(fd_);
+    if (read_fd_ >= 0 && read_fd_ != fd_) ::close(read_fd_);
   }
 
   Status write(ByteView data) override {
@@ -193,6 +198,24 @@ class FdSink : public ByteSink {
     return {};
   }
 
+  // The descriptor itself when it was opened for reading too; otherwise the
+  // same file opened again for reading through /proc/self/fd (a shell's
+  // `> file` opens it write-only), where the system and the file's mode allow.
+  bool can_read_back() override {
+    if (!origin_) return false;
+    if (read_fd_ == -2) {
+      const int flags = ::fcntl(fd_, F_GETFL);
+      if (flags >= 0 && (flags & O_ACCMODE) == O_RDWR) read_fd_ = fd_;
+      else read_fd_ = ::open(fmt::format("/proc/self/fd/{}", fd_).c_str(), O_RDONLY | O_CLOEXEC);
+      if (read_fd_ < 0) read_fd_ = -1;
+    }
+    return read_fd_ >= 0;
+  }
+  Status read_back(std::uint64_t offset, MutableByteView out) override {
+    if (!can_read_back()) return ByteSink::read_back(offset, out);
+    return pread_full(read_fd_, out.data(), out.size(), *origin_ + offset, name_);
+  }
+
  private:
   // Hands the buffer to a writer thread, once the previous one is written.
   Status write_behind() {
@@ -226,6 +249,7 @@ class FdSink : public ByteSink {
   Bytes buffer_;     // being filled
   Bytes in_flight_;  // being written by pending_
   std::future<Status> pending_;
+  int read_fd_ = -2;  // for read_back: -2 not looked for yet, -1 none
 };
 
 // A pipe's default 64 KiB buffer makes the two ends of `codex-chunk |

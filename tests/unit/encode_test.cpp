@@ -1,8 +1,8 @@
 // Encoding: every way in and out gives the same protected stream (memory or
-// pipe in: data spilled; a file in: re-read at its offsets; a file out: parity
-// written in place; memory out: parity spilled), a file that changes between
-// the passes fails the encoding, and positioned I/O is offered only where it
-// works.
+// pipe in: data read back from a file out, else spilled; a file in: re-read
+// at its offsets; a file out: parity written in place; memory out: parity
+// spilled), a file (in or out) that changes between the passes fails the
+// encoding, and positioned I/O is offered only where it works.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -135,6 +135,45 @@ TEST(EncodeTest, AFileChangedBetweenThePassesFails) {
       << encoded.error().message;
 }
 
+// An output file whose data blocks read back differently from what was
+// written (someone wrote to it meanwhile).
+class ChangingSink : public ByteSink {
+ public:
+  Status write(ByteView data) override {
+    bytes_.insert(bytes_.end(), data.begin(), data.end());
+    return {};
+  }
+  std::string name() const override { return "changing-out.car"; }
+  bool can_write_at() const override { return true; }
+  Status write_at(std::uint64_t offset, ByteView data) override {
+    if (bytes_.size() < offset + data.size()) bytes_.resize(offset + data.size());
+    std::memcpy(bytes_.data() + offset, data.data(), data.size());
+    return {};
+  }
+  bool can_read_back() override { return true; }
+  Status read_back(std::uint64_t offset, MutableByteView out) override {
+    std::memcpy(out.data(), bytes_.data() + offset, out.size());
+    out[out.size() / 2] ^= 1;
+    return {};
+  }
+
+ private:
+  Bytes bytes_;
+};
+
+TEST(EncodeTest, AnOutputChangedBetweenThePassesFails) {
+  TempDir tmp;
+  std::mt19937_64 rng(13);
+  MemorySource input(plain_stream(rng, 8 * 4096, 4096));  // not re-readable: pass 2 reads the output
+  ChangingSink out;
+  CarWriter writer(out);
+  auto encoded = encode_stream(input, writer, options_for(4, 2, tmp.path()));
+  ASSERT_FALSE(encoded.ok());
+  EXPECT_EQ(encoded.error().code, Errc::io);
+  EXPECT_NE(encoded.error().message.find("'changing-out.car' changed while it was being encoded"), std::string::npos)
+      << encoded.error().message;
+}
+
 TEST(EncodeTest, PositionedIoOnlyOnRegularFiles) {
   TempDir tmp;
   int fds[2];
@@ -143,6 +182,7 @@ TEST(EncodeTest, PositionedIoOnlyOnRegularFiles) {
   auto pipe_sink = fd_sink(fds[1], "pipe");
   EXPECT_FALSE(pipe_sink->can_write_at());
   EXPECT_EQ(pipe_sink->write_at(0, Bytes{1}).error().code, Errc::failure);
+  EXPECT_FALSE(pipe_sink->can_read_back());
   ::close(fds[0]);
   ::close(fds[1]);
 
@@ -164,6 +204,11 @@ TEST(EncodeTest, PositionedIoOnlyOnRegularFiles) {
     EXPECT_EQ(sink->write_at(3, Bytes{4}).error().code, Errc::failure) << "buffered bytes not flushed first";
     ASSERT_TRUE(sink->flush().ok());
     ASSERT_TRUE(sink->write_at(3, Bytes{4}).ok());
+    // Opened write-only, it still reads back what it wrote (the file opened again).
+    ASSERT_TRUE(sink->can_read_back());
+    Bytes back(4);
+    ASSERT_TRUE(sink->read_back(0, back).ok());
+    EXPECT_EQ(back, (Bytes{1, 0, 0, 4}));
   }
   ::close(fd);
   EXPECT_EQ(read_file(path), (Bytes{9, 1, 0, 0, 4}));

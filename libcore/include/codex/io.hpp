@@ -47,6 +47,14 @@ class ByteSink {
   // Cuts what was written at positions back to `length` bytes from where the
   // sink started: a get that fails midway keeps only the correct prefix.
   virtual Status truncate_at(std::uint64_t length);
+
+  // A sink over a regular file that this process may read can also read
+  // back what it wrote (bytes from where the sink started; flush() first),
+  // from any thread: an encoder fed by a pipe reads its data blocks a second
+  // time from its output this way instead of spilling them. can_read_back()
+  // opens the way on first use (false: read_back is then Errc::failure).
+  virtual bool can_read_back() { return false; }
+  virtual Status read_back(std::uint64_t offset, MutableByteView out);
 };
 
 // Files and pipes. `open_input("-")` is stdin; `open_output("-")` is stdout.
