@@ -19,8 +19,7 @@ ENCODE=$CODEX_BIN/codex-encode
 N=9
 UPLOADER=9
 cluster_init "$TEST_TMP/c" $N || fail "cannot make the community"
-# CODEX_TEST_KEEP=DIR keeps the members' repositories and logs for a look afterwards.
-trap '[[ -n ${CODEX_TEST_KEEP:-} ]] && rm -rf "$CODEX_TEST_KEEP" && cp -r "$TEST_TMP/c" "$CODEX_TEST_KEEP"; cleanup' EXIT
+KEEP_DIR=$TEST_TMP/c  # CODEX_TEST_KEEP=DIR keeps it
 for ((i = 1; i <= N; i++)); do cluster_start $i || fail "member $i did not start"; done
 
 step "nine members see each other"

@@ -17,7 +17,7 @@ N=8
 UPLOADER=8
 cluster_init "$TEST_TMP/c" $N "$CLUSTER_FAST_CONF
 auto-repair = no" || fail "cannot make the community"
-trap '[[ -n ${CODEX_TEST_KEEP:-} ]] && rm -rf "$CODEX_TEST_KEEP" && cp -r "$TEST_TMP/c" "$CODEX_TEST_KEEP"; cleanup' EXIT
+KEEP_DIR=$TEST_TMP/c  # CODEX_TEST_KEEP=DIR keeps it
 for ((i = 1; i <= N; i++)); do cluster_start $i || fail "member $i did not start"; done
 for ((i = 1; i <= N; i++)); do cluster_wait_live $i $N 40 || fail "member $i does not see the community"; done
 

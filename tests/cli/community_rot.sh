@@ -13,22 +13,12 @@ source "$CODEX_SOURCE/scripts/community-cluster.sh"
 ENCODE=$CODEX_BIN/codex-encode
 [[ -x $CLUSTER_GOSSIP && -x $ENCODE ]] || fail "codex-gossip and codex-encode must be built"
 
-# A failure shows the end of each member's log too.
-fail() {
-  printf '%s: FAIL: %s\n' "$SCENARIO" "$*" >&2
-  local log
-  for log in "$CLUSTER_DIR"/m*.log; do
-    [[ -e $log ]] || continue
-    printf -- '--- %s (last lines)\n' "${log##*/}" >&2
-    tail -n 12 "$log" >&2
-  done
-  exit 1
-}
+FAIL_LOG_DIR=$TEST_TMP/c  # the cluster below; a failure shows the end of each member's log
 
 N=8
 UPLOADER=8
 cluster_init "$TEST_TMP/c" $N || fail "cannot make the community"
-trap '[[ -n ${CODEX_TEST_KEEP:-} ]] && rm -rf "$CODEX_TEST_KEEP" && cp -r "$TEST_TMP/c" "$CODEX_TEST_KEEP"; cleanup' EXIT
+KEEP_DIR=$TEST_TMP/c  # CODEX_TEST_KEEP=DIR keeps it
 for ((i = 1; i <= N; i++)); do cluster_start $i || fail "member $i did not start"; done
 for ((i = 1; i <= N; i++)); do
   cluster_wait_live $i $N 40 || fail "member $i does not see the community"

@@ -19,8 +19,21 @@ VECTORS=$CODEX_TEST_DATA/codex-vectors.json
 
 SCENARIO=$(basename "$0" .sh)
 
+# Scenarios that run daemons set FAIL_LOG_DIR: a failure then also prints
+# the end of each *.log there. They set KEEP_DIR too: CODEX_TEST_KEEP=DIR
+# keeps a copy of it (the members' repositories and logs) for a look afterwards.
+FAIL_LOG_DIR=
+KEEP_DIR=
 fail() {
   printf '%s: FAIL: %s\n' "$SCENARIO" "$*" >&2
+  local log
+  if [[ -n $FAIL_LOG_DIR ]]; then
+    for log in "$FAIL_LOG_DIR"/*.log; do
+      [[ -e $log ]] || continue
+      printf -- '--- %s (last lines)\n' "${log##*/}" >&2
+      tail -n 15 "$log" >&2
+    done
+  fi
   exit 1
 }
 
@@ -43,6 +56,9 @@ TRACKED_PIDS=()
 track_pid() { TRACKED_PIDS+=("$1"); }
 cleanup() {
   local pid
+  if [[ -n ${CODEX_TEST_KEEP:-} && -n $KEEP_DIR && -d $KEEP_DIR ]]; then
+    rm -rf "$CODEX_TEST_KEEP" && cp -r "$KEEP_DIR" "$CODEX_TEST_KEEP"
+  fi
   for pid in "${TRACKED_PIDS[@]}"; do
     # Only a child of this shell: a PID reaped earlier may belong to anyone now.
     [[ $(cut -d' ' -f4 "/proc/$pid/stat" 2>/dev/null) == "$$" ]] || continue

@@ -34,12 +34,10 @@ on_exit() {
       grep -Ev ' debug ' "$f" | tail -25 | sed 's/^/    /' >&2
     done
   fi
-  if [[ -n ${CODEX_TEST_KEEP:-} && -n ${CLUSTER_DIR:-} ]]; then
-    rm -rf "$CODEX_TEST_KEEP" && cp -r "$CLUSTER_DIR" "$CODEX_TEST_KEEP"
-  fi
   cleanup
 }
 trap on_exit EXIT
+KEEP_DIR=$TEST_TMP/c  # community_up's cluster; CODEX_TEST_KEEP=DIR keeps it
 
 community_up() {
   local n=$1 conf=${2:-$CLUSTER_FAST_CONF} i

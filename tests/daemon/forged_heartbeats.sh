@@ -17,22 +17,13 @@ ENCODE=$CODEX_BIN/codex-encode
 [[ -x $CLUSTER_GOSSIP && -x $ENCODE ]] || fail "codex-gossip and codex-encode must be built"
 [[ -x ${MISBEHAVING_MEMBER:-} ]] || fail "misbehaving_member is not built (MISBEHAVING_MEMBER)"
 
-fail() {
-  printf '%s: FAIL: %s\n' "$SCENARIO" "$*" >&2
-  local log
-  for log in "$CLUSTER_DIR"/m*.log; do
-    [[ -e $log ]] || continue
-    printf -- '--- %s (last lines)\n' "${log##*/}" >&2
-    tail -n 12 "$log" >&2
-  done
-  exit 1
-}
+FAIL_LOG_DIR=$TEST_TMP/c  # the cluster below; a failure shows the end of each member's log
 
 N=7
 FORGER=6
 UPLOADER=7
 cluster_init "$TEST_TMP/c" $N || fail "cannot make the community"
-trap '[[ -n ${CODEX_TEST_KEEP:-} ]] && rm -rf "$CODEX_TEST_KEEP" && cp -r "$TEST_TMP/c" "$CODEX_TEST_KEEP"; cleanup' EXIT
+KEEP_DIR=$TEST_TMP/c  # CODEX_TEST_KEEP=DIR keeps it
 
 # The forger: cluster_start's daemon with the forging core.
 start_forger() {

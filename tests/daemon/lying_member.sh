@@ -8,17 +8,7 @@
 # With --store, nothing of the liar's is stored (every stored block checks).
 source "$(dirname "${BASH_SOURCE[0]}")/../cli/lib.sh"
 
-# A failure shows the end of each daemon's log too.
-fail() {
-  printf '%s: FAIL: %s\n' "$SCENARIO" "$*" >&2
-  local log
-  for log in "$TEST_TMP"/*.log; do
-    [[ -e $log ]] || continue
-    printf -- '--- %s (last lines)\n' "${log##*/}" >&2
-    tail -n 15 "$log" >&2
-  done
-  exit 1
-}
+FAIL_LOG_DIR=$TEST_TMP  # a failure shows the end of each daemon's log
 
 GOSSIP=$CODEX_BIN/codex-gossip
 [[ -x $GOSSIP ]] || fail "codex-gossip is not built"
