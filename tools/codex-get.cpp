@@ -13,6 +13,20 @@
 
 using namespace codex;
 
+// The --json report of a get: what was written and which blocks were rebuilt.
+static JsonObject get_report(const Cid& cid, const GetResult& result) {
+  std::string rebuilt = "[";
+  for (const auto& block : result.rebuilt)
+    rebuilt += (rebuilt.size() > 1 ? "," : "") + JsonObject().add("index", block.index).add("reason", block.reason).str();
+  rebuilt += "]";
+  JsonObject report;
+  report.add("cid", cid.to_string())
+      .add("bytes", result.bytes)
+      .add("protected", result.manifest.is_protected())
+      .add_raw("rebuilt", rebuilt);
+  return report;
+}
+
 int main(int argc, char** argv) {
   cli::Tool tool("codex-get", "Write a stored dataset's original bytes, rebuilding missing or corrupt blocks where it can.");
   CLI::App& app = tool.app();
@@ -91,20 +105,9 @@ int main(int argc, char** argv) {
       if (!result.rebuilt.empty() && !tool.common().quiet)
         tool.warn(fmt::format("{} block(s) no member gave were rebuilt from parity", result.rebuilt.size()));
       if (tool.common().json) {
-        std::string rebuilt = "[";
-        for (const auto& block : result.rebuilt)
-          rebuilt += (rebuilt.size() > 1 ? "," : "") +
-                     JsonObject().add("index", block.index).add("reason", block.reason).str();
-        rebuilt += "]";
-        std::fprintf(out.is_stdout() ? stderr : stdout, "%s\n",
-                     JsonObject()
-                         .add("cid", cid.to_string())
-                         .add("bytes", result.bytes)
-                         .add("protected", result.manifest.is_protected())
-                         .add_raw("rebuilt", rebuilt)
-                         .add("from_members", members->blocks_received())
-                         .str()
-                         .c_str());
+        JsonObject report = get_report(cid, result);
+        report.add("from_members", members->blocks_received());
+        std::fprintf(out.is_stdout() ? stderr : stdout, "%s\n", report.str().c_str());
       }
       return {};
     }
@@ -138,21 +141,8 @@ int main(int argc, char** argv) {
       tool.warn(fmt::format("{} damaged or missing block(s) were rebuilt from parity while reading; the stored dataset "
                             "needs 'codex-repair {}'",
                             result.rebuilt.size(), cid.to_string()));
-    if (tool.common().json) {
-      std::string rebuilt = "[";
-      for (const auto& block : result.rebuilt)
-        rebuilt += (rebuilt.size() > 1 ? "," : "") +
-                   JsonObject().add("index", block.index).add("reason", block.reason).str();
-      rebuilt += "]";
-      std::string report = JsonObject()
-                               .add("cid", cid.to_string())
-                               .add("bytes", result.bytes)
-                               .add("protected", result.manifest.is_protected())
-                               .add_raw("rebuilt", rebuilt)
-                               .str();
-      // stdout carries the data unless -o was given.
-      std::fprintf(out.is_stdout() ? stderr : stdout, "%s\n", report.c_str());
-    }
+    if (tool.common().json)  // stdout carries the data unless -o was given
+      std::fprintf(out.is_stdout() ? stderr : stdout, "%s\n", get_report(cid, result).str().c_str());
     return {};
   });
 }

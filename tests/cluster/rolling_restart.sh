@@ -9,17 +9,8 @@
 # restart, a few seconds, fits well inside them.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CONF='probe-interval-ms = 500
-probe-timeout-ms = 250
-suspicion-multiplier = 20
-sync-interval-ms = 3000
-heartbeat-interval-ms = 1000
-suspect-after-missed = 2
-lost-after-missed = 10
-loss-confirmations = 2
-repair-backoff-ms = 1000
-repair-timeout-ms = 60000
-join-wait-ms = 1500'
+CONF=$(sed -e 's/^suspicion-multiplier = .*/suspicion-multiplier = 20/' \
+  -e 's/^lost-after-missed = .*/lost-after-missed = 10/' <<<"$CLUSTER_FAST_CONF")
 
 N=9
 UPLOADER=9
