@@ -4,6 +4,7 @@
 // Codex node reads our messages as its own.
 #include "codex/daemon/blockexc_message.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "codex/codex_tree.hpp"
@@ -359,10 +360,11 @@ std::vector<Digest> dont_have_digests(const Message& reply) {
   return out;
 }
 
-Status verify_delivery(const BlockDelivery& d) {
+namespace {
+// verify_delivery with the data's digest already computed.
+Status verify_hashed(const BlockDelivery& d, const Digest& digest) {
   if (d.cid.hash_code() != multihash_code::sha2_256 || !d.cid.sha256_digest())
     return make_error(Errc::rejected, "block {} is not addressed by a sha2-256 CID", d.cid.to_string());
-  const Digest digest = sha256(d.data);
   if (digest != *d.cid.sha256_digest())
     return make_error(Errc::rejected, "block data does not hash to its CID {}", d.cid.to_string());
   if (!d.address.leaf) {
@@ -384,6 +386,23 @@ Status verify_delivery(const BlockDelivery& d) {
   if (!verify_codex_proof(digest, d.proof->index, d.proof->leaf_count, d.proof->path, *root))
     return make_error(Errc::rejected, "leaf {} of {} does not prove against the tree root", d.address.index,
                       d.address.tree_cid.to_string());
+  return {};
+}
+
+}  // namespace
+
+Status verify_delivery(const BlockDelivery& d) { return verify_hashed(d, sha256(d.data)); }
+
+Status verify_deliveries(std::span<const BlockDelivery> deliveries) {
+  constexpr std::size_t kChunk = 64;
+  std::array<ByteView, kChunk> data;
+  std::array<Digest, kChunk> digests;
+  for (std::size_t first = 0; first < deliveries.size(); first += kChunk) {
+    const std::size_t n = std::min(kChunk, deliveries.size() - first);
+    for (std::size_t i = 0; i < n; ++i) data[i] = deliveries[first + i].data;
+    sha256_each(std::span<const ByteView>(data.data(), n), std::span<Digest>(digests.data(), n));
+    for (std::size_t i = 0; i < n; ++i) CODEX_TRY(verify_hashed(deliveries[first + i], digests[i]));
+  }
   return {};
 }
 

@@ -107,6 +107,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   std::optional<Community> community;
   std::optional<RevocationList> revocations;
   std::unique_ptr<Repository> repository;
+  std::unique_ptr<BlockSource> serve_source;  // the repository's blocks as served to members (read_many)
   std::unique_ptr<net::Host> host;
   std::unique_ptr<ControlServer> control;
   std::unique_ptr<ProtocolCore> core;
@@ -373,6 +374,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
 
   asio::awaitable<void> serve_blockexc_messages(const PeerId& peer, std::shared_ptr<Stream> s) {
     Impl& d = *this;
+    std::vector<Bytes> spare;  // buffers of blocks sent, for the next ones read
     for (;;) {
       auto frame = co_await net::read_length_prefixed(*s, kMaxBlockexcFrame);
       if (!frame) break;
@@ -383,60 +385,111 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
         break;
       }
       // Deliveries we did not ask for on this stream are ignored unread.
+      // The entries are answered a slice at a time: the blocks a slice asks
+      // for are read and checked against their digests together
+      // (repository_source: two at a time on every core), then answered in
+      // the order asked.
+      if (!d.serve_source) d.serve_source = repository_source(*d.repository);
+      const auto& entries = message->wantlist.entries;
       blockexc::Message reply;
       std::size_t reply_bytes = 0;
       bool failed = false;
-      for (const auto& entry : message->wantlist.entries) {
-        if (entry.cancel) continue;
+      struct Answer {
         std::optional<Digest> digest;
         std::optional<blockexc::LeafProof> proof;
-        if (entry.address.leaf) {
-          if (auto l = d.leaf(entry.address.tree_cid, entry.address.index)) {
-            digest = l->first;
-            proof = std::move(l->second);
-          }
-        } else {
-          digest = entry.address.cid.sha256_digest();
-        }
         Bytes data;
         bool have = false;
-        if (!entry.address.leaf && entry.address.cid.codec() == codec::manifest) {
-          // Manifests live with their dataset, not among the blocks.
-          if (auto bytes = d.local_manifest(entry.address.cid)) {
-            have = true;
-            data = std::move(*bytes);
-          }
-        } else if (digest) {
-          if (entry.want_type == blockexc::WantType::have) {
-            auto location = d.repository->locate_block(*digest);
-            have = (location && location->has_value()) || *digest == empty_digest();
+      };
+      constexpr std::size_t kSlice = 16;
+      std::vector<Answer> answers(kSlice);
+      std::vector<Digest> reads;
+      std::vector<std::size_t> read_at;
+      std::vector<Bytes> blocks;
+      std::vector<Status> read_status;
+      auto send = [&]() -> asio::awaitable<bool> {
+        const bool sent = static_cast<bool>(co_await net::write_length_prefixed(*s, blockexc::encode(reply)));
+        for (auto& delivery : reply.payload)
+          if (spare.size() < kSlice) spare.push_back(std::move(delivery.data));
+        reply = {};
+        reply_bytes = 0;
+        co_return sent;
+      };
+      for (std::size_t first = 0; first < entries.size() && !failed; first += kSlice) {
+        const std::size_t n = std::min(kSlice, entries.size() - first);
+        reads.clear();
+        read_at.clear();
+        for (std::size_t i = 0; i < n; ++i) {
+          const auto& entry = entries[first + i];
+          Answer& a = answers[i];
+          a = Answer{};
+          if (entry.cancel) continue;
+          if (entry.address.leaf) {
+            if (auto l = d.leaf(entry.address.tree_cid, entry.address.index)) {
+              a.digest = l->first;
+              a.proof = std::move(l->second);
+            }
           } else {
-            have = d.repository->read_block(*digest, data).ok();
+            a.digest = entry.address.cid.sha256_digest();
+          }
+          if (!entry.address.leaf && entry.address.cid.codec() == codec::manifest) {
+            // Manifests live with their dataset, not among the blocks.
+            if (auto bytes = d.local_manifest(entry.address.cid)) {
+              a.have = true;
+              a.data = std::move(*bytes);
+            }
+          } else if (a.digest) {
+            if (entry.want_type == blockexc::WantType::have) {
+              auto location = d.repository->locate_block(*a.digest);
+              a.have = (location && location->has_value()) || *a.digest == empty_digest();
+            } else {
+              reads.push_back(*a.digest);
+              read_at.push_back(i);
+            }
           }
         }
-        if (entry.want_type == blockexc::WantType::have || !have) {
-          if (have || entry.send_dont_have)
-            reply.presences.push_back({entry.address, have ? blockexc::PresenceType::have : blockexc::PresenceType::dont_have, {}});
-          continue;
+        if (!reads.empty()) {
+          blocks.resize(reads.size());
+          // Buffers of blocks already sent, reused: a block read into one of
+          // the same size is not zero-filled first.
+          for (auto& b : blocks)
+            if (b.capacity() == 0 && !spare.empty()) {
+              b = std::move(spare.back());
+              spare.pop_back();
+            }
+          read_status.resize(reads.size());
+          d.serve_source->read_many(reads, std::span<Bytes>(blocks.data(), reads.size()),
+                                    std::span<Status>(read_status.data(), reads.size()));
+          for (std::size_t k = 0; k < reads.size(); ++k)
+            if (read_status[k].ok()) {
+              answers[read_at[k]].have = true;
+              answers[read_at[k]].data = std::move(blocks[k]);
+            }
         }
-        if (d.options.serve_hook && entry.address.cid.codec() != codec::manifest && !d.options.serve_hook(data)) continue;
-        Cid cid = entry.address.leaf ? Cid::from_digest(codec::block, *digest) : entry.address.cid;
-        reply_bytes += data.size();
-        reply.payload.push_back({std::move(cid), std::move(data), entry.address, std::move(proof)});
-        ++d.blocks_served;
-        d.peers[peer].blocks_sent++;
-        if (reply_bytes >= kDeliveryBytesPerMessage) {
-          if (!co_await net::write_length_prefixed(*s, blockexc::encode(reply))) {
+        for (std::size_t i = 0; i < n; ++i) {
+          const auto& entry = entries[first + i];
+          Answer& a = answers[i];
+          if (entry.cancel) continue;
+          if (entry.want_type == blockexc::WantType::have || !a.have) {
+            if (a.have || entry.send_dont_have)
+              reply.presences.push_back(
+                  {entry.address, a.have ? blockexc::PresenceType::have : blockexc::PresenceType::dont_have, {}});
+            continue;
+          }
+          if (d.options.serve_hook && entry.address.cid.codec() != codec::manifest && !d.options.serve_hook(a.data))
+            continue;
+          Cid cid = entry.address.leaf ? Cid::from_digest(codec::block, *a.digest) : entry.address.cid;
+          reply_bytes += a.data.size();
+          reply.payload.push_back({std::move(cid), std::move(a.data), entry.address, std::move(a.proof)});
+          ++d.blocks_served;
+          d.peers[peer].blocks_sent++;
+          if (reply_bytes >= kDeliveryBytesPerMessage && !co_await send()) {
             failed = true;
             break;
           }
-          reply = {};
-          reply_bytes = 0;
         }
       }
       if (failed) break;
-      if (!reply.payload.empty() || !reply.presences.empty())
-        if (!co_await net::write_length_prefixed(*s, blockexc::encode(reply))) break;
+      if ((!reply.payload.empty() || !reply.presences.empty()) && !co_await send()) break;
     }
   }
 
@@ -974,16 +1027,35 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
         co_await asio::async_write(socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
+      if (!session->answers.empty() && session->answers.front() && *session->answers.front()) {
+        // The blocks ready at the front, up to 32 of them or 1 MiB, in one
+        // gathered write (one system call, not one per block).
+        std::vector<Bytes> blocks;
+        std::size_t bytes = 0;
+        while (!session->answers.empty() && session->answers.front() && *session->answers.front() &&
+               blocks.size() < 32 && bytes < (1u << 20)) {
+          blocks.push_back(std::move(**session->answers.front()));
+          bytes += blocks.back().size();
+          session->answers.pop_front();
+          ++session->base;
+        }
+        std::vector<std::array<std::uint8_t, 5>> headers(blocks.size());
+        std::vector<asio::const_buffer> buffers;
+        buffers.reserve(2 * blocks.size());
+        for (std::size_t i = 0; i < blocks.size(); ++i) {
+          headers[i] = header(kFrameBlock, blocks[i].size());
+          buffers.push_back(asio::buffer(headers[i]));
+          buffers.push_back(asio::buffer(blocks[i]));
+        }
+        co_await asio::async_write(socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
+        session->sent += blocks.size();
+        continue;
+      }
       if (!session->answers.empty() && session->answers.front()) {
         Result<Bytes> answer = std::move(*session->answers.front());
         session->answers.pop_front();
         ++session->base;
-        if (answer) {
-          auto h = header(kFrameBlock, answer->size());
-          std::array<asio::const_buffer, 2> buffers{asio::buffer(h), asio::buffer(*answer)};
-          co_await asio::async_write(socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
-          ++session->sent;
-        } else {
+        {
           std::string why = answer.error().message;
           if (why.size() > 4096) why.resize(4096);
           auto h = header(kFrameError, why.size() + 1);

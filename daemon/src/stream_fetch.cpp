@@ -26,10 +26,7 @@ struct Signal {
 };
 
 // Every delivery of a message checked (blockexc::verify_delivery).
-Status verify_all(const Message& message) {
-  for (const auto& d : message.payload) CODEX_TRY(verify_delivery(d));
-  return {};
-}
+Status verify_all(const Message& message) { return verify_deliveries(message.payload); }
 
 // A message hashed on the verify pool.
 struct VerifyJob {

@@ -11,16 +11,56 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 namespace codex::net::yamux {
 
 namespace {
-constexpr std::size_t kMaxChunk = 64 * 1024;         // largest data frame we send
+// Largest data payload we send: header and payload make exactly four full
+// TLS records (16 KiB each), so a frame written alone ends no short record.
+constexpr std::size_t kMaxChunk = 64 * 1024 - kHeaderSize;
 constexpr std::size_t kHighWater = 256 * 1024;       // stream writers wait above this much queued output
 constexpr std::size_t kMaxQueuedFrames = 16384;      // a peer not reading its pongs/acks is cut off
-constexpr std::size_t kBatch = 256 * 1024;           // frames coalesced into one socket write
+constexpr std::size_t kBatch = 256 * 1024;           // small frames coalesced into one socket write
+constexpr std::size_t kCoalesceBelow = 16 * 1024;    // frames this small are coalesced (one TLS record)
 constexpr std::chrono::seconds kGoAwayGrace{2};      // time to flush GoAway before closing hard
 }  // namespace
+
+// A stream's received bytes. A frame's payload is read from the connection
+// straight into the end of it, so it grows without zero-filling bytes that
+// are about to be overwritten (a vector's resize would write every received
+// byte twice).
+class RecvBuffer {
+ public:
+  std::uint8_t* data() { return data_.get(); }
+  std::size_t size() const { return size_; }
+  void clear() { size_ = 0; }
+  // Frees the memory once empty (a stream dropped with data unread).
+  void shrink_to_fit() {
+    if (size_ != 0) return;
+    data_.reset();
+    capacity_ = 0;
+  }
+  void erase_front(std::size_t n) {
+    std::memmove(data_.get(), data_.get() + n, size_ - n);
+    size_ -= n;
+  }
+  // n more bytes at the end, their contents unspecified.
+  void grow(std::size_t n) {
+    if (size_ + n > capacity_) {
+      const std::size_t capacity = std::max(size_ + n, 2 * capacity_);
+      auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(capacity);
+      if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
+      data_ = std::move(bigger);
+      capacity_ = capacity;
+    }
+    size_ += n;
+  }
+
+ private:
+  std::unique_ptr<std::uint8_t[]> data_;
+  std::size_t size_ = 0, capacity_ = 0;
+};
 
 struct StreamState {
   std::uint32_t id = 0;
@@ -29,7 +69,7 @@ struct StreamState {
   bool in_map = true;  // still tracked by the session
   bool remote_fin = false, local_fin = false, reset = false;
   bool detached = false;  // handle dropped after close_write: waiting for the peer's FIN
-  Bytes recv;
+  RecvBuffer recv;
   std::size_t recv_off = 0;
   // The tail of recv the session is still reading from the connection (a
   // frame's payload under way): not data yet, never handed to the reader,
@@ -446,11 +486,11 @@ asio::awaitable<Status> Session::handle_frame(const FrameHeader& h) {
         co_return co_await discard(h.length);
       }
       if (s->recv_off > 0 && s->recv_off >= s->recv.size() / 2) {
-        s->recv.erase(s->recv.begin(), s->recv.begin() + static_cast<std::ptrdiff_t>(s->recv_off));
+        s->recv.erase_front(s->recv_off);
         s->recv_off = 0;
       }
       const std::size_t at = s->recv.size();
-      s->recv.resize(at + h.length);
+      s->recv.grow(h.length);
       buffered_ += h.length;
       budget_->used += h.length;
       s->filling = h.length;
@@ -511,12 +551,17 @@ asio::awaitable<void> Session::write_loop(std::shared_ptr<Session> self) {
   for (;;) {
     while (self->out_.empty() && !self->closed_) co_await wait_on(&self->writer_wake_, Clock::time_point::max());
     if (self->closed_) co_return;
+    // Small frames (headers, window updates, short messages) are coalesced
+    // into one write; a large data frame goes out as it is, not copied
+    // once more into a batch.
     Bytes batch = std::move(self->out_.front());
     self->out_.pop_front();
-    while (!self->out_.empty() && batch.size() + self->out_.front().size() <= kBatch) {
-      batch.insert(batch.end(), self->out_.front().begin(), self->out_.front().end());
-      self->out_.pop_front();
-    }
+    if (batch.size() < kCoalesceBelow)
+      while (!self->out_.empty() && self->out_.front().size() < kCoalesceBelow &&
+             batch.size() + self->out_.front().size() <= kBatch) {
+        batch.insert(batch.end(), self->out_.front().begin(), self->out_.front().end());
+        self->out_.pop_front();
+      }
     self->out_bytes_ -= std::min(self->out_bytes_, batch.size());
     self->writing_ = true;
     self->write_started_ = Clock::now();

@@ -12,8 +12,11 @@
 //    are outstanding.
 //  - DaemonBlockSource (tool side): a BlockSource over the session, which
 //    reads ahead along the order the reading verb will ask (get_read_order),
-//    a bounded window of blocks, and checks every block against its digest
-//    again before handing it out (the daemon is trusted with nothing).
+//    a bounded window of blocks. Every block it hands out was checked
+//    against its digest by the daemon (verify_delivery: the bytes hash to
+//    the CID the request was matched by); the tool checks it again only
+//    when the daemon at the other end of the socket runs as another user
+//    (SO_PEERCRED), docs/block-exchange.md section 6a says why.
 //
 // Wire, after the request line {"command":"block-stream"} and its answer
 // {"ok":true,"window":W,"members":M}: frames of u8 type, u32 length
@@ -83,6 +86,8 @@ class DaemonBlockSource : public BlockSource {
   void read_many(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status) override;
   std::size_t members() const;
   std::uint64_t blocks_received() const;
+  // True when blocks are checked here again (the daemon is another user's).
+  bool checks_blocks() const;
 
   struct Impl;
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -107,5 +108,9 @@ std::vector<Digest> dont_have_digests(const Message& reply);
 // (for a CID address), and for a leaf the proof puts sha256(data) at the
 // address's index under the tree CID's root. Errc::rejected naming what failed.
 Status verify_delivery(const BlockDelivery& delivery);
+// The same check for every delivery of a message, the first failure
+// returned; the blocks are hashed two at a time (sha256_each), which costs
+// less than one after the other.
+Status verify_deliveries(std::span<const BlockDelivery> deliveries);
 
 }  // namespace codex::daemon::blockexc
