@@ -15,7 +15,8 @@
 # or, with OUTPUT=file, a file in the scratch directory. Whatever the mode,
 # the fetched bytes are compared with the original once more at the end. For each run: wall
 # time, MiB/s, the ratio to the local get of the same round, and CPU seconds
-# (user+sys) of codex-get and of all four daemons during it. Also printed:
+# (user+sys) of codex-get and of all four daemons during it (and of f's and
+# each holder's daemon). The load average is printed before each round. Also printed:
 # each daemon's resident memory when idle (VmRSS) before and after.
 # Environment: BUILD_DIR (default build), BENCH_DIR (scratch; default a new
 # directory under bench/; needs ~5x SIZE of free disk), OUTPUT (null or
@@ -105,7 +106,7 @@ report() {  # label wall cpu daemons_cpu local_wall
 import sys
 size, label, wall, cpu, dcpu, local, *f = int(sys.argv[1]), sys.argv[2], *map(float, sys.argv[3:])
 ratio = f"; ratio {local / wall * 100:.0f}% of local" if label != "local" else ""
-fetcher = f" (f's {f[0]:.2f} s)" if f else ""
+fetcher = f" (f's {f[0]:.2f} s; holders' {f[1]:.2f} / {f[2]:.2f} / {f[3]:.2f} s)" if f else ""
 print(f"  {label:7s} {wall:7.2f} s {size / wall:6.0f} MiB/s; CPU codex-get {cpu:.2f} s, daemons {dcpu:.2f} s{fetcher}{ratio}")
 EOF
 }
@@ -113,6 +114,7 @@ EOF
 echo "$size_mib MiB dataset, three holders:"
 for ((r = 1; r <= rounds; r++)); do
   sync
+  echo "round $r, load average $(cut -d' ' -f1-3 /proc/loadavg)"
   d0=$(daemons_cpu)
   read -r lwall lcpu < <(timed "$bin/codex-get" "$cid" --repo "$work/h1" -o "$out")
   d1=$(daemons_cpu)
@@ -135,17 +137,21 @@ for ((r = 1; r <= rounds; r++)); do
     fi
     d0=$(daemons_cpu)
     f0=$(cpu "${pids[3]}")
+    h0=($(cpu "${pids[0]}") $(cpu "${pids[1]}") $(cpu "${pids[2]}"))
     wall=
     read -r wall ncpu < <(timed "$bin/codex-get" "$cid" --repo "$work/f" -o "$out" -v "${flags[@]}" 2>"$work/get.err")
     d1=$(daemons_cpu)
     f1=$(cpu "${pids[3]}")
+    h1=($(cpu "${pids[0]}") $(cpu "${pids[1]}") $(cpu "${pids[2]}"))
     [[ -n $perf_pid ]] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
     [[ -n ${wall:-} ]] || { echo "codex-get failed ($mode)" >&2; cat "$work/get.err" >&2; exit 1; }
     if [[ $out != /dev/null ]]; then
       cmp -s "$work/data" "$out" || { echo "fetched data differs ($mode)" >&2; cat "$work/get.err" >&2; exit 1; }
       rm -f "$out"
     fi
-    report "$mode" "$wall" "$ncpu" "$(python3 -c "print($d1 - $d0)")" "$lwall" "$(python3 -c "print($f1 - $f0)")"
+    report "$mode" "$wall" "$ncpu" "$(python3 -c "print($d1 - $d0)")" "$lwall" "$(python3 -c "print($f1 - $f0)")" \
+      "$(python3 -c "print(${h1[0]} - ${h0[0]})")" "$(python3 -c "print(${h1[1]} - ${h0[1]})")" \
+      "$(python3 -c "print(${h1[2]} - ${h0[2]})")"
   done
 done
 for mode in $modes; do

@@ -176,6 +176,14 @@ struct Host::Impl : std::enable_shared_from_this<Impl> {
       SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);  // every connection proves its identity anew
       SSL_CTX_set_num_tickets(c, 0);
       SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
+      // AES-128-GCM first: as safe for this use and about 12% cheaper per
+      // byte than AES-256-GCM, OpenSSL's default first choice (section 1,
+      // docs/transport.md). The listener chooses by its own order, so a
+      // stock libp2p dialler (which lists AES-256 first) gets it too; all
+      // three TLS 1.3 suites stay on offer for interoperability.
+      if (SSL_CTX_set_ciphersuites(c, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256") != 1)
+        return make_error(Errc::failure, "cannot set the TLS 1.3 cipher suites");
+      SSL_CTX_set_options(c, SSL_OP_CIPHER_SERVER_PREFERENCE);
       if (SSL_CTX_use_certificate(c, certificate.cert.get()) != 1 ||
           SSL_CTX_use_PrivateKey(c, certificate.key.get()) != 1)
         return make_error(Errc::failure, "cannot load the TLS certificate");
