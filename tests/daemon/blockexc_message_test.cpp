@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <span>
 
 #include "codex/codex_tree.hpp"
 #include "codex/varint.hpp"
@@ -60,6 +61,35 @@ TEST(BlockexcMessage, RoundTripEverything) {
   EXPECT_EQ(encode(*back), bytes);
   EXPECT_TRUE(verify_delivery(back->payload[0]).ok());
   EXPECT_TRUE(verify_delivery(back->payload[1]).ok());
+}
+
+// verify_deliveries hashes two at a time (equal sizes) and one at a time
+// otherwise; its verdict is verify_delivery's for every delivery, wherever
+// the bad one sits (first or second of a pair, alone at the end, past the
+// first chunk of 64).
+TEST(BlockexcMessage, VerifyDeliveriesAgreesWithVerifyDelivery) {
+  std::vector<BlockDelivery> all;
+  for (int i = 0; i < 70; ++i) {
+    Bytes data = block_of(static_cast<std::uint8_t>(i), i % 7 == 3 ? 77 : 4096);
+    all.push_back({block_cid(data), data, BlockAddress::of_cid(block_cid(data)), std::nullopt});
+  }
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{64},
+                        std::size_t{65}, std::size_t{70}}) {
+    std::span<const BlockDelivery> some(all.data(), n);
+    EXPECT_TRUE(verify_deliveries(some).ok()) << n;
+    for (std::size_t bad = 0; bad < n; ++bad) {
+      std::vector<BlockDelivery> copy(some.begin(), some.end());
+      copy[bad].data[copy[bad].data.size() / 2] ^= 0x80;
+      auto verdict = verify_deliveries(copy);
+      ASSERT_FALSE(verdict.ok()) << n << " " << bad;
+      EXPECT_EQ(verdict.error().code, Errc::rejected);
+      EXPECT_EQ(verdict.error().message, verify_delivery(copy[bad]).error().message);
+    }
+  }
+  // A delivery whose CID is not its address's fails there too, not only bad bytes.
+  std::vector<BlockDelivery> swapped(all.begin(), all.begin() + 4);
+  swapped[3].address = all[2].address;
+  EXPECT_EQ(verify_deliveries(swapped).error().code, Errc::rejected);
 }
 
 TEST(BlockexcMessage, DeliveryChecks) {
