@@ -50,7 +50,10 @@ work=$(mktemp -d)
 export CODEX_REPO=$work/unused
 # shellcheck source=scripts/community-cluster.sh
 source "$source_dir/scripts/community-cluster.sh"
-trap 'cluster_stop_all; rm -rf "$work"' EXIT
+# On success the scratch directory goes; after a failure it stays, so that
+# the members' logs named in the error can be read (CODEX_TEST_KEEP=1 keeps it always).
+demo_ok=no
+trap 'cluster_stop_all; [[ $demo_ok == yes && -z ${CODEX_TEST_KEEP:-} ]] && rm -rf "$work"' EXIT
 if [[ -z $sample ]]; then
   sample=$work/sample.bin
   head -c 3000000 /dev/urandom >"$sample"
@@ -141,7 +144,10 @@ echo "   full health again $((SECONDS - killed_at)) s after the kill. The view n
 echo
 echo "== m$reader gets the file: codex-get reads what its repository holds and streams the rest from the"
 echo "   holders through its daemon (every block checked against its CID; nothing stored)"
-"$build/codex-get" "$pcid" --repo "$(cluster_repo "$reader")" -o "$work/got" 2>/dev/null
-cmp "$work/got" "$sample" && echo "codex-get gave back the same bytes ($(stat -c %s "$sample") bytes, $(elapsed) in all)"
+"$build/codex-get" "$pcid" --repo "$(cluster_repo "$reader")" -o "$work/got" 2>"$work/get.err" ||
+  die "codex-get on m$reader failed: $(named <"$work/get.err")"
+cmp -s "$work/got" "$sample" || die "the file codex-get gave on m$reader differs from the original"
+echo "codex-get gave back the same bytes ($(stat -c %s "$sample") bytes, $(elapsed) in all)"
 echo
 echo "Run a community for real: docs/operating.md; the protocol: docs/protocol.md."
+demo_ok=yes

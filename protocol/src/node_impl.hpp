@@ -124,6 +124,11 @@ struct DatasetState {
   MemberHandle assigner = MemberDirectory::kNone;
   Time claim_at = kNever;     // scheduled claim (repair candidate backing off by rank)
   Time claim_expires = kNever;  // own claim not reported by then: released (Config::repair_timeout)
+  // While we rebuild our slot: a better holder of it named "held" by
+  // co-holders, and which of them said so (on_dataset_view steps down once
+  // Config::loss_confirmations have).
+  MemberHandle rival = MemberDirectory::kNone;
+  std::vector<MemberHandle> rival_witnesses;
   std::vector<SlotState> slots;
 };
 

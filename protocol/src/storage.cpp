@@ -501,6 +501,21 @@ void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewM
         // holder, in a view that has not caught up yet).
         const MemberEntry* te = find_entry(theirs);
         if (!te || MemberStatus(te->status) != MemberStatus::alive) continue;
+        if (d.claimed) {
+          // The watchers know of our claim: as a loss takes two watchers'
+          // word, so does stepping down. One co-holder's view may be older
+          // than the loss (it still names the lost holder "held", and our
+          // own membership may not have caught up either); stepping down on
+          // it left the watchers waiting repair_timeout for a rebuild nobody
+          // was doing.
+          if (d.rival != theirs) {
+            d.rival = theirs;
+            d.rival_witnesses.clear();
+          }
+          if (std::find(d.rival_witnesses.begin(), d.rival_witnesses.end(), from) == d.rival_witnesses.end())
+            d.rival_witnesses.push_back(from);
+          if (d.rival_witnesses.size() < std::max<std::uint32_t>(1, config.loss_confirmations)) continue;
+        }
       }
       step_down(now, d, theirs, out);
       return;
@@ -515,6 +530,11 @@ void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewM
     if (std::find(s.failed_claimants.begin(), s.failed_claimants.end(), theirs) != s.failed_claimants.end()) continue;
     if (theirs_health == SlotHealth::repairing && (s.health == SlotHealth::held || s.health == SlotHealth::pending))
       continue;
+    // A rebuild in progress is taken from the claimant alone (its Claim, or
+    // its own view). Taken from a third member's view it may be a claim
+    // already withdrawn or given up on; watchers passing it between their
+    // views would each renew it and wait for a rebuild nobody does.
+    if (theirs_health == SlotHealth::repairing && theirs != from) continue;
     bool adopt = s.holder == MemberDirectory::kNone || lostish(s.health) || !is_live(s.holder) ||
                  better_claim(d.desc.id, i, theirs, s.holder);
     if (!adopt) continue;

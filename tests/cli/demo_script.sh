@@ -15,8 +15,20 @@ random_file "$TEST_TMP/elsewhere/pictures/photo.jpg" 400000
 want=$("$CHUNK" --cid-only "$TEST_TMP/elsewhere/pictures/photo.jpg")
 
 step "a relative FILE from another directory is the caller's file"
+# After a failure the demo keeps its members' logs (named in its error):
+# their slot, repair and fetch lines go to stderr, then the directory goes.
+demo_logs() {
+  local dir
+  dir=$(sed -n 's/.*(logs: \(.*\))$/\1/p' "$TEST_TMP/demo.out" | tail -1)
+  [[ -n $dir && -d $dir ]] || return 0
+  for log in "$dir"/m*.log; do
+    echo "    --- $(basename "$log"): slot, repair and fetch lines"
+    grep -E " (slot|repair|fetch|core|member): " "$log" | tail -60 | sed 's/^/    /'
+  done >&2
+  rm -rf "$(dirname "$dir")"
+}
 (cd "$TEST_TMP/elsewhere" && BUILD_DIR=$BIN_ABS bash "$DEMO" pictures/photo.jpg) >"$TEST_TMP/demo.out" 2>&1 ||
-  { sed 's/^/    /' "$TEST_TMP/demo.out" >&2; fail "demo.sh pictures/photo.jpg failed"; }
+  { sed 's/^/    /' "$TEST_TMP/demo.out" >&2; demo_logs; fail "demo.sh pictures/photo.jpg failed"; }
 grep -q "^stored $TEST_TMP/elsewhere/pictures/photo.jpg as $want\$" "$TEST_TMP/demo.out" ||
   { sed 's/^/    /' "$TEST_TMP/demo.out" >&2; fail "demo.sh did not store the caller's file under its CID $want"; }
 grep -q "codex-get gave back the same bytes" "$TEST_TMP/demo.out" || fail "demo.sh did not get the file back"

@@ -178,6 +178,95 @@ TEST(Storage, ClaimWhoseRebuildNeverReportsIsReleased) {
   EXPECT_EQ(*after[2], c.members[rebuilder].id);
 }
 
+// Heartbeats find a lost holder long before membership does: the member
+// asked to rebuild may still have the dead holder "alive" in its own view (as
+// in the demo). A view from a co-holder that has not confirmed the loss yet
+// names the dead holder "held"; the claimant must not step down on that
+// hearsay (it did: the watchers then waited repair_timeout for a rebuild
+// nobody was doing). It asks the named holder for a proof instead, which a
+// dead member cannot give, and carries on.
+TEST(Storage, ClaimantIsNotStoppedByAStaleViewOfTheLostHolder) {
+  Config cfg = fast_config();
+  cfg.heartbeat_interval = 1 * kSecond;
+  cfg.suspect_after_missed = 2;
+  cfg.lost_after_missed = 4;
+  cfg.probe_interval = 10 * kMinute;  // membership far behind the heartbeats
+  cfg.sync_interval = 30 * kMinute;
+  cfg.repair_backoff = 1 * kSecond;
+  Cluster c(cfg);
+  for (int i = 0; i < 9; ++i) c.add();
+  c.join(0, {});
+  for (int i = 1; i < 9; ++i) c.join(i, {0});
+  c.run_for(5 * kMinute);
+  auto d = dataset(40);
+  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
+  c.local(0, DatasetPublished{d});
+  c.run_for(1 * kMinute);
+  auto holders = agreed_holders(c, d.id);
+  ASSERT_EQ(holders.size(), 6u);
+  const std::size_t victim = c.index_of(*holders[0]);
+  const std::size_t witness = c.index_of(*holders[1]);
+  ASSERT_NE(victim, 0u);
+  c.auto_store = false;
+  c.members[victim].up = false;
+  // Actions from the kill on (placement may have made some of its own).
+  std::vector<std::size_t> seen;
+  for (auto& m : c.members) seen.push_back(m.actions.size());
+  auto count = [&](std::size_t i, auto pred) {
+    std::size_t n = 0;
+    for (std::size_t k = seen[i]; k < c.members[i].actions.size(); ++k) n += pred(c.members[i].actions[k]) ? 1 : 0;
+    return n;
+  };
+  auto rebuilds = [&](std::size_t i) {
+    return count(i, [&](const Action& a) {
+      auto* r = std::get_if<RebuildSlot>(&a);
+      return r && r->dataset.id == d.id && r->slot == 0;
+    });
+  };
+  auto cancels = [&](std::size_t i) {
+    return count(i, [&](const Action& a) {
+      auto* x = std::get_if<CancelSlot>(&a);
+      return x && x->dataset == d.id && x->slot == 0;
+    });
+  };
+  // Wait for a claim, then for rival claims (views differ on the ranks) to settle.
+  bool claimed = false;
+  for (int step = 0; step < 600 && !claimed; ++step) {
+    c.run_for(100);
+    for (std::size_t i = 0; i < c.members.size(); ++i) claimed |= rebuilds(i) > 0;
+  }
+  ASSERT_TRUE(claimed) << "nobody claimed the lost slot";
+  c.run_for(3 * kSecond);
+  std::size_t claimant = SIZE_MAX;
+  for (std::size_t i = 0; i < c.members.size(); ++i)
+    if (rebuilds(i) > cancels(i)) {
+      ASSERT_EQ(claimant, SIZE_MAX) << "two claims still stand";
+      claimant = i;
+    }
+  ASSERT_NE(claimant, SIZE_MAX) << "no claim stands";
+  ASSERT_NE(claimant, witness);
+  const std::size_t cancels_before = cancels(claimant);
+  // The premise: the dead holder is still alive in the claimant's membership.
+  ASSERT_EQ(c.members[claimant].node->status_of(c.members[victim].id), MemberStatus::alive);
+  // The stale view: every slot held by its first holder, the dead one included.
+  DatasetViewMessage stale{d, holders, std::vector<std::uint8_t>(6, std::uint8_t(SlotHealth::held))};
+  c.inject(witness, claimant, encode(Message(stale)));
+  c.run_for(2 * kSecond);
+  EXPECT_EQ(cancels(claimant), cancels_before)
+      << "the claimant stepped down for a holder it was told about, not one that proved it";
+  // The rebuild finishes; the slot is the claimant's in every holder's view.
+  c.members[claimant].proofs->held.insert({d.id, 0});
+  c.local(claimant, SlotStored{d.id, 0});
+  c.run_for(1 * kMinute);
+  auto after = agreed_holders(c, d.id);
+  ASSERT_EQ(after.size(), 6u);
+  ASSERT_TRUE(after[0].has_value());
+  EXPECT_EQ(c.index_of(*after[0]), claimant);
+  std::uint64_t expired = 0;
+  for (auto& m : c.members) expired += m.node->stats().claims_expired;
+  EXPECT_EQ(expired, 0u);
+}
+
 // More slots lost than M: every rebuild fails at once (as on the small side
 // of a partition). The candidates are asked again only after a backoff, not
 // in a loop as fast as the messages go.
