@@ -1155,6 +1155,12 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
         std::shared_ptr<Stream> s;
         asio::awaitable<Status> send(ByteView m) override { co_return co_await net::write_length_prefixed(*s, m); }
         asio::awaitable<Result<Bytes>> receive() override { co_return co_await net::read_length_prefixed(*s, kMaxBlockexcFrame); }
+        asio::awaitable<Status> receive_into(Bytes& buffer) override {
+          auto size = co_await net::read_length_prefix(*s, kMaxBlockexcFrame);
+          if (!size) co_return std::move(size).error();
+          buffer.resize(*size);  // zero-fills only what the buffer grows by
+          co_return co_await s->read_exact(buffer);
+        }
         void close() override { s->reset(); }
       };
       auto out = std::make_unique<HostStream>();

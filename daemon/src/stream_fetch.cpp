@@ -165,6 +165,7 @@ struct StreamFetcher::State : std::enable_shared_from_this<StreamFetcher::State>
     std::unordered_map<Digest, std::vector<Request>, DigestHash> inflight;
     std::size_t inflight_count = 0;
     std::string why;  // set when this member is to be given up
+    Bytes frame;      // each message from the member, read into the same memory
     auto stream = co_await st.network.open(peer);
     if (!stream) why = fmt::format("unreachable: {}", stream.error().message);
     const std::size_t streams = std::clamp<std::size_t>(st.limits.streams, 1, 16);
@@ -202,18 +203,18 @@ struct StreamFetcher::State : std::enable_shared_from_this<StreamFetcher::State>
         watch->fired = true;
         watch->stream->close();
       });
-      auto frame = co_await (*stream)->receive();
+      Status received = co_await (*stream)->receive_into(frame);
       watch->armed = false;
       watchdog.cancel();
       if (watch->fired) {
         why = fmt::format("answered nothing for {} s", st.limits.request_timeout.count() / 1000.0);
         break;
       }
-      if (!frame) {
-        why = fmt::format("gone ({})", frame.error().message);
+      if (!received) {
+        why = fmt::format("gone ({})", received.error().message);
         break;
       }
-      auto reply = decode(*frame);
+      auto reply = decode(frame);
       if (!reply) {
         why = fmt::format("sent a malformed block-exchange message: {}", reply.error().message);
         st.network.misbehaved(peer, why);

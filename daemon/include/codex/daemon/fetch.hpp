@@ -38,6 +38,15 @@ class FetchStream {
   virtual ~FetchStream() = default;
   virtual asio::awaitable<Status> send(ByteView message) = 0;
   virtual asio::awaitable<Result<Bytes>> receive() = 0;  // errors on timeout or end
+  // receive() into a buffer the caller keeps from message to message, so
+  // that a message is not read into fresh, zero-filled memory each time.
+  // The default moves receive()'s answer in.
+  virtual asio::awaitable<Status> receive_into(Bytes& buffer) {
+    auto message = co_await receive();
+    if (!message) co_return std::move(message).error();
+    buffer = std::move(*message);
+    co_return Status{};
+  }
   virtual void close() = 0;
 };
 
