@@ -90,7 +90,11 @@ std::uint64_t Node::Impl::secret_below(std::uint64_t bound) {
 
 void Node::Impl::send(MemberHandle to, const Message& message, Output& out) {
   if (to == me) return;
-  Bytes payload = encode(message);
+  send_encoded(to, encode(message), out);
+}
+
+void Node::Impl::send_encoded(MemberHandle to, Bytes payload, Output& out) {
+  if (to == me) return;
   stats.messages_sent++;
   stats.bytes_sent += payload.size();
   out.messages.push_back(Outgoing{directory->id(to), std::move(payload)});
@@ -198,7 +202,9 @@ void Node::on_message(Time now, const MemberId& from, ByteView payload, Output& 
     s.stats.refused_non_member++;
     return;
   }
+  s.received_payload = payload;
   s.dispatch(now, sender, message, out);
+  s.received_payload = {};
   if (!s.unadmitted.empty()) s.replay_unadmitted(now, out);
 }
 
@@ -222,7 +228,10 @@ void Node::Impl::replay_unadmitted(Time now, Output& out) {
   });
   for (auto& u : ready) {
     auto decoded = decode(u.payload, config.max_list_entries);
-    if (decoded) dispatch(now, u.from, *decoded, out);
+    if (!decoded) continue;
+    received_payload = u.payload;
+    dispatch(now, u.from, *decoded, out);
+    received_payload = {};
   }
 }
 

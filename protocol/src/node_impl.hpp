@@ -112,6 +112,10 @@ struct SlotState {
   // repaired on both sides of the cut meet and the worse one steps down.
   MemberHandle former = MemberDirectory::kNone;
   std::uint8_t former_tries = 0;  // views sent to it since it came back
+  // Since when this view counts the holder's heartbeats (it became one of
+  // the slot's heartbeat watchers; 0: not one): a watcher that takes over
+  // from another is not owed heartbeats sent before it did.
+  Time watched_since = 0;
 };
 
 struct DatasetState {
@@ -119,6 +123,7 @@ struct DatasetState {
   std::optional<std::uint32_t> own_slot;
   bool stored = false;        // own slot stored and verified
   bool claimed = false;       // own slot is a repair claim in progress
+  bool announced = false;     // own slot's first heartbeat (to every watcher) sent
   // Who assigned us our slot (kNone: a repair, or acknowledged): told by a
   // heartbeat once the slot is stored, if it is not a watcher anyway.
   MemberHandle assigner = MemberDirectory::kNone;
@@ -130,6 +135,11 @@ struct DatasetState {
   MemberHandle rival = MemberDirectory::kNone;
   std::vector<MemberHandle> rival_witnesses;
   std::vector<SlotState> slots;
+  // view_digest() remembered with what it was computed from (per slot:
+  // holder << 1 | lost): a member sends and checks a digest per heartbeat
+  // entry, and views change far less often than that.
+  mutable std::vector<std::uint64_t> digest_of;
+  mutable std::uint64_t digest = 0;
 };
 
 // A heartbeat nonce kept inline (a member keeps three per co-holder, and
@@ -271,6 +281,10 @@ struct Node::Impl {
   std::uint64_t secret_below(std::uint64_t bound);
   Bytes secret_bytes(std::size_t n);
   void send(MemberHandle to, const Message& message, Output& out);
+  void send_encoded(MemberHandle to, Bytes payload, Output& out);  // an encoded message
+  // The encoding of the message being dispatched (empty outside dispatch):
+  // a signature is checked over the bytes received, not over a re-encoding.
+  ByteView received_payload;
   MemberEntry& entry(MemberHandle h);
   const MemberEntry* find_entry(MemberHandle h) const;
   bool is_member(MemberHandle h) const;  // admitted and not revoked
@@ -331,7 +345,9 @@ struct Node::Impl {
   void storage_tick(Time now, Output& out);
   Time storage_deadline() const;
   void member_gone(Time now, MemberHandle h, Output& out);
-  void send_heartbeats(Time now, Output& out, const DatasetId* only);
+  // To each slot's heartbeat watchers, or to every watcher (`everyone`: the
+  // first heartbeat of a slot just stored, an answer to a loss report).
+  void send_heartbeats(Time now, Output& out, const DatasetId* only, bool everyone = false);
   void send_heartbeat(Time now, MemberHandle to, std::vector<HeartbeatEntry> entries, Output& out);
   void member_returned(Time now, MemberHandle h, Output& out);
   void step_down(Time now, DatasetState& d, MemberHandle winner, Output& out);
@@ -353,6 +369,8 @@ struct Node::Impl {
   DatasetViewMessage view_message(const DatasetState& d) const;
   std::vector<std::optional<MemberId>> holders_of(const DatasetState& d) const;
   std::vector<MemberHandle> watchers_of(const DatasetState& d) const;
+  // The co-holders the holder of `slot` heartbeats (Config::heartbeat_watchers).
+  std::vector<MemberHandle> heartbeat_watchers(const DatasetState& d, std::uint32_t slot) const;
   bool better_claim(const DatasetId& dataset, std::uint32_t slot, MemberHandle a, MemberHandle b) const;
 };
 

@@ -37,10 +37,15 @@ void Ring::insert(MemberHandle member) {
 }
 
 void Ring::insert_many(std::span<const MemberHandle> members) {
+  const auto by_point = [&](MemberHandle a, MemberHandle b) { return directory_->point(a) < directory_->point(b); };
+  const std::size_t old = members_.size();
   members_.insert(members_.end(), members.begin(), members.end());
-  std::sort(members_.begin(), members_.end(), [&](MemberHandle a, MemberHandle b) {
-    return directory_->point(a) < directory_->point(b);
-  });
+  // Members given in point order (a simulator restoring 10,000 views of the
+  // same community) are merged in linear time instead of sorted again.
+  if (std::is_sorted(members_.begin() + std::ptrdiff_t(old), members_.end(), by_point))
+    std::inplace_merge(members_.begin(), members_.begin() + std::ptrdiff_t(old), members_.end(), by_point);
+  else
+    std::sort(members_.begin(), members_.end(), by_point);
   members_.erase(std::unique(members_.begin(), members_.end()), members_.end());
 }
 

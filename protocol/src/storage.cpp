@@ -85,7 +85,49 @@ std::vector<MemberHandle> Node::Impl::watchers_of(const DatasetState& d) const {
   return out;
 }
 
+std::vector<MemberHandle> Node::Impl::heartbeat_watchers(const DatasetState& d, std::uint32_t slot) const {
+  // The holders that watchers_of() counts (not confirmed lost, live;
+  // ourselves included), in slot order, as a circle: a holder heartbeats
+  // the holders next to it, up to heartbeat_watchers of them (the nearest on
+  // both sides, and the opposite one when that makes the count). The
+  // relation is symmetric, so that two holders heartbeat each other and each
+  // has the nonce the other's proofs must answer, and the holder and each
+  // watcher compute it alike from the same view.
+  std::vector<MemberHandle> circle;
+  for (const SlotState& s : d.slots) {
+    if (s.holder == MemberDirectory::kNone || s.health == SlotHealth::confirmed || !is_live(s.holder)) continue;
+    if (std::find(circle.begin(), circle.end(), s.holder) == circle.end()) circle.push_back(s.holder);
+  }
+  const MemberHandle holder = slot < d.slots.size() ? d.slots[slot].holder : MemberDirectory::kNone;
+  const auto at = std::find(circle.begin(), circle.end(), holder);
+  const std::size_t m = circle.size(), w = config.heartbeat_watchers;
+  std::vector<MemberHandle> out;
+  if (at == circle.end() || w == 0 || w + 1 >= m) {
+    // Every other holder (a holder outside the circle: lost in this view).
+    for (MemberHandle h : circle)
+      if (h != holder) out.push_back(h);
+    return out;
+  }
+  const std::size_t a = std::size_t(at - circle.begin());
+  for (std::size_t b = 0; b < m; ++b) {
+    if (b == a) continue;
+    const std::size_t gap = a > b ? a - b : b - a;
+    const std::size_t dist = std::min(gap, m - gap);
+    const bool near = dist <= w / 2;
+    const bool odd_one = w % 2 == 1 && (m % 2 == 0 ? dist == m / 2 : dist == w / 2 + 1);
+    if (near || odd_one) out.push_back(circle[b]);
+  }
+  return out;
+}
+
 std::uint64_t Node::Impl::view_digest(const DatasetState& d) const {
+  bool same = d.digest_of.size() == d.slots.size();
+  for (std::size_t i = 0; same && i < d.slots.size(); ++i)
+    same = d.digest_of[i] == (std::uint64_t(d.slots[i].holder) << 1 | (lostish(d.slots[i].health) ? 1 : 0));
+  if (same) return d.digest;
+  d.digest_of.resize(d.slots.size());
+  for (std::size_t i = 0; i < d.slots.size(); ++i)
+    d.digest_of[i] = std::uint64_t(d.slots[i].holder) << 1 | (lostish(d.slots[i].health) ? 1 : 0);
   Bytes in;
   in.reserve(d.slots.size() * 33);
   for (const SlotState& s : d.slots) {
@@ -96,7 +138,8 @@ std::uint64_t Node::Impl::view_digest(const DatasetState& d) const {
     }
     in.push_back(lostish(s.health) ? 1 : 0);
   }
-  return prefix64(sha256(in));
+  d.digest = prefix64(sha256(in));
+  return d.digest;
 }
 
 // --- Local events --------------------------------------------------------------------
@@ -171,6 +214,9 @@ void Node::Impl::on_local_event(Time now, const LocalEvent& event, Output& out) 
       d.slots[e->slot].health = SlotHealth::held;
       d.slots[e->slot].reporters.clear();
     }
+    // The first heartbeat of a slot just stored goes to every watcher (it
+    // ends a claim in progress or a pending assignment in each view); the
+    // daily ones to its heartbeat watchers.
     send_heartbeats(now, out, &e->dataset);
     return;
   }
@@ -275,19 +321,22 @@ void Node::Impl::forget_peer(MemberHandle h) {
   members[h].set_peer(0);
 }
 
-void Node::Impl::send_heartbeats(Time now, Output& out, const DatasetId* only) {
+void Node::Impl::send_heartbeats(Time now, Output& out, const DatasetId* only, bool everyone) {
   // (watcher, entry) pairs, grouped by watcher in handle order: one heartbeat each.
   std::vector<std::pair<MemberHandle, HeartbeatEntry>> batches;
-  auto add = [&](const DatasetState& d) {
-    if (d.desc.plain || !d.own_slot || !d.stored) return;
+  auto add = [&](DatasetState& d) {
+    if (d.desc.plain || !d.own_slot || !d.stored || *d.own_slot >= d.slots.size()) return;
     std::uint64_t digest = view_digest(d);
-    for (MemberHandle w : watchers_of(d)) batches.emplace_back(w, HeartbeatEntry{d.desc.id, *d.own_slot, digest});
+    const auto watchers = everyone || !d.announced ? watchers_of(d) : heartbeat_watchers(d, *d.own_slot);
+    d.announced = true;
+    for (MemberHandle w : watchers)
+      if (w != me) batches.emplace_back(w, HeartbeatEntry{d.desc.id, *d.own_slot, digest});
   };
   if (only) {
     auto it = datasets.find(*only);
     if (it != datasets.end()) add(it->second);
   } else {
-    for (const auto& [id, d] : datasets) add(d);
+    for (auto& [id, d] : datasets) add(d);
   }
   std::stable_sort(batches.begin(), batches.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (std::size_t i = 0; i < batches.size();) {
@@ -321,8 +370,9 @@ void Node::Impl::send_heartbeat(Time now, MemberHandle w, std::vector<HeartbeatE
     hb.entries = std::move(entries);
     p.my_old_nonce = p.my_nonce;
     p.my_nonce.assign(hb.nonce);
-    hb.signature = crypto.sign(heartbeat_signing_bytes(hb));
-    send(w, hb, out);
+    Bytes signing = heartbeat_signing_bytes(hb);
+    const Bytes signature = crypto.sign(signing);
+    send_encoded(w, append_signature(std::move(signing), signature), out);
     stats.heartbeats_sent++;
   }
 }
@@ -332,7 +382,10 @@ void Node::Impl::on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, O
     stats.refused++;
     return;
   }
-  if (!crypto.verify(m.holder, heartbeat_signing_bytes(m), m.signature)) {
+  const bool signed_ok = received_payload.empty()
+                             ? crypto.verify(m.holder, heartbeat_signing_bytes(m), m.signature)
+                             : crypto.verify(m.holder, signed_part(received_payload, m.signature), m.signature);
+  if (!signed_ok) {
     stats.refused++;
     stats.refused_signature++;
     return;
@@ -674,8 +727,9 @@ void Node::Impl::on_loss_report(Time now, MemberHandle from, const LossReport& m
   if (d.desc.plain || m.slot >= d.slots.size()) return;
   MemberHandle accused = directory->intern(m.holder);
   if (accused == me) {
-    // Others think we lost our slot: show them at once that we have not.
-    if (d.own_slot == m.slot && d.stored) send_heartbeats(now, out, &d.desc.id);
+    // Others think we lost our slot: show them at once that we have not
+    // (the reporter too: it may count heartbeats our view does not send it).
+    if (d.own_slot == m.slot && d.stored) send_heartbeats(now, out, &d.desc.id, true);
     return;
   }
   SlotState& s = d.slots[m.slot];
@@ -959,7 +1013,15 @@ void Node::Impl::sweep(Time now, Output& out) {
       }
       if (s.holder == MemberDirectory::kNone) continue;
       if (s.health != SlotHealth::held && s.health != SlotHealth::pending && s.health != SlotHealth::suspect) continue;
-      Time missed = (now - s.last_heard) / std::max<Time>(1, allowed);
+      // Only the slot's heartbeat watchers count its heartbeats; the others
+      // learn of its loss from them, or from SWIM.
+      const auto watchers = heartbeat_watchers(d, i);
+      if (std::find(watchers.begin(), watchers.end(), me) == watchers.end()) {
+        s.watched_since = 0;
+        continue;
+      }
+      if (s.watched_since == 0) s.watched_since = now;
+      Time missed = (now - std::max(s.last_heard, s.watched_since)) / std::max<Time>(1, allowed);
       if (missed >= Time(config.lost_after_missed)) mark_lost(now, d, i, LossReason::missed_heartbeats, out);
       else if (missed >= Time(config.suspect_after_missed)) s.health = SlotHealth::suspect;
     }

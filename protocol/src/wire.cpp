@@ -605,6 +605,20 @@ Bytes heartbeat_signing_bytes(const Heartbeat& heartbeat) {
   return out;
 }
 
+Bytes append_signature(Bytes signing_bytes, ByteView signature) {
+  Writer w(signing_bytes);
+  w.bytes(signature);
+  return signing_bytes;
+}
+
+ByteView signed_part(ByteView payload, ByteView signature) {
+  Bytes field;
+  put_varint(field, signature.size());
+  const std::size_t tail = field.size() + signature.size();
+  if (payload.size() < tail) return {};
+  return payload.first(payload.size() - tail);
+}
+
 Bytes audit_reply_signing_bytes(const AuditReply& reply) {
   Bytes out;
   Writer w(out);

@@ -152,9 +152,11 @@ class Simulation {
     auto it = dataset_index_.find(id);
     return it == dataset_index_.end() ? UINT32_MAX : it->second;
   }
+  // Through the directory the nodes share (every member's id is interned
+  // when it is added): one flat-table lookup per message sent.
   std::uint32_t member_of(const MemberId& id) const {
-    auto it = member_index_.find(id);
-    return it == member_index_.end() ? UINT32_MAX : it->second;
+    const protocol::MemberHandle h = directory_->find(id);
+    return h < member_by_handle_.size() ? member_by_handle_[h] : UINT32_MAX;
   }
 
   // --- measurement ----------------------------------------------------------
@@ -180,7 +182,7 @@ class Simulation {
   std::uint64_t digest_ = 0;
 
   std::vector<Member> members_;
-  std::unordered_map<MemberId, std::uint32_t> member_index_;
+  std::vector<std::uint32_t> member_by_handle_;  // directory handle -> member (UINT32_MAX: none)
   std::vector<std::uint32_t> joined_;  // members that joined, in order (seeds for later joiners)
   std::vector<InFlight> in_flight_;
   std::vector<std::uint32_t> free_in_flight_;
@@ -212,7 +214,9 @@ std::uint32_t Simulation::add_member() {
   std::memcpy(seed_bytes, words, 16);
   m.id = sha256(ByteView(seed_bytes, 16));
   m.slow = c_.slow_fraction > 0 && double(mix(c_.seed ^ 0x510e, i) >> 11) * 0x1.0p-53 < c_.slow_fraction;
-  member_index_[m.id] = i;
+  const protocol::MemberHandle h = directory_->intern(m.id);
+  if (h >= member_by_handle_.size()) member_by_handle_.resize(h + 1, UINT32_MAX);
+  member_by_handle_[h] = i;
   members_.push_back(std::move(m));
   return i;
 }
@@ -264,6 +268,10 @@ void Simulation::establish() {
     joined_.push_back(i);
     report_.joins++;
   }
+  // In point order: each node's ring then merges them instead of sorting.
+  std::sort(ids.begin(), ids.end(), [&](const MemberId& a, const MemberId& b) {
+    return directory_->point(directory_->find(a)) < directory_->point(directory_->find(b));
+  });
   for (std::uint32_t i = 0; i < c_.members; ++i) {
     act(i).restore(now_, ids, out_);
     out_.clear();  // MemberChanged for everyone: nothing to score

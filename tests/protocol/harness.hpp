@@ -149,6 +149,8 @@ class Cluster {
   bool auto_store = true;
   Time store_delay = 10 * kSecond;
   std::uint64_t delivered = 0;
+  // Messages this says to drop (from, to, payload) are lost.
+  std::function<bool(std::size_t, std::size_t, ByteView)> drop_if;
 
   // Real crypto instead of the stand-ins: gives member i its id, certificate and Crypto.
   struct Identity {
@@ -260,6 +262,7 @@ class Cluster {
       if (tap) tap(i, to, msg.payload);
       if (!members[i].up || partitioned(i, to)) continue;
       if (loss_percent && rng_() % 100 < loss_percent) continue;
+      if (drop_if && drop_if(i, to, msg.payload)) continue;
       queue_.push(Event{now + latency, seq_++, i, to, std::move(msg.payload), {}});
     }
     for (auto& a : out.actions) {

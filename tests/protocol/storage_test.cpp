@@ -83,6 +83,89 @@ TEST(Storage, PublishedDatasetIsPlacedAndHeld) {
   EXPECT_EQ(failed, 0u);
 }
 
+// Each holder heartbeats heartbeat_watchers of its co-holders (3 of 5 at
+// the default), and the relation is symmetric, so that every watcher can pose
+// the challenges its holders' proofs answer: every slot's storage is proven
+// to exactly that many watchers each interval. With 0, to every co-holder.
+void heartbeats_go_to(std::uint32_t watchers, std::size_t expected) {
+  Config config = fast_config();
+  config.heartbeat_watchers = watchers;
+  Cluster c(config);
+  start(c, 10);
+  auto d = dataset(11);
+  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
+  c.local(0, DatasetPublished{d});
+  c.run_for(3 * kMinute);  // placed, first heartbeats to everyone, a few rounds
+  auto holders = agreed_holders(c, d.id);
+  ASSERT_EQ(holders.size(), 6u);
+  std::vector<std::uint64_t> sent_before;
+  for (auto& h : holders) sent_before.push_back(c.members[c.index_of(*h)].node->stats().heartbeats_sent);
+  const Time t0 = c.now;
+  const int rounds = 4;
+  c.run_for(rounds * config.heartbeat_interval);
+  for (std::size_t s = 0; s < 6; ++s) {
+    const std::uint64_t sent = c.members[c.index_of(*holders[s])].node->stats().heartbeats_sent - sent_before[s];
+    // One heartbeat per watcher per interval (the interval's boundary may fall either side).
+    EXPECT_GE(sent, expected * (rounds - 1)) << "slot " << s;
+    EXPECT_LE(sent, expected * (rounds + 1)) << "slot " << s;
+    std::size_t proven_to = 0;
+    for (std::size_t o = 0; o < 6; ++o) {
+      if (o == s) continue;
+      auto v = c.members[c.index_of(*holders[o])].node->dataset(d.id);
+      ASSERT_TRUE(v.has_value());
+      EXPECT_EQ(v->slots[s].health, SlotHealth::held) << "slot " << s << " in the view of slot " << o << "'s holder";
+      proven_to += v->slots[s].last_proof > t0;
+    }
+    EXPECT_EQ(proven_to, expected) << "slot " << s << ": watchers that checked a proof of it";
+  }
+  std::uint64_t failed = 0;
+  for (auto& m : c.members) failed += m.node->stats().proofs_failed;
+  EXPECT_EQ(failed, 0u);
+}
+
+TEST(Storage, HeartbeatsGoToThreeWatchersByDefault) { heartbeats_go_to(Config{}.heartbeat_watchers, 3); }
+
+TEST(Storage, HeartbeatsGoToEveryCoHolderWithZeroWatchers) { heartbeats_go_to(0, 5); }
+
+// A holder that stops heartbeating while SWIM still finds it alive (its
+// heartbeats lost, its software stuck) is found silent by its heartbeat
+// watchers, confirmed by two of them, and its slot rebuilt by one member.
+void silent_holder_replaced(std::uint32_t watchers) {
+  Config config = fast_config();
+  config.heartbeat_watchers = watchers;
+  Cluster c(config);
+  start(c, 12);
+  auto d = dataset(12);
+  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
+  c.local(0, DatasetPublished{d});
+  c.run_for(3 * kMinute);
+  auto holders = agreed_holders(c, d.id);
+  ASSERT_EQ(holders.size(), 6u);
+  std::size_t silent = c.index_of(*holders[1]);
+  // Heartbeats from the silent holder are lost; everything else gets through.
+  c.drop_if = [&](std::size_t from, std::size_t, ByteView payload) {
+    return from == silent && payload.size() > 1 && payload[1] == std::uint8_t(MessageType::heartbeat);
+  };
+  c.run_for(10 * config.heartbeat_interval);
+  c.members[silent].up = false;  // (it still believes it holds the slot: leave its view out)
+  auto after = agreed_holders(c, d.id);
+  ASSERT_EQ(after.size(), 6u);
+  ASSERT_TRUE(after[1].has_value());
+  EXPECT_NE(*after[1], c.members[silent].id) << "the silent holder still holds its slot";
+  for (std::size_t s = 0; s < 6; ++s)
+    if (s != 1) EXPECT_EQ(after[s], holders[s]) << "slot " << s << " moved";
+  std::size_t rebuilds = count_actions(c, [&](const Action& a) {
+    auto* r = std::get_if<RebuildSlot>(&a);
+    return r && r->dataset.id == d.id;
+  });
+  std::size_t cancels = count_actions(c, [&](const Action& a) { return std::holds_alternative<CancelSlot>(a); });
+  EXPECT_EQ(rebuilds - cancels, 1u) << "rebuilds " << rebuilds << " cancelled " << cancels;
+}
+
+TEST(Storage, SilentHolderIsFoundByItsHeartbeatWatchers) { silent_holder_replaced(Config{}.heartbeat_watchers); }
+
+TEST(Storage, SilentHolderIsFoundByEveryCoHolder) { silent_holder_replaced(0); }
+
 TEST(Storage, LostSlotRebuiltByOneMember) {
   Cluster c(fast_config());
   start(c, 12);

@@ -81,6 +81,26 @@ TEST(Wire, SpecExamples) {
   }
 }
 
+TEST(Wire, SignatureIsTheLastFieldOfASignedMessage) {
+  // A signed heartbeat is its signing bytes followed by the signature field,
+  // and a receiver finds the signed bytes again in what it received.
+  auto examples = expected_examples();
+  const Heartbeat& hb = std::get<Heartbeat>(examples["heartbeat"]);
+  const Bytes encoded = encode(hb);
+  const Bytes signing = heartbeat_signing_bytes(hb);
+  EXPECT_EQ(append_signature(signing, hb.signature), encoded);
+  ByteView part = signed_part(encoded, hb.signature);
+  EXPECT_TRUE(std::equal(part.begin(), part.end(), signing.begin(), signing.end()));
+  Heartbeat longer = hb;
+  longer.signature = Bytes(200, 0x5a);  // a two-byte length prefix
+  const Bytes encoded_longer = encode(longer);
+  EXPECT_EQ(append_signature(heartbeat_signing_bytes(longer), longer.signature), encoded_longer);
+  part = signed_part(encoded_longer, longer.signature);
+  EXPECT_EQ(part.size(), signing.size());
+  EXPECT_TRUE(std::equal(part.begin(), part.end(), signing.begin(), signing.end()));
+  EXPECT_TRUE(signed_part(ByteView(encoded).first(10), longer.signature).empty());  // shorter than the field
+}
+
 TEST(Wire, RoundTripsEveryType) {
   DatasetDescriptor d{filled(9), 4, 2, 1, false};
   std::vector<std::optional<MemberId>> holders{filled(1), std::nullopt, filled(3), filled(4), filled(5), filled(6)};

@@ -33,6 +33,11 @@ struct Config {
 
   // --- Heartbeats and audits ---------------------------------------------
   Time heartbeat_interval = kDay;      // one heartbeat to each watcher per interval
+  // The holder of a slot heartbeats this many of the dataset's other holders
+  // (those of the slots after its own, in slot order), not all of them:
+  // loss_confirmations of them must agree on a silent holder, one more
+  // covers a watcher that is itself lost or cut off (0: every co-holder).
+  std::uint32_t heartbeat_watchers = 3;
   std::uint32_t heartbeat_proofs = 1;  // storage proofs per heartbeat (rotating sample)
   std::uint32_t proof_check_percent = 100;  // share of received proofs checked
   std::uint32_t suspect_after_missed = 1;   // missed heartbeats before a slot is suspect

@@ -217,5 +217,13 @@ Result<Message> decode(ByteView bytes, std::uint32_t max_list = 65536);
 // AuditReply): everything before the signature field.
 Bytes heartbeat_signing_bytes(const Heartbeat& heartbeat);
 Bytes audit_reply_signing_bytes(const AuditReply& reply);
+// A signed message's encoding from those bytes and its signature (its last
+// field): the same bytes as encode(), without encoding the message twice.
+Bytes append_signature(Bytes signing_bytes, ByteView signature);
+// The bytes the signature covers in a received encoding whose last field is
+// `signature` (what decode() read): the payload without that field. Decoding
+// is strict (minimal varints, no trailing bytes), so these are the bytes
+// heartbeat_signing_bytes() would rebuild from the decoded message.
+ByteView signed_part(ByteView payload, ByteView signature);
 
 }  // namespace codex::protocol
