@@ -54,12 +54,14 @@ class RepositorySource : public BlockSource {
         status[i] = make_error(Errc::not_found, "block '{}' is not in the repository",
                                Cid::from_digest(codec::block, digests[i]).to_string());
     }
-    // Two blocks per task, so that their digests are computed together (sha256_each).
-    default_pool().for_each((digests.size() + 1) / 2, [&](std::size_t pair) {
-      ByteView read[2];
-      Digest hashed[2];
-      std::size_t indices[2], count = 0;
-      for (std::size_t i = 2 * pair; i < std::min(2 * pair + 2, digests.size()); ++i) {
+    // One run of blocks per task, so that their digests are computed together
+    // (sha256_each: up to sha256_batch_width() at a time).
+    const std::size_t width = sha256_batch_width();
+    default_pool().for_each((digests.size() + width - 1) / width, [&](std::size_t task) {
+      ByteView read[16];
+      Digest hashed[16];
+      std::size_t indices[16], count = 0;
+      for (std::size_t i = width * task; i < std::min(width * task + width, digests.size()); ++i) {
         if (!locations[i]) {
           if (status[i].ok()) out[i].clear();  // the empty block
           continue;

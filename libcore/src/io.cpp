@@ -10,8 +10,12 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
-#include <future>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
+#include <vector>
+
+#include "background_thread.hpp"
 
 namespace codex {
 
@@ -148,19 +152,24 @@ class FdSource : public ByteSource {
   std::size_t begin_ = 0, end_ = 0;
 };
 
-// Writes behind: a full buffer goes to a writer thread while the caller fills
-// the other one, so the system call's copy (into the page cache or a pipe)
-// overlaps the caller's work (hashing) instead of following it. An error of
-// a write behind is reported by the next write or flush.
+// Writes behind: each full buffer goes to a writer thread (one per sink,
+// started on the first full buffer) while the caller fills the next, so the
+// system call's copy (into the page cache or a pipe) overlaps the caller's
+// work (hashing) instead of following it. Up to kWriteBehindBuffers wait to
+// be written: a caller that hands over a batch of blocks (4 MiB) at once
+// goes back to hashing at once, instead of waiting for all but one buffer.
+// An error of a write behind is reported by the next write or flush.
+constexpr std::size_t kWriteBehindBuffers = 6;
+
 class FdSink : public ByteSink {
  public:
   FdSink(int fd, std::string name, bool owned)
       : fd_(fd), name_(std::move(name)), owned_(owned), origin_(positional_origin(fd)) {
     buffer_.reserve(kBufferSize);
-    in_flight_.reserve(kBufferSize);
   }
   ~FdSink() override {
     (void)settle();
+    writer_.reset();
     if (owned_) ::close(fd_);
     if (read_fd_ >= 0 && read_fd_ != fd_) ::close(read_fd_);
   }
@@ -187,7 +196,7 @@ class FdSink : public ByteSink {
   bool can_write_at() const override { return origin_.has_value(); }
   Status write_at(std::uint64_t offset, ByteView data) override {
     if (!origin_) return ByteSink::write_at(offset, data);
-    if (!buffer_.empty() || pending_.valid())
+    if (!buffer_.empty() || writing())
       return make_error(Errc::failure, "'{}': positioned write with buffered bytes not flushed", name_);
     return pwrite_full(fd_, data.data(), data.size(), *origin_ + offset, name_);
   }
@@ -217,18 +226,47 @@ class FdSink : public ByteSink {
   }
 
  private:
-  // Hands the buffer to a writer thread, once the previous one is written.
+  // Hands the buffer to the writer thread and takes an empty one, waiting
+  // while kWriteBehindBuffers are still to be written.
   Status write_behind() {
     if (buffer_.empty()) return {};
-    CODEX_TRY(settle());
-    std::swap(buffer_, in_flight_);
-    buffer_.clear();
-    pending_ = std::async(std::launch::async, [this] { return raw_write(in_flight_); });
+    if (!writer_) writer_ = std::make_unique<BackgroundThread>();
+    Bytes next;
+    {
+      std::unique_lock lock(mutex_);
+      written_.wait(lock, [this] { return in_flight_ < kWriteBehindBuffers; });
+      if (!behind_.ok()) return behind_;
+      ++in_flight_;
+      if (!spare_.empty()) {
+        next = std::move(spare_.back());
+        spare_.pop_back();
+      }
+    }
+    if (next.capacity() == 0) next.reserve(kBufferSize);
+    writer_->post([this, full = std::move(buffer_)]() mutable {
+      Status status = raw_write(full);
+      full.clear();
+      std::lock_guard lock(mutex_);
+      if (behind_.ok()) behind_ = std::move(status);
+      spare_.push_back(std::move(full));
+      --in_flight_;
+      written_.notify_all();
+    });
+    buffer_ = std::move(next);
     return {};
   }
 
-  // Waits for the write behind, if one is in flight.
-  Status settle() { return pending_.valid() ? pending_.get() : Status(); }
+  bool writing() {
+    std::lock_guard lock(mutex_);
+    return in_flight_ > 0;
+  }
+
+  // Waits for the writes behind; their first error, if any.
+  Status settle() {
+    if (writer_) writer_->wait_idle();
+    std::lock_guard lock(mutex_);
+    return behind_;
+  }
 
   Status raw_write(ByteView data) {
     while (!data.empty()) {
@@ -246,9 +284,13 @@ class FdSink : public ByteSink {
   std::string name_;
   bool owned_;
   std::optional<std::uint64_t> origin_;
-  Bytes buffer_;     // being filled
-  Bytes in_flight_;  // being written by pending_
-  std::future<Status> pending_;
+  Bytes buffer_;  // being filled
+  std::mutex mutex_;  // guards the members below, shared with the writer thread
+  std::condition_variable written_;
+  std::size_t in_flight_ = 0;  // buffers handed over, not yet written
+  std::vector<Bytes> spare_;   // written buffers, for reuse
+  Status behind_;              // the first error of a write behind
+  std::unique_ptr<BackgroundThread> writer_;
   int read_fd_ = -2;  // for read_back: -2 not looked for yet, -1 none
 };
 

@@ -5,6 +5,7 @@
 #include "codex/sha256.hpp"
 
 #include "sha256_ni.hpp"
+#include "sha256_x16.hpp"
 
 #include <openssl/evp.h>
 
@@ -64,11 +65,33 @@ Digest sha256_pair(const Digest& left, const Digest& right, std::uint8_t key) {
   return one_shot(buffer, sizeof buffer);
 }
 
+namespace {
+
+// How many of inputs[from ..] have the size of inputs[from], up to `most`.
+std::size_t equal_run(std::span<const ByteView> inputs, std::size_t from, std::size_t most) {
+  std::size_t n = 1;
+  while (n < most && from + n < inputs.size() && inputs[from + n].size() == inputs[from].size()) ++n;
+  return n;
+}
+
+}  // namespace
+
 void sha256_each(std::span<const ByteView> inputs, std::span<Digest> out) {
   if (out.size() != inputs.size()) std::abort();  // a caller's bug, never input's
+  const bool sixteen_at_a_time = sha_x16::available();
   const bool two_at_a_time = sha_ni::available();
   for (std::size_t i = 0; i < inputs.size();) {
-    if (two_at_a_time && i + 1 < inputs.size() && inputs[i].size() == inputs[i + 1].size()) {
+    const std::size_t run = equal_run(inputs, i, sha_x16::kLanes);
+    if (sixteen_at_a_time && run >= sha_x16::kMinLanes) {
+      // A short run fills its empty lanes with its first message, and drops their digests.
+      const std::uint8_t* messages[sha_x16::kLanes];
+      std::uint8_t digests[sha_x16::kLanes][32];
+      for (std::size_t lane = 0; lane < sha_x16::kLanes; ++lane)
+        messages[lane] = inputs[i + (lane < run ? lane : 0)].data();
+      sha_x16::digest(messages, inputs[i].size(), digests);
+      for (std::size_t lane = 0; lane < run; ++lane) std::memcpy(out[i + lane].data(), digests[lane], 32);
+      i += run;
+    } else if (two_at_a_time && run >= 2) {
       sha_ni::digest_x2(inputs[i].data(), inputs[i + 1].data(), inputs[i].size(), out[i].data(),
                         out[i + 1].data());
       i += 2;
@@ -77,6 +100,10 @@ void sha256_each(std::span<const ByteView> inputs, std::span<Digest> out) {
       i += 1;
     }
   }
+}
+
+std::size_t sha256_batch_width() {
+  return sha_x16::available() ? sha_x16::kLanes : 2;
 }
 
 void sha256_pairs(const Digest* nodes, std::size_t pairs, std::uint8_t key, Digest* out) {

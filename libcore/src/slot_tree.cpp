@@ -56,7 +56,7 @@ Digest block_cell_root(ByteView block, std::size_t cell_size) {
     std::size_t offset = std::min(i * cell_size, block.size());
     pieces[i] = block.subspan(offset, std::min(cell_size, block.size() - offset));
   }
-  sha256_each(pieces, leaves);  // the cells two at a time
+  sha256_each(pieces, leaves);  // the cells together (sixteen or two at a time)
   return fold_root(leaves);
 }
 

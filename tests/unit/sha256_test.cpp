@@ -67,6 +67,33 @@ TEST(Sha256, EachMatchesOneByOne) {
   sha256_each({}, {});  // nothing to do
 }
 
+// Runs of equal size go sixteen at a time where the CPU has AVX-512
+// (sha256_x16.hpp): full runs, short runs (empty lanes filled, their digests
+// dropped), runs just too short for it (nine: two at a time), and a run cut
+// by an input of another size, at every padding boundary.
+TEST(Sha256, EachMatchesOneByOneInRunsOfSixteen) {
+  const Bytes data = random_bytes(40 * 4096 + 64, 3);
+  for (std::size_t n : lengths_to_check()) {
+    if (n > 4096) continue;  // the long lengths are covered above
+    for (std::size_t run : {9, 10, 15, 16, 17, 33}) {
+      std::vector<ByteView> inputs;
+      for (std::size_t i = 0; i < run; ++i) inputs.emplace_back(data.data() + i * 4096 + i % 7, n);  // unaligned
+      if (run == 17) inputs[12] = ByteView(data.data() + 1, n / 2);  // another size in the middle
+      std::vector<Digest> out(inputs.size());
+      sha256_each(inputs, out);
+      for (std::size_t i = 0; i < inputs.size(); ++i)
+        ASSERT_EQ(out[i], reference(inputs[i])) << "length " << n << " run " << run << " input " << i;
+    }
+  }
+  // Blocks of 64 KiB sixteen at a time, as chunk and encode hash them.
+  const Bytes blocks = random_bytes(16 * 65536, 4);
+  std::vector<ByteView> inputs;
+  for (std::size_t i = 0; i < 16; ++i) inputs.emplace_back(blocks.data() + i * 65536, 65536);
+  std::vector<Digest> out(inputs.size());
+  sha256_each(inputs, out);
+  for (std::size_t i = 0; i < inputs.size(); ++i) ASSERT_EQ(out[i], reference(inputs[i])) << "block " << i;
+}
+
 TEST(Sha256, PairsMatchSha256PairAndFoldInPlace) {
   std::vector<Digest> nodes(9);
   for (std::size_t i = 0; i < nodes.size(); ++i) nodes[i] = sha256(random_bytes(40, static_cast<unsigned>(i)));
