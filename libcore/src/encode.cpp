@@ -3,9 +3,10 @@
 // Pass 1 streams the data blocks through: each is checked against its CID,
 // given its cell root (for the slot trees) and written out. Pass 2 codes the
 // EC groups (group s = rows s, s+steps, ...: scattered over the whole
-// dataset) on every core, each task reading its group's K data blocks and
-// placing its M parity blocks itself, so that reading, coding, hashing and
-// writing all spread over the cores. The manifest comes last.
+// dataset) on every core, each task taking a run of consecutive groups,
+// reading their K data blocks each and placing their M parity blocks itself,
+// so that reading, coding, hashing and writing all spread over the cores.
+// The manifest comes last.
 //
 // Where pass 2 reads the data blocks again:
 //  - from an input file that can be read at positions: the file itself, at
@@ -24,7 +25,7 @@
 //  - to an output that can be written at positions (a regular file):
 //    straight to its place after the data, all sections being of known size;
 //  - otherwise: a spill file in index order, copied out after pass 2.
-// Memory holds a few batches, one group per core and the per-block digests,
+// Memory holds a few batches, one run of groups per core and the per-block digests,
 // whatever the dataset size.
 #include "codex/encode.hpp"
 
@@ -68,12 +69,21 @@ using Prefetch = std::function<Status(std::uint64_t first_group, std::size_t gro
 
 constexpr std::size_t kGroupBatchBytes = 16 << 20;
 
-// A coder and room for one group's blocks (K data, then M parity): one per
-// concurrently running task, reused from group to group.
+// A coder and room for one task's run of groups (each K data blocks, then M
+// parity): one per concurrently running task, reused from run to run.
 struct GroupWorker {
   ErasureCoder coder;
-  std::vector<Bytes> blocks;
+  std::vector<Bytes> blocks;  // group g of the run, row r: blocks[g * (K + M) + r]
+  std::vector<ByteView> parity;
+  std::vector<Digest> digests;
 };
+
+// Groups per task: enough parity blocks (M each) for sha256_each to hash them
+// together (sixteen on AVX-512), so a task's parity CIDs cost no more per
+// byte than the data's.
+std::size_t groups_per_task(const SteppedLayout& layout) {
+  return std::max<std::size_t>(1, sha256_batch_width() / layout.m);
+}
 
 class GroupWorkers {
  public:
@@ -88,8 +98,8 @@ class GroupWorkers {
       }
     }
     CODEX_TRY_ASSIGN(auto coder, ErasureCoder::open(e_.backend, e_.layout.k, e_.layout.m, e_.block_size));
-    auto worker = std::make_unique<GroupWorker>(GroupWorker{std::move(coder), {}});
-    worker->blocks.resize(e_.layout.k + e_.layout.m, Bytes(e_.block_size));
+    auto worker = std::make_unique<GroupWorker>(GroupWorker{std::move(coder), {}, {}, {}});
+    worker->blocks.resize(groups_per_task(e_.layout) * (e_.layout.k + e_.layout.m), Bytes(e_.block_size));
     return worker;
   }
   void release(std::unique_ptr<GroupWorker> worker) {
@@ -135,37 +145,43 @@ Status write_padding(const Encoding& e, CarWriter& output) {
   return {};
 }
 
-// One group: its data rows in, its parity rows coded, hashed and placed.
-Status code_group(Encoding& e, std::uint64_t group, GroupWorker& worker, const ReadData& read_data,
-                  const PutParity& put_parity) {
+// A run of groups: their data rows in, their parity rows coded, hashed (all
+// the run's parity CIDs together) and placed.
+Status code_run(Encoding& e, std::uint64_t first_group, std::size_t groups, GroupWorker& worker,
+                const ReadData& read_data, const PutParity& put_parity) {
   const SteppedLayout& layout = e.layout;
   const std::uint32_t k = layout.k, m = layout.m;
-  std::uint8_t* rows[kMaxFragments];
-  for (std::uint32_t row = 0; row < k + m; ++row) {
-    Bytes& block = worker.blocks[row];
-    const std::uint64_t index = layout.index(group, row);
-    if (row >= k) block.resize(e.block_size);
-    else if (layout.is_padding(index)) block.assign(e.block_size, 0);
-    else CODEX_TRY(read_data(index, block));
-    rows[row] = block.data();
+  worker.parity.clear();
+  for (std::size_t g = 0; g < groups; ++g) {
+    const std::uint64_t group = first_group + g;
+    Bytes* blocks = worker.blocks.data() + g * (k + m);
+    std::uint8_t* rows[kMaxFragments];
+    for (std::uint32_t row = 0; row < k + m; ++row) {
+      Bytes& block = blocks[row];
+      const std::uint64_t index = layout.index(group, row);
+      if (row >= k) block.resize(e.block_size);
+      else if (layout.is_padding(index)) block.assign(e.block_size, 0);
+      else CODEX_TRY(read_data(index, block));
+      rows[row] = block.data();
+    }
+    CODEX_TRY(worker.coder.encode(std::span<const std::uint8_t* const>(rows, k),
+                                  std::span<std::uint8_t* const>(rows + k, m)));
+    for (std::uint32_t j = 0; j < m; ++j) worker.parity.emplace_back(blocks[k + j]);
   }
-  CODEX_TRY(worker.coder.encode(std::span<const std::uint8_t* const>(rows, k), std::span<std::uint8_t* const>(rows + k, m)));
-  ByteView parity_rows[kMaxFragments];
-  Digest parity_digests[kMaxFragments];
-  for (std::uint32_t j = 0; j < m; ++j) parity_rows[j] = worker.blocks[k + j];
-  sha256_each(std::span<const ByteView>(parity_rows, m), std::span<Digest>(parity_digests, m));
-  for (std::uint32_t j = 0; j < m; ++j) {
-    const std::uint64_t index = layout.index(group, k + j);
-    const ByteView parity = parity_rows[j];
-    e.leaves[index] = parity_digests[j];
-    e.cell_roots[index] = block_cell_root(parity, kDefaultCellSize);
-    CODEX_TRY(put_parity(index, e.leaves[index], parity));
+  worker.digests.resize(worker.parity.size());
+  sha256_each(worker.parity, worker.digests);
+  for (std::size_t p = 0; p < worker.parity.size(); ++p) {
+    const std::uint64_t index = layout.index(first_group + p / m, k + p % m);
+    e.leaves[index] = worker.digests[p];
+    e.cell_roots[index] = block_cell_root(worker.parity[p], kDefaultCellSize);
+    CODEX_TRY(put_parity(index, e.leaves[index], worker.parity[p]));
   }
   return {};
 }
 
-// Pass 2: every group, on every core, a batch at a time; the first error
-// stops the rest.
+// Pass 2: every group, on every core, a run of groups per task; the first
+// error stops the rest. Sources that prefetch do so a batch of groups at a
+// time; the others give every task out at once (no batch to wait for).
 Status code_groups(Encoding& e, const ReadData& read_data, const PutParity& put_parity,
                    const Prefetch& prefetch = nullptr) {
   GroupWorkers workers(e);
@@ -175,17 +191,21 @@ Status code_groups(Encoding& e, const ReadData& read_data, const PutParity& put_
     workers.release(std::move(*probe));
   }
   const std::uint64_t steps = e.layout.steps;
-  const std::size_t per_batch = std::max<std::size_t>(1, kGroupBatchBytes / (e.layout.k * e.block_size));
+  const std::size_t run = groups_per_task(e.layout);
+  const std::uint64_t per_batch =
+      prefetch ? std::max<std::size_t>(run, kGroupBatchBytes / (e.layout.k * e.block_size) / run * run) : steps;
   std::atomic<bool> failed = false;
   std::mutex error_mutex;
   Status first_error;
   for (std::uint64_t first = 0; first < steps && !failed; first += per_batch) {
-    const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(per_batch, steps - first));
-    if (prefetch) CODEX_TRY(prefetch(first, count));
-    default_pool().for_each(count, [&](std::size_t i) {
+    const std::uint64_t count = std::min<std::uint64_t>(per_batch, steps - first);
+    if (prefetch) CODEX_TRY(prefetch(first, static_cast<std::size_t>(count)));
+    default_pool().for_each(static_cast<std::size_t>((count + run - 1) / run), [&](std::size_t task) {
       if (failed.load(std::memory_order_relaxed)) return;
+      const std::uint64_t begin = first + task * run;
+      const std::size_t groups = static_cast<std::size_t>(std::min<std::uint64_t>(run, first + count - begin));
       auto worker = workers.acquire();
-      Status status = worker ? code_group(e, first + i, **worker, read_data, put_parity)
+      Status status = worker ? code_run(e, begin, groups, **worker, read_data, put_parity)
                              : Status(std::move(worker).error());
       if (worker) workers.release(std::move(*worker));
       if (status.ok()) return;
