@@ -6,6 +6,7 @@
 
 #include "codex/cid.hpp"
 #include "codex/parallel.hpp"
+#include "sha256_x16.hpp"
 
 namespace codex {
 
@@ -55,8 +56,8 @@ class RepositorySource : public BlockSource {
                                Cid::from_digest(codec::block, digests[i]).to_string());
     }
     // One run of blocks per task, so that their digests are computed together
-    // (sha256_each: up to sha256_batch_width() at a time).
-    const std::size_t width = sha256_batch_width();
+    // (sha256_each: up to sixteen at a time).
+    const std::size_t width = sha256_run_per_task(digests.size(), default_pool().size());
     default_pool().for_each((digests.size() + width - 1) / width, [&](std::size_t task) {
       ByteView read[16];
       Digest hashed[16];

@@ -42,6 +42,7 @@
 #include "codex/parallel.hpp"
 #include "codex/storage_proof.hpp"
 #include "dataset_stream.hpp"
+#include "sha256_x16.hpp"
 #include "temp_file.hpp"
 
 namespace codex {

@@ -1,10 +1,11 @@
 // Files and pipes behind ByteSource/ByteSink. Sources and sinks on file
-// descriptors are buffered (1 MiB) so that stream parsers can read small
+// descriptors are buffered (960 KiB) so that stream parsers can read small
 // pieces cheaply; large reads and writes bypass the buffer.
 #include "codex/io.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -89,6 +90,10 @@ Result<std::size_t> MemorySource::read_some(MutableByteView out) {
 namespace {
 
 constexpr std::size_t kBufferSize = kMaxSyscallBytes;
+// Reads of at least kDirectRead bytes that the buffer cannot serve go
+// straight to the caller's memory, with kLookahead bytes read ahead.
+constexpr std::size_t kDirectRead = 16 << 10;
+constexpr std::size_t kLookahead = 4 << 10;
 
 // Where a regular file descriptor stands now: the origin of read_at/write_at.
 // Empty for anything else (pipes, terminals, sockets, devices) and for files
@@ -113,8 +118,8 @@ class FdSource : public ByteSource {
 
   Result<std::size_t> read_some(MutableByteView out) override {
     if (out.empty()) return std::size_t{0};
+    if (out.size() >= kDirectRead && end_ - begin_ < out.size()) return read_past_buffer(out);
     if (begin_ == end_) {
-      if (out.size() >= kBufferSize / 2) return raw_read(out);  // large: skip the copy
       CODEX_TRY_ASSIGN(std::size_t n, raw_read(MutableByteView(buffer_.data(), buffer_.size())));
       begin_ = 0;
       end_ = n;
@@ -135,6 +140,26 @@ class FdSource : public ByteSource {
   }
 
  private:
+  // A large read (a block's data, as a rule): what the buffer holds, then the
+  // rest straight into `out` and, in the same system call, the next
+  // kLookahead bytes (the next section's header) into the buffer. The data
+  // is copied once, by the kernel, rather than into the buffer and out again.
+  Result<std::size_t> read_past_buffer(MutableByteView out) {
+    const std::size_t held = end_ - begin_;
+    if (held > 0) std::memcpy(out.data(), buffer_.data() + begin_, held);
+    begin_ = end_ = 0;
+    const std::size_t want = std::min(out.size() - held, kMaxSyscallBytes);
+    iovec parts[2] = {{out.data() + held, want}, {buffer_.data(), kLookahead}};
+    for (;;) {
+      ssize_t n = ::readv(fd_, parts, 2);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno_error("read", name_);
+      const std::size_t got = static_cast<std::size_t>(n);
+      if (got > want) end_ = got - want;
+      return held + std::min(got, want);
+    }
+  }
+
   Result<std::size_t> raw_read(MutableByteView out) {
     for (;;) {
       ssize_t n = ::read(fd_, out.data(), std::min(out.size(), kMaxSyscallBytes));

@@ -1,5 +1,6 @@
 // The worker pool; see parallel.hpp.
 #include "codex/parallel.hpp"
+#include "sha256_x16.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -78,8 +79,9 @@ WorkerPool& default_pool() {
 
 void sha256_parallel(std::span<const ByteView> inputs, std::span<Digest> out, WorkerPool& pool) {
   if (out.size() != inputs.size()) std::abort();  // a caller's bug
-  // One task per run that sha256_each hashes together (16 on AVX-512, 2 on SHA-NI).
-  const std::size_t width = sha256_batch_width();
+  // One task per run that sha256_each hashes together (16 on AVX-512, 2 on
+  // SHA-NI), shorter where there are too few runs for every thread.
+  const std::size_t width = sha256_run_per_task(inputs.size(), pool.size());
   pool.for_each((inputs.size() + width - 1) / width, [&](std::size_t task) {
     const std::size_t first = width * task, count = std::min(width, inputs.size() - first);
     sha256_each(inputs.subspan(first, count), out.subspan(first, count));

@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -76,6 +77,8 @@ std::size_t equal_run(std::span<const ByteView> inputs, std::size_t from, std::s
 
 }  // namespace
 
+// Neighbouring inputs of equal size are hashed together: sixteen at a time on
+// AVX-512 (runs of ten or more), else two at a time on SHA-NI.
 void sha256_each(std::span<const ByteView> inputs, std::span<Digest> out) {
   if (out.size() != inputs.size()) std::abort();  // a caller's bug, never input's
   const bool sixteen_at_a_time = sha_x16::available();
@@ -104,6 +107,11 @@ void sha256_each(std::span<const ByteView> inputs, std::span<Digest> out) {
 
 std::size_t sha256_batch_width() {
   return sha_x16::available() ? sha_x16::kLanes : 2;
+}
+
+std::size_t sha256_run_per_task(std::size_t count, std::size_t threads) {
+  const std::size_t even_share = (count + threads - 1) / std::max<std::size_t>(threads, 1);
+  return std::max<std::size_t>(2, std::min(sha256_batch_width(), even_share));
 }
 
 void sha256_pairs(const Digest* nodes, std::size_t pairs, std::uint8_t key, Digest* out) {

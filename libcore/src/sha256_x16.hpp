@@ -28,3 +28,15 @@ bool available();
 void digest(const std::uint8_t* const (&messages)[kLanes], std::size_t size, std::uint8_t (&out)[kLanes][32]);
 
 }  // namespace codex::sha_x16
+
+namespace codex {
+
+// How many inputs of equal size sha256_each hashes together at most (16 with
+// AVX-512, else 2): the size of a run worth handing to one thread.
+std::size_t sha256_batch_width();
+// Inputs per task when `count` inputs of equal size are hashed by `threads`
+// threads: sha256_batch_width(), or fewer when that would leave a thread
+// without work (a batch of a few large blocks), but at least two.
+std::size_t sha256_run_per_task(std::size_t count, std::size_t threads);
+
+}  // namespace codex

@@ -48,8 +48,8 @@ class WorkerPool {
 // The process-wide pool (created on first use).
 WorkerPool& default_pool();
 
-// out[i] = sha256(inputs[i]) on every core, each task a run that
-// sha256_each hashes together (sha256_batch_width): the block CIDs of a batch.
+// out[i] = sha256(inputs[i]) on every core, neighbours two at a time
+// (sha256_each): the block CIDs of a batch.
 void sha256_parallel(std::span<const ByteView> inputs, std::span<Digest> out, WorkerPool& pool = default_pool());
 
 }  // namespace codex

@@ -1,9 +1,8 @@
 // SHA-256, the hash of every CID, tree and proof. One-shot digests use the
 // SHA-NI instructions directly where the CPU has them (sha256_ni.hpp), OpenSSL
 // otherwise; incremental hashing is OpenSSL's. The batch forms (sha256_each,
-// sha256_pairs) let independent messages of equal size hash together (sixteen
-// at a time on AVX-512, sha256_x16.hpp; two on SHA-NI), which is where most
-// of the tools' CPU time goes.
+// sha256_pairs) let independent messages of equal size hash two at a time,
+// which is where most of the tools' CPU time goes.
 #pragma once
 
 #include <array>
@@ -32,12 +31,8 @@ struct DigestHash {
 Digest sha256_pair(const Digest& left, const Digest& right, std::uint8_t key);
 
 // out[i] = sha256(inputs[i]) for every i (out.size() == inputs.size()).
-// Neighbouring inputs of equal size are hashed together: sixteen at a time on
-// AVX-512 (runs of ten or more), else two at a time on SHA-NI.
+// Neighbouring inputs of equal size are hashed together.
 void sha256_each(std::span<const ByteView> inputs, std::span<Digest> out);
-// How many inputs of equal size sha256_each hashes together at most (16 or
-// 2): the size of a run worth handing to one thread.
-std::size_t sha256_batch_width();
 
 // One layer of a CodexTree: out[i] = sha256_pair(nodes[2i], nodes[2i+1], key)
 // for i < pairs. `out` may alias `nodes` (out[i] is written after the nodes
