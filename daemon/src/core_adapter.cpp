@@ -145,6 +145,8 @@ struct CoreState : std::enable_shared_from_this<CoreState> {
     std::weak_ptr<CoreState> weak = weak_from_this();
     ExecutorOptions options;
     options.bandwidth_bytes_per_second = config.repair_bandwidth;
+    options.fetch.window = config.fetch_parallel;
+    options.fetch.request_timeout = config.request_timeout;
     executor = std::make_unique<SlotExecutor>(link, options, [weak](const LocalEvent& e) {
       if (auto s = weak.lock()) s->local(e);
     });

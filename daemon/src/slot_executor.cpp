@@ -189,7 +189,8 @@ struct Metadata {
 };
 
 asio::awaitable<Result<Metadata>> get_metadata(CoreLink& link, const Cid& cid,
-                                               const protocol::DatasetDescriptor& want, std::vector<PeerId> peers) {
+                                               const protocol::DatasetDescriptor& want, std::vector<PeerId> peers,
+                                               const FetchLimits& limits) {
   Repository& repo = *link.repository;
   Metadata m;
   if (auto held = repo.find_dataset(cid); held && *held) {
@@ -197,7 +198,7 @@ asio::awaitable<Result<Metadata>> get_metadata(CoreLink& link, const Cid& cid,
   } else if (!repo.read_block(*cid.sha256_digest(), m.manifest_bytes)) {  // absent, or rotted: fetched again
     std::uint64_t bytes = 0;
     LinkNetwork network(link, repo, &bytes);
-    Fetcher fetcher(*link.io, network, *link.log, FetchLimits{});
+    Fetcher fetcher(*link.io, network, *link.log, limits);
     std::vector<Cid> manifest_only;  // (no braced list inside co_await: GCC 12 miscompiles it)
     manifest_only.push_back(cid);
     auto got = co_await fetcher.fetch(manifest_only, peers);
@@ -245,7 +246,7 @@ asio::awaitable<bool> fetch_paced(CoreLink& link, Repository& target, const std:
                                   const std::vector<PeerId>& peers, const ExecutorOptions& options,
                                   SlotExecutor::Job& job, std::vector<bool>& got) {
   LinkNetwork network(link, target, &job.bytes_fetched);
-  Fetcher fetcher(*link.io, network, *link.log, FetchLimits{});
+  Fetcher fetcher(*link.io, network, *link.log, options.fetch);
   got.assign(wanted.size(), false);
   const auto start = std::chrono::steady_clock::now();
   const std::uint64_t bytes_before = job.bytes_fetched;
@@ -389,7 +390,7 @@ asio::awaitable<void> SlotExecutor::run_fetch(std::shared_ptr<Job> job, std::vec
   std::int64_t t = now_ms();
   auto peers = with_members(sources, link_.usable_peers());
   job->phase = "manifest";
-  auto meta = co_await get_metadata(link_, job->cid, job->dataset, peers);
+  auto meta = co_await get_metadata(link_, job->cid, job->dataset, peers, options_.fetch);
   if (!*alive) co_return;
   if (!meta) co_return finish(job, false, meta.error().message);
   const auto& L = meta->layout;
@@ -427,7 +428,7 @@ asio::awaitable<void> SlotExecutor::run_rebuild(std::shared_ptr<Job> job, std::v
     if (h && std::find(holder_peers.begin(), holder_peers.end(), *h) == holder_peers.end()) holder_peers.push_back(*h);
   auto peers = with_members(holder_peers, link_.usable_peers());
   job->phase = "manifest";
-  auto meta = co_await get_metadata(link_, job->cid, job->dataset, peers);
+  auto meta = co_await get_metadata(link_, job->cid, job->dataset, peers, options_.fetch);
   if (!*alive) co_return;
   if (!meta) co_return finish(job, false, meta.error().message);
   const auto L = meta->layout;

@@ -20,6 +20,8 @@
 // visible (jobs_json) while it runs.
 #pragma once
 
+#include "codex/daemon/fetch.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -38,6 +40,7 @@ namespace codex::daemon {
 struct ExecutorOptions {
   std::uint64_t bandwidth_bytes_per_second = 0;  // 0: no cap
   std::size_t chunk_blocks = 64;                 // blocks asked per round (progress, pacing, cancellation)
+  FetchLimits fetch;                             // the daemon's fetch-parallel and request-timeout
 };
 
 class SlotExecutor {
