@@ -45,7 +45,14 @@ stop_serf() {
   for p in "${serf_pids[@]}"; do wait "$p" 2>/dev/null || true; done
   serf_pids=()
 }
-trap 'stop_serf; cluster_stop_all 2>/dev/null; rm -rf "$work"' EXIT
+# Our rounds run in a subshell ($(ours_round)): their daemons are found by
+# their pid files, not by the cluster variables of this shell.
+stop_ours() {
+  local f
+  for f in "$work"/c/m*.pid; do [[ -e $f ]] && kill -9 "$(cat "$f")" 2>/dev/null; done
+  return 0
+}
+trap 'stop_serf; stop_ours; rm -rf "$work"' EXIT
 
 now() { date +%s.%N; }
 
@@ -58,7 +65,13 @@ H
 chmod +x "$work/handler.sh"
 
 serf_round() {  # prints "first median last false" seconds
-  local base=$((30000 + (RANDOM % 300) * 100)) i victim events=$work/serf-events
+  # Ports below Linux's ephemeral range (32768 and up), in a block that is
+  # free (scripts/community-cluster.sh says why).
+  local base tries i victim events=$work/serf-events
+  for ((tries = 0; tries < 50; tries++)); do
+    base=$((20000 + (RANDOM % 120) * 100))
+    cluster_ports_free "$base" $((50 + n)) && break
+  done
   : >"$events"
   for ((i = 1; i <= n; i++)); do
     local join=()
@@ -106,7 +119,7 @@ P
 
 ours_round() {
   rm -rf "$work/c"
-  CLUSTER_PORT_BASE=$((20000 + (RANDOM % 400) * 100))
+  unset CLUSTER_PORT_BASE  # cluster_init picks a free block below the ephemeral range
   local conf="probe-interval-ms = $probe
 probe-timeout-ms = $((probe / 2))
 suspicion-multiplier = 4
@@ -117,8 +130,12 @@ sync-interval-ms = 30000
 join-wait-ms = 1500"
   cluster_init "$work/c" "$n" "$conf"
   local i
-  for ((i = 1; i <= n; i++)); do cluster_start "$i" >/dev/null; done
-  for ((i = 1; i <= n; i++)); do cluster_wait_live "$i" "$n" 90; done
+  for ((i = 1; i <= n; i++)); do
+    cluster_start "$i" >/dev/null || { cluster_stop_all; echo "incomplete 0 $((n - 1)) 0 0"; return 0; }
+  done
+  for ((i = 1; i <= n; i++)); do
+    cluster_wait_live "$i" "$n" 90 || { cluster_stop_all; echo "incomplete 0 $((n - 1)) 0 0"; return 0; }
+  done
   sleep 3
   local victim=$((2 + RANDOM % (n - 1))) vid t0
   vid=$(cat "$CLUSTER_DIR/m$victim.id")

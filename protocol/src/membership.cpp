@@ -9,12 +9,15 @@
 //    toward min = suspicion_multiplier * max(1, log10 N) * probe interval as
 //    independent members confirm; at expiry the member is declared dead. A
 //    suspected member refutes by raising its incarnation.
+//    Whatever we send a suspect carries the suspicion (Lifeguard's buddy
+//    system), so that it can refute.
 //  - Local health (Lifeguard): failed probes with missing Nacks and having to
 //    refute raise an awareness score that stretches our own timeouts and
 //    probe interval, so a slow member stops accusing healthy ones.
 //  - Dissemination: updates ride on membership messages (max_piggyback
-//    each), each retransmitted retransmit_multiplier * ceil(log10(N+1)) times;
-//    optional dedicated gossip rounds.
+//    each), each retransmitted retransmit_multiplier * ceil(log10(N+1)) times
+//    (refutations twice that); optional dedicated gossip rounds, at once when
+//    news arrives and every gossip interval while the queue holds any.
 //  - Anti-entropy: every sync interval, digests of the view in buckets (by
 //    point prefix) are exchanged with a random member, and only differing
 //    buckets' records are sent, so a converged community pays two small
@@ -109,9 +112,10 @@ std::uint32_t Node::Impl::retransmit_limit() const {
   return config.retransmit_multiplier * std::uint32_t(std::ceil(std::log10(n + 1.0)));
 }
 
-void Node::Impl::broadcast(Update update) {
+void Node::Impl::broadcast(Update update, std::uint8_t weight) {
   QueuedUpdate q;
   q.kind = update.kind;
+  q.weight = std::max<std::uint8_t>(1, weight);
   q.order = broadcast_order++;
   if (update.kind == UpdateKind::revocation) {
     q.revocation = std::make_shared<const Bytes>(std::move(update.revocation));
@@ -158,7 +162,7 @@ std::vector<Update> Node::Impl::piggyback() {
       }
     }
     if (ok) out.push_back(std::move(u));
-    q.transmits = ok ? q.transmits + 1 : limit;
+    q.transmits = ok ? q.transmits + 1 : limit * q.weight;
     taken = i + 1;
   }
   // The entries sent move back by their transmit count; spent ones leave.
@@ -166,7 +170,7 @@ std::vector<Update> Node::Impl::piggyback() {
                                  std::make_move_iterator(broadcasts.begin() + std::ptrdiff_t(taken)));
   broadcasts.erase(broadcasts.begin(), broadcasts.begin() + std::ptrdiff_t(taken));
   for (QueuedUpdate& q : sent) {
-    if (q.transmits >= limit) continue;
+    if (q.transmits >= limit * q.weight) continue;
     auto at = std::upper_bound(broadcasts.begin(), broadcasts.end(), q, [](const QueuedUpdate& a, const QueuedUpdate& b) {
       return std::tie(a.transmits, a.order) < std::tie(b.transmits, b.order);
     });
@@ -199,6 +203,23 @@ bool Node::Impl::revoked(const MemberId& member, std::uint64_t serial) const {
   // A revocation of serial s covers the member's certificates up to s.
   auto it = revocations.lower_bound(std::make_pair(member, serial));
   return it != revocations.end() && it->first.first == member;
+}
+
+void Node::Impl::add_suspicion_notice(MemberHandle to, std::vector<Update>& updates) const {
+  // Lifeguard's buddy system (memberlist's probeNode does the same): what we
+  // send a member we suspect tells it so, whether or not the suspicion is
+  // still in our queue. Without it a suspect learns of the suspicion only if
+  // one of the few gossip messages that carry it happens to go to it: at 20
+  // members and 10% loss, now and then none did, and a live member that
+  // never heard it was suspected could not refute before it was declared
+  // dead (tests/protocol/failure_detection_test.cpp).
+  auto it = suspicions.find(to);
+  if (it == suspicions.end() || it->second.accusers.empty()) return;
+  const MemberId& id = directory->id(to);
+  for (const Update& u : updates)
+    if (u.kind == UpdateKind::suspect && u.member == id && u.incarnation == it->second.incarnation) return;
+  updates.push_back(Update{UpdateKind::suspect, id, it->second.incarnation, directory->id(it->second.accusers.front()),
+                           {}, {}, {}, {}});
 }
 
 // --- Status changes -----------------------------------------------------------
@@ -236,7 +257,7 @@ void Node::Impl::refute(Time now, std::uint32_t accused) {
   incarnation = std::max(incarnation, accused) + 1;
   bucket_digests[bucket_of(me)] ^= own_record_hash();
   remember_own(*this, now, false);
-  broadcast(own_alive());
+  broadcast(own_alive(), kRefutationWeight);
   alive_pings_left = kAlivePings;
   adjust_awareness(1);
   stats.refutations++;
@@ -364,7 +385,10 @@ void Node::Impl::apply(Time now, const Update& u, Output& out, MemberHandle sync
       }
       if (admission.expires != kNever) cert_expiry[h] = admission.expires;
       set_status(now, h, MemberStatus::alive, u.incarnation, out);
-      if (news) broadcast(u);
+      // An alive record that clears a suspicion (or a death) is a
+      // refutation: a member it misses keeps the suspicion and declares a
+      // live member dead when it runs out, so it goes out more often.
+      if (news) broadcast(u, st == MemberStatus::suspect || st == MemberStatus::dead ? kRefutationWeight : 1);
       return;
     }
     case UpdateKind::suspect: {
@@ -487,6 +511,7 @@ void Node::Impl::on_ping_req(Time now, MemberHandle from, const PingReq& m, Outp
   std::uint64_t seq = next_seq++;
   relayed[seq] = RelayedProbe{from, m.seq, now + scaled(config.probe_timeout)};
   Ping ping{seq, m.target, piggyback()};
+  add_suspicion_notice(target, ping.updates);
   if (alive_pings_left > 0) ping.updates.push_back(own_alive());
   send(target, ping, out);
   stats.indirect_probes++;
@@ -505,6 +530,7 @@ void Node::Impl::start_probe(Time now, Output& out) {
   p.direct_deadline = now + scaled(config.probe_timeout);
   probe = p;
   Ping ping{p.seq, directory->id(target), piggyback()};
+  add_suspicion_notice(target, ping.updates);
   // The target may not know us yet: our first probes after joining or
   // refuting carry our alive record (a target that does not know us later
   // holds the ping and asks us for it, hold_unadmitted).
@@ -514,6 +540,18 @@ void Node::Impl::start_probe(Time now, Output& out) {
   }
   send(target, ping, out);
   stats.probes++;
+}
+
+Time Node::Impl::indirect_window() const {
+  // As memberlist, a whole probe fits in one probe interval: indirect probes
+  // are waited for until the interval ends. But at least 1.25 probe timeouts,
+  // since a helper gives up on the target after one and its Nack must still
+  // reach us (a Nack that comes late counts against our own health), and at
+  // most two: with the storage defaults (30 s timeout, 10 min interval) the
+  // verdict does not wait the rest of the ten minutes.
+  const Time timeout = scaled(config.probe_timeout);
+  const Time rest = scaled(config.probe_interval) - timeout;
+  return std::min(2 * timeout, std::max(timeout + timeout / 4, rest));
 }
 
 void Node::Impl::membership_tick(Time now, Output& out) {
@@ -528,7 +566,7 @@ void Node::Impl::membership_tick(Time now, Output& out) {
     for (MemberHandle h : helpers) send(h, PingReq{probe->seq, directory->id(probe->target), piggyback()}, out);
     probe->indirect_sent = true;
     probe->expected_nacks = std::uint32_t(helpers.size());
-    probe->indirect_deadline = now + 2 * scaled(config.probe_timeout);
+    probe->indirect_deadline = now + indirect_window();
   }
   if (probe && probe->indirect_sent && now >= probe->indirect_deadline) {
     // Lifeguard: Nacks that did not come mean our own links are the problem.
@@ -577,10 +615,18 @@ void Node::Impl::membership_tick(Time now, Output& out) {
     }
   }
   if (config.gossip_interval > 0 && !broadcasts.empty() && now >= next_gossip) {
-    for (std::uint32_t i = 0; i < config.gossip_fanout && !broadcasts.empty(); ++i) {
+    // gossip_fanout distinct random members (as memberlist's kRandomNodes).
+    std::vector<MemberHandle> targets;
+    for (std::uint32_t i = 0; i < config.gossip_fanout * 3 && targets.size() < config.gossip_fanout; ++i) {
       MemberHandle h = random_live_member(MemberDirectory::kNone);
       if (h == MemberDirectory::kNone) break;
-      send(h, Gossip{piggyback()}, out);
+      if (std::find(targets.begin(), targets.end(), h) == targets.end()) targets.push_back(h);
+    }
+    for (MemberHandle h : targets) {
+      if (broadcasts.empty()) break;
+      Gossip gossip{piggyback()};
+      add_suspicion_notice(h, gossip.updates);
+      send(h, gossip, out);
     }
     next_gossip = now + config.gossip_interval;
   } else if (config.gossip_interval > 0 && broadcasts.empty()) {

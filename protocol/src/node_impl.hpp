@@ -236,13 +236,20 @@ struct Node::Impl {
     std::uint32_t incarnation = 0;
     MemberHandle accuser = MemberDirectory::kNone;
     std::shared_ptr<const Bytes> revocation;  // kind revocation only
+    std::uint8_t weight = 1;  // sent weight x retransmit_limit() times (refutations: 2)
   };
   static constexpr std::size_t kMaxBroadcasts = 64;
   std::vector<QueuedUpdate> broadcasts;  // sorted by (transmits, order)
   std::uint64_t broadcast_order = 0;
+  // Refutations are retransmitted this many times the usual count
+  // (docs/protocol.md, "Dissemination").
+  static constexpr std::uint8_t kRefutationWeight = 2;
   static constexpr std::uint32_t kAlivePings = 16;
   std::uint32_t alive_pings_left = 0;  // probes that still carry our alive record
-  Time next_gossip = kNever;
+  // When the next dedicated gossip round may go (Config::gossip_interval):
+  // news waiting in an idle queue goes at once, then one round per interval
+  // while the queue holds any.
+  Time next_gossip = 0;
   Time next_sync = 0;
   std::vector<std::uint64_t> bucket_digests;
   std::map<std::pair<MemberId, std::uint64_t>, Bytes> revocations;  // (member, serial) -> bytes
@@ -300,7 +307,8 @@ struct Node::Impl {
   void depart(Time now, Output& out);
   void ask_seeds(Output& out);
   Update own_alive() const;
-  void broadcast(Update update);
+  // Queues `update` for gossip; `weight` multiplies its retransmissions.
+  void broadcast(Update update, std::uint8_t weight = 1);
   std::vector<Update> piggyback();
   std::uint32_t retransmit_limit() const;
   // `sync_sender`: the sender of an anti-entropy exchange (a member's whole
@@ -322,7 +330,10 @@ struct Node::Impl {
   Time membership_suspicion_min() const;
   void start_probe(Time now, Output& out);
   void suspect(Time now, MemberHandle h, std::uint32_t incarnation, MemberHandle accuser, Output& out);
+  // Lifeguard's buddy system: a message to a member we suspect carries the suspicion.
+  void add_suspicion_notice(MemberHandle to, std::vector<Update>& updates) const;
   Time scaled(Time t) const { return t * (1 + Time(awareness)); }
+  Time indirect_window() const;  // after the direct probe timed out, how long indirect probes may take
   void adjust_awareness(int delta);
   std::uint64_t record_hash(MemberHandle h, const MemberEntry& e) const;
   std::size_t bucket_of(MemberHandle h) const;

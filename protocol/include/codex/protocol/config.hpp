@@ -24,8 +24,11 @@ struct Config {
   std::uint32_t retransmit_multiplier = 3;  // each update piggybacked mult * ceil(log10(N+1)) times
   std::uint32_t max_piggyback = 8;          // updates carried per message
   std::uint32_t awareness_max = 8;          // Lifeguard local health: timeouts scale up to (1 + this)
-  // Dedicated gossip rounds while updates wait (0: piggyback only, SWIM's
-  // original dissemination, which costs no extra messages).
+  // Dedicated gossip rounds: news goes to gossip_fanout members at once,
+  // then every interval while updates wait (0: piggyback only, SWIM's
+  // original dissemination, which costs no extra messages; each record
+  // would cost every member about its retransmission count in messages,
+  // docs/protocol.md, "Parameters"). LAN profile (memberlist, Serf): 200 ms.
   Time gossip_interval = 0;
   std::uint32_t gossip_fanout = 2;
   Time sync_interval = kHour;  // push-pull anti-entropy with one random member
