@@ -55,6 +55,19 @@ std::size_t count_actions(Cluster& c, auto pred) {
   return n;
 }
 
+const DatasetId& dataset_of(const RebuildSlot& a) { return a.dataset.id; }
+const DatasetId& dataset_of(const CancelSlot& a) { return a.dataset; }
+
+// Member `m`'s actions of kind A (RebuildSlot, CancelSlot) for slot `slot`
+// of dataset `id`, from its `from`-th action on.
+template <class A>
+std::size_t slot_actions(const Member& m, const DatasetId& id, std::uint32_t slot, std::size_t from = 0) {
+  std::size_t n = 0;
+  for (std::size_t k = from; k < m.actions.size(); ++k)
+    if (auto* a = std::get_if<A>(&m.actions[k]); a && dataset_of(*a) == id && a->slot == slot) ++n;
+  return n;
+}
+
 TEST(Storage, PublishedDatasetIsPlacedAndHeld) {
   Cluster c(fast_config());
   start(c, 10);
@@ -152,8 +165,10 @@ void silent_holder_replaced(std::uint32_t watchers) {
   ASSERT_EQ(after.size(), 6u);
   ASSERT_TRUE(after[1].has_value());
   EXPECT_NE(*after[1], c.members[silent].id) << "the silent holder still holds its slot";
-  for (std::size_t s = 0; s < 6; ++s)
-    if (s != 1) EXPECT_EQ(after[s], holders[s]) << "slot " << s << " moved";
+  for (std::size_t s = 0; s < 6; ++s) {
+    if (s == 1) continue;
+    EXPECT_EQ(after[s], holders[s]) << "slot " << s << " moved";
+  }
   std::size_t rebuilds = count_actions(c, [&](const Action& a) {
     auto* r = std::get_if<RebuildSlot>(&a);
     return r && r->dataset.id == d.id;
@@ -217,18 +232,8 @@ TEST(Storage, ClaimWhoseRebuildNeverReportsIsReleased) {
   c.auto_store = false;  // from now on no rebuild reports by itself
   std::size_t victim = c.index_of(*holders[2]);
   c.members[victim].up = false;
-  auto rebuilds_of = [&](std::size_t i) {
-    std::size_t n = 0;
-    for (auto& a : c.members[i].actions)
-      if (auto* r = std::get_if<RebuildSlot>(&a); r && r->dataset.id == d.id && r->slot == 2) ++n;
-    return n;
-  };
-  auto cancels_of = [&](std::size_t i) {
-    std::size_t n = 0;
-    for (auto& a : c.members[i].actions)
-      if (auto* x = std::get_if<CancelSlot>(&a); x && x->dataset == d.id && x->slot == 2) ++n;
-    return n;
-  };
+  auto rebuilds_of = [&](std::size_t i) { return slot_actions<RebuildSlot>(c.members[i], d.id, 2); };
+  auto cancels_of = [&](std::size_t i) { return slot_actions<CancelSlot>(c.members[i], d.id, 2); };
   std::size_t claimant = SIZE_MAX;
   for (int step = 0; step < 120 && claimant == SIZE_MAX; ++step) {
     c.run_for(5 * kSecond);
@@ -295,23 +300,8 @@ TEST(Storage, ClaimantIsNotStoppedByAStaleViewOfTheLostHolder) {
   // Actions from the kill on (placement may have made some of its own).
   std::vector<std::size_t> seen;
   for (auto& m : c.members) seen.push_back(m.actions.size());
-  auto count = [&](std::size_t i, auto pred) {
-    std::size_t n = 0;
-    for (std::size_t k = seen[i]; k < c.members[i].actions.size(); ++k) n += pred(c.members[i].actions[k]) ? 1 : 0;
-    return n;
-  };
-  auto rebuilds = [&](std::size_t i) {
-    return count(i, [&](const Action& a) {
-      auto* r = std::get_if<RebuildSlot>(&a);
-      return r && r->dataset.id == d.id && r->slot == 0;
-    });
-  };
-  auto cancels = [&](std::size_t i) {
-    return count(i, [&](const Action& a) {
-      auto* x = std::get_if<CancelSlot>(&a);
-      return x && x->dataset == d.id && x->slot == 0;
-    });
-  };
+  auto rebuilds = [&](std::size_t i) { return slot_actions<RebuildSlot>(c.members[i], d.id, 0, seen[i]); };
+  auto cancels = [&](std::size_t i) { return slot_actions<CancelSlot>(c.members[i], d.id, 0, seen[i]); };
   // Wait for a claim, then for rival claims (views differ on the ranks) to settle.
   bool claimed = false;
   for (int step = 0; step < 600 && !claimed; ++step) {
