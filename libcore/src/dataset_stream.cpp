@@ -7,6 +7,8 @@
 #include "codex/codex_tree.hpp"
 #include "codex/dataset.hpp"
 #include "codex/parallel.hpp"
+#include "codex/storage_proof.hpp"
+#include "sha256_x16.hpp"
 #include "read_ahead.hpp"
 
 namespace codex {
@@ -173,7 +175,8 @@ Status check_manifest(CheckedDataset& out, const std::vector<std::uint32_t>& siz
 }  // namespace
 
 Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corrupt,
-                                           const std::function<Status(std::span<const StreamBlock>)>& on_batch) {
+                                           const std::function<Status(std::span<const StreamBlock>)>& on_batch,
+                                           std::size_t cell_size) {
   CarReader reader(input);
   CODEX_TRY_ASSIGN(CarHeader header, reader.read_header());
   CheckedDataset out;
@@ -186,7 +189,7 @@ Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corr
   std::vector<StreamBlock> blocks;
   std::uint64_t entries_read = 0;  // only the reading thread touches it
   std::vector<ByteView> views;  // each batch's entries, and what they hash to
-  std::vector<Digest> hashed;
+  std::vector<Digest> hashed, cell_roots;
   CODEX_TRY(read_ahead(
       batches, [&reader, &entries_read](EntryBatch& b) { return fill(reader, b, entries_read); },
       [](const EntryBatch& b) { return b.manifest_seen || b.at_end; },
@@ -207,11 +210,24 @@ Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corr
         views.resize(count);
         hashed.resize(count);
         for (std::size_t i = 0; i < count; ++i) views[i] = b.entries[skip + i].data;
-        sha256_parallel(views, hashed);
+        if (cell_size == 0) {
+          sha256_parallel(views, hashed);
+        } else {
+          // Digests and cell roots together, a run of blocks per task on every core.
+          cell_roots.resize(count);
+          const std::size_t width = sha256_run_per_task(count, default_pool().size());
+          default_pool().for_each((count + width - 1) / width, [&](std::size_t task) {
+            const std::size_t first = task * width, n = std::min(width, count - first);
+            block_digests_and_cell_roots(std::span<const ByteView>(views).subspan(first, n), cell_size,
+                                         std::span<Digest>(hashed).subspan(first, n),
+                                         std::span<Digest>(cell_roots).subspan(first, n));
+          });
+        }
         for (std::size_t i = 0; i < count; ++i) {
           const Entry& e = b.entries[skip + i];
           const Digest digest = *e.cid.sha256_digest();
-          blocks[i] = {received.size() + i, digest, e.data, hashed[i] == digest, e.offset};
+          blocks[i] = {received.size() + i, digest, e.data, hashed[i] == digest, e.offset,
+                       cell_size == 0 ? Digest{} : cell_roots[i]};
         }
         for (const StreamBlock& block : blocks) {
           received.push_back(block.digest);

@@ -25,6 +25,7 @@ struct StreamBlock {
   ByteView data;
   bool intact;    // the bytes hash to the digest
   std::uint64_t offset;  // where `data` starts in the stream (for ByteSource::read_at)
+  Digest cell_root{};    // only when read_dataset_stream is given a cell size
 };
 
 struct CheckedDataset {
@@ -42,8 +43,12 @@ struct CheckedDataset {
 
 // Reads and checks the whole stream. on_batch sees every block; a block that
 // does not match its CID is an error unless `tolerate_corrupt` (then it is
-// passed with intact = false and its digest listed in `corrupt`).
+// passed with intact = false and its digest listed in `corrupt`). With a
+// cell_size, each block also gets its cell root (block_cell_root), computed
+// in the same pass over its bytes as the check of its CID (the encoder needs
+// both).
 Result<CheckedDataset> read_dataset_stream(ByteSource& input, bool tolerate_corrupt,
-                                           const std::function<Status(std::span<const StreamBlock>)>& on_batch);
+                                           const std::function<Status(std::span<const StreamBlock>)>& on_batch,
+                                           std::size_t cell_size = 0);
 
 }  // namespace codex

@@ -1,7 +1,8 @@
 // Encoding a plain dataset into a protected one.
 //
-// Pass 1 streams the data blocks through: each is checked against its CID,
-// given its cell root (for the slot trees) and written out. Pass 2 codes the
+// Pass 1 streams the data blocks through: each is checked against its CID
+// and given its cell root (for the slot trees) in one pass over its bytes,
+// and written out. Pass 2 codes the
 // EC groups (group s = rows s, s+steps, ...: scattered over the whole
 // dataset) on every core, each task taking a run of consecutive groups,
 // reading their K data blocks each and placing their M parity blocks itself,
@@ -76,7 +77,7 @@ struct GroupWorker {
   ErasureCoder coder;
   std::vector<Bytes> blocks;  // group g of the run, row r: blocks[g * (K + M) + r]
   std::vector<ByteView> parity;
-  std::vector<Digest> digests;
+  std::vector<Digest> digests, cell_roots;
 };
 
 // Groups per task: enough parity blocks (M each) for sha256_each to hash them
@@ -99,7 +100,7 @@ class GroupWorkers {
       }
     }
     CODEX_TRY_ASSIGN(auto coder, ErasureCoder::open(e_.backend, e_.layout.k, e_.layout.m, e_.block_size));
-    auto worker = std::make_unique<GroupWorker>(GroupWorker{std::move(coder), {}, {}, {}});
+    auto worker = std::make_unique<GroupWorker>(GroupWorker{std::move(coder), {}, {}, {}, {}});
     worker->blocks.resize(groups_per_task(e_.layout) * (e_.layout.k + e_.layout.m), Bytes(e_.block_size));
     return worker;
   }
@@ -170,11 +171,12 @@ Status code_run(Encoding& e, std::uint64_t first_group, std::size_t groups, Grou
     for (std::uint32_t j = 0; j < m; ++j) worker.parity.emplace_back(blocks[k + j]);
   }
   worker.digests.resize(worker.parity.size());
-  sha256_each(worker.parity, worker.digests);
+  worker.cell_roots.resize(worker.parity.size());
+  block_digests_and_cell_roots(worker.parity, kDefaultCellSize, worker.digests, worker.cell_roots);
   for (std::size_t p = 0; p < worker.parity.size(); ++p) {
     const std::uint64_t index = layout.index(first_group + p / m, k + p % m);
     e.leaves[index] = worker.digests[p];
-    e.cell_roots[index] = block_cell_root(worker.parity[p], kDefaultCellSize);
+    e.cell_roots[index] = worker.cell_roots[p];
     CODEX_TRY(put_parity(index, e.leaves[index], worker.parity[p]));
   }
   return {};
@@ -362,14 +364,14 @@ Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const E
         return make_error(Errc::usage, "block {} is {} bytes: encoding needs blocks of one size, a multiple of {}",
                           block.index, block.data.size(), kDefaultCellSize);
     }
+    // The cell roots came with the CID check (read_dataset_stream, given the cell size).
     const std::size_t base = cell_roots.size();
-    cell_roots.resize(base + blocks.size());
+    for (const StreamBlock& block : blocks) cell_roots.push_back(block.cell_root);
     if (!data_spill) fingerprints.resize(base + blocks.size());
-    // Spill writes go with the hashing, on every core (block i at i * size).
+    // Fingerprints, or spill writes, on every core (block i at i * size).
     spill_status.assign(blocks.size(), Status());
     default_pool().for_each(blocks.size(), [&](std::size_t i) {
       const ByteView data = blocks[i].data;
-      cell_roots[base + i] = block_cell_root(data, kDefaultCellSize);
       if (!data_spill) fingerprints[base + i] = XXH3_64bits(data.data(), data.size());
       else spill_status[i] = data_spill->write_at((base + i) * first_size, data);
     });
@@ -381,7 +383,7 @@ Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const E
     }
     for (Status& status : spill_status) CODEX_TRY(status);
     return {};
-  }));
+  }, kDefaultCellSize));
   CODEX_TRY_ASSIGN(Encoding e, start(plain.manifest, plain.manifest_cid, plain.leaves.size(), options));
   std::copy(plain.leaves.begin(), plain.leaves.end(), e.leaves.begin());
   std::copy(cell_roots.begin(), cell_roots.end(), e.cell_roots.begin());

@@ -126,6 +126,74 @@ CODEX_X16_TARGET inline void rounds(__m512i (&state)[8], __m512i (&w)[16]) {
   state[7] = add(state[7], h);
 }
 
+// The message schedule of one chunk with the round constants added,
+// wk[t] = W[t] + K[t], from its sixteen words: computed once and fed to more
+// than one state (digest_with_cells).
+CODEX_X16_TARGET inline void schedule(const __m512i (&w)[16], __m512i (&wk)[64]) {
+  __m512i word[16];
+  for (int t = 0; t < 16; ++t) word[t] = w[t];
+#pragma GCC unroll 64
+  for (int t = 0; t < 64; ++t) {
+    if (t >= 16)
+      word[t & 15] = add(add(word[t & 15], small_sigma<7, 18, 3>(word[(t - 15) & 15])),
+                         add(word[(t - 7) & 15], small_sigma<17, 19, 10>(word[(t - 2) & 15])));
+    wk[t] = add(word[t & 15], _mm512_set1_epi32(static_cast<int>(kRound[t])));
+  }
+}
+
+// The 64 rounds over one chunk whose schedule is `wk` (see schedule()).
+CODEX_X16_TARGET inline void rounds_scheduled(__m512i (&state)[8], const __m512i (&wk)[64]) {
+  __m512i a = state[0], b = state[1], c = state[2], d = state[3];
+  __m512i e = state[4], f = state[5], g = state[6], h = state[7];
+#pragma GCC unroll 64
+  for (int t = 0; t < 64; ++t) {
+    const __m512i t1 = add(add(h, big_sigma<6, 11, 25>(e)), add(ternary<kChoose>(e, f, g), wk[t]));
+    const __m512i t2 = add(big_sigma<2, 13, 22>(a), ternary<kMajority>(a, b, c));
+    h = g;
+    g = f;
+    f = e;
+    e = add(d, t1);
+    d = c;
+    c = b;
+    b = a;
+    a = add(t1, t2);
+  }
+  state[0] = add(state[0], a);
+  state[1] = add(state[1], b);
+  state[2] = add(state[2], c);
+  state[3] = add(state[3], d);
+  state[4] = add(state[4], e);
+  state[5] = add(state[5], f);
+  state[6] = add(state[6], g);
+  state[7] = add(state[7], h);
+}
+
+CODEX_X16_TARGET inline void initial_state(__m512i (&state)[8]) {
+  for (int i = 0; i < 8; ++i) state[i] = _mm512_set1_epi32(static_cast<int>(kInitial[i]));
+}
+
+// The schedule of the padding chunk of a message of `size` bytes, size a
+// multiple of 64: 0x80, zeros, the length in bits. The same in every lane.
+CODEX_X16_TARGET void padding_schedule(std::uint64_t size, __m512i (&wk)[64]) {
+  __m512i w[16];
+  const std::uint64_t bits = size * 8;
+  for (int t = 0; t < 16; ++t) w[t] = _mm512_setzero_si512();
+  w[0] = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+  w[14] = _mm512_set1_epi32(static_cast<int>(bits >> 32));
+  w[15] = _mm512_set1_epi32(static_cast<int>(bits & 0xffffffffu));
+  schedule(w, wk);
+}
+
+// The digests in a state, lane j to out + j * stride (32 bytes each, big-endian words).
+CODEX_X16_TARGET void store_digests(const __m512i (&state)[8], std::uint8_t* out, std::size_t stride) {
+  alignas(64) std::uint32_t words[8][kLanes];
+  for (int i = 0; i < 8; ++i) _mm512_store_si512(words[i], state[i]);
+  for (std::size_t j = 0; j < kLanes; ++j)
+    for (int i = 0; i < 8; ++i)
+      for (int byte = 0; byte < 4; ++byte)
+        out[j * stride + 4 * i + byte] = static_cast<std::uint8_t>(words[i][j] >> (24 - 8 * byte));
+}
+
 bool cpu_has_avx512() {
   unsigned eax, ebx, ecx, edx;
   if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & (1u << 27))) return false;  // OSXSAVE
@@ -179,10 +247,39 @@ CODEX_X16_TARGET void digest(const std::uint8_t* const (&messages)[kLanes], std:
       for (int byte = 0; byte < 4; ++byte) out[j][4 * i + byte] = static_cast<std::uint8_t>(words[i][j] >> (24 - 8 * byte));
 }
 
+CODEX_X16_TARGET void digest_with_cells(const std::uint8_t* const (&messages)[kLanes], std::size_t size,
+                                        std::size_t cell_size, std::uint8_t (&out)[kLanes][32],
+                                        std::uint8_t (*cells)[32]) {
+  if (size == 0 || cell_size == 0 || cell_size % 64 != 0 || size % cell_size != 0) std::abort();  // a caller's bug
+  const std::size_t cells_per_message = size / cell_size;
+  __m512i whole[8], cell[8], w[16], wk[64], cell_padding[64];
+  padding_schedule(cell_size, cell_padding);
+  initial_state(whole);
+  for (std::size_t at = 0; at < size; at += 64) {
+    if (at % cell_size == 0) initial_state(cell);
+    load_words(messages, at, w);
+    schedule(w, wk);  // once, for both states
+    rounds_scheduled(whole, wk);
+    rounds_scheduled(cell, wk);
+    if ((at + 64) % cell_size == 0) {
+      // The cell is complete: its padding chunk, then its sixteen digests.
+      rounds_scheduled(cell, cell_padding);
+      store_digests(cell, cells[at / cell_size], 32 * cells_per_message);
+    }
+  }
+  padding_schedule(size, wk);
+  rounds_scheduled(whole, wk);
+  store_digests(whole, out[0], 32);
+}
+
 #else  // no AVX-512 on this architecture or compiler: sha256.cpp uses SHA-NI or OpenSSL
 
 bool available() { return false; }
 void digest(const std::uint8_t* const (&)[kLanes], std::size_t, std::uint8_t (&)[kLanes][32]) { std::abort(); }
+void digest_with_cells(const std::uint8_t* const (&)[kLanes], std::size_t, std::size_t, std::uint8_t (&)[kLanes][32],
+                       std::uint8_t (*)[32]) {
+  std::abort();
+}
 
 #endif
 

@@ -7,8 +7,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <cstring>
 
 #include "codex/layout.hpp"
+#include "sha256_x16.hpp"
 
 namespace codex {
 namespace {
@@ -58,6 +61,38 @@ Digest block_cell_root(ByteView block, std::size_t cell_size) {
   }
   sha256_each(pieces, leaves);  // the cells together (sixteen or two at a time)
   return fold_root(leaves);
+}
+
+void block_digests_and_cell_roots(std::span<const ByteView> blocks, std::size_t cell_size, std::span<Digest> digests,
+                                  std::span<Digest> cell_roots) {
+  if (digests.size() != blocks.size() || cell_roots.size() != blocks.size()) std::abort();  // a caller's bug
+  constexpr std::size_t lanes = sha_x16::kLanes;
+  std::vector<Digest> cells;  // of one run: cell c of lane j at j * per_block + c
+  for (std::size_t i = 0; i < blocks.size();) {
+    const std::size_t size = blocks[i].size();
+    std::size_t run = 1;
+    while (run < lanes && i + run < blocks.size() && blocks[i + run].size() == size) ++run;
+    const bool together = sha_x16::available() && run >= sha_x16::kMinLanes && cell_size > 0 && cell_size % 64 == 0 &&
+                          size > 0 && size % cell_size == 0;
+    if (!together) {
+      sha256_each(blocks.subspan(i, run), digests.subspan(i, run));
+      for (std::size_t j = i; j < i + run; ++j) cell_roots[j] = block_cell_root(blocks[j], cell_size);
+      i += run;
+      continue;
+    }
+    // A short run fills its empty lanes with its first block, and drops their digests.
+    const std::uint8_t* messages[lanes];
+    for (std::size_t lane = 0; lane < lanes; ++lane) messages[lane] = blocks[i + (lane < run ? lane : 0)].data();
+    const std::size_t per_block = size / cell_size;
+    cells.resize(lanes * per_block);
+    std::uint8_t whole[lanes][32];
+    sha_x16::digest_with_cells(messages, size, cell_size, whole, reinterpret_cast<std::uint8_t(*)[32]>(cells.data()));
+    for (std::size_t lane = 0; lane < run; ++lane) {
+      std::memcpy(digests[i + lane].data(), whole[lane], 32);
+      cell_roots[i + lane] = fold_root(std::span<Digest>(cells.data() + lane * per_block, per_block));
+    }
+    i += run;
+  }
 }
 
 Status check_cell_geometry(std::uint64_t block_size, std::uint32_t cell_size) {

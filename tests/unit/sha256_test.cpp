@@ -1,4 +1,5 @@
 #include "codex/sha256.hpp"
+#include "codex/storage_proof.hpp"
 
 #include <gtest/gtest.h>
 
@@ -92,6 +93,41 @@ TEST(Sha256, EachMatchesOneByOneInRunsOfSixteen) {
   std::vector<Digest> out(inputs.size());
   sha256_each(inputs, out);
   for (std::size_t i = 0; i < inputs.size(); ++i) ASSERT_EQ(out[i], reference(inputs[i])) << "block " << i;
+}
+
+// Digests and cell roots in one pass (block_digests_and_cell_roots) give what
+// sha256 and block_cell_root give one by one: full runs of sixteen blocks,
+// short runs (empty lanes), runs too short for the shared pass, a run cut by
+// a block of another size, cells of one chunk (64 bytes), of 2 KiB, a cell
+// that does not divide the block, one cell per block, and empty blocks.
+TEST(Sha256, DigestsAndCellRootsMatchOneByOne) {
+  const Bytes data = random_bytes(40 * 8192 + 64, 5);
+  struct Case {
+    std::size_t size, cell, run;
+  };
+  for (const Case c : {Case{8192, 2048, 16}, Case{8192, 2048, 10}, Case{8192, 2048, 9}, Case{8192, 2048, 33},
+                       Case{8192, 64, 16}, Case{4096, 4096, 16}, Case{8192, 3072, 16}, Case{8192, 1000, 16},
+                       Case{0, 2048, 16}, Case{6144, 2048, 17}}) {
+    std::vector<ByteView> blocks;
+    for (std::size_t i = 0; i < c.run; ++i) blocks.emplace_back(data.data() + i * 8192 + i % 7, c.size);  // unaligned
+    if (c.run == 17) blocks[12] = ByteView(data.data() + 3, c.size / 2);  // another size in the middle
+    std::vector<Digest> digests(blocks.size()), roots(blocks.size());
+    block_digests_and_cell_roots(blocks, c.cell, digests, roots);
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+      ASSERT_EQ(digests[i], reference(blocks[i])) << "size " << c.size << " cell " << c.cell << " block " << i;
+      ASSERT_EQ(roots[i], block_cell_root(blocks[i], c.cell)) << "size " << c.size << " cell " << c.cell << " block " << i;
+    }
+  }
+  // Blocks of 64 KiB in cells of 2 KiB, as the encoder hashes them.
+  const Bytes big = random_bytes(16 * 65536, 6);
+  std::vector<ByteView> blocks;
+  for (std::size_t i = 0; i < 16; ++i) blocks.emplace_back(big.data() + i * 65536, 65536);
+  std::vector<Digest> digests(16), roots(16);
+  block_digests_and_cell_roots(blocks, 2048, digests, roots);
+  for (std::size_t i = 0; i < 16; ++i) {
+    ASSERT_EQ(digests[i], reference(blocks[i])) << "block " << i;
+    ASSERT_EQ(roots[i], block_cell_root(blocks[i], 2048)) << "block " << i;
+  }
 }
 
 TEST(Sha256, PairsMatchSha256PairAndFoldInPlace) {

@@ -51,6 +51,15 @@ inline constexpr std::size_t kMaxProofJsonSize = 64u << 20;
 // A padding block is passed as block_size zero bytes.
 Digest block_cell_root(ByteView block, std::size_t cell_size);
 
+// Each block's SHA-256 digest (what its CID names) and its cell root, as
+// sha256() and block_cell_root() give them: what the encoder needs of every
+// block it writes. Runs of blocks of one size whose cells are whole 64-byte
+// chunks go through both hashes in one pass over their bytes where the CPU
+// has AVX-512 (sha_x16::digest_with_cells), about a fifth less work than
+// hashing twice. The three spans have the same length.
+void block_digests_and_cell_roots(std::span<const ByteView> blocks, std::size_t cell_size, std::span<Digest> digests,
+                                  std::span<Digest> cell_roots);
+
 // Errc::corrupt unless cell_size is in [1, kMaxCellSize], divides block_size
 // and gives at most kMaxCellsPerBlock cells.
 Status check_cell_geometry(std::uint64_t block_size, std::uint32_t cell_size);
