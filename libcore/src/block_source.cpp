@@ -55,18 +55,22 @@ class RepositorySource : public BlockSource {
         status[i] = make_error(Errc::not_found, "block '{}' is not in the repository",
                                Cid::from_digest(codec::block, digests[i]).to_string());
     }
-    // One run of blocks per task, so that their digests are computed together
-    // (sha256_each: up to sixteen at a time).
-    const std::size_t width = sha256_run_per_task(digests.size(), default_pool().size());
-    default_pool().for_each((digests.size() + width - 1) / width, [&](std::size_t task) {
+    // One run of the blocks to read per task, so that their digests are
+    // computed together (sha256_each: up to sixteen at a time). The runs are
+    // cut from the blocks found, not from all asked for: a decoder asking for
+    // whole groups with rows missing still gets full runs.
+    std::vector<std::size_t> found;
+    for (std::size_t i = 0; i < digests.size(); ++i) {
+      if (locations[i]) found.push_back(i);
+      else if (status[i].ok()) out[i].clear();  // the empty block
+    }
+    const std::size_t width = sha256_run_per_task(found.size(), default_pool().size());
+    default_pool().for_each((found.size() + width - 1) / width, [&](std::size_t task) {
       ByteView read[16];
       Digest hashed[16];
       std::size_t indices[16], count = 0;
-      for (std::size_t i = width * task; i < std::min(width * task + width, digests.size()); ++i) {
-        if (!locations[i]) {
-          if (status[i].ok()) out[i].clear();  // the empty block
-          continue;
-        }
+      for (std::size_t f = width * task; f < std::min(width * task + width, found.size()); ++f) {
+        const std::size_t i = found[f];
         status[i] = repository_.read_location(*locations[i], out[i]);
         if (status[i].ok()) {
           indices[count] = i;

@@ -12,7 +12,7 @@
 // Where pass 2 reads the data blocks again:
 //  - from an input file that can be read at positions: the file itself, at
 //    the offsets pass 1 saw. Each block is checked against a fingerprint
-//    (XXH3, some twenty times cheaper than SHA-256) taken in pass 1, so that a
+//    (fingerprint.hpp: XXH3, far cheaper than SHA-256) taken in pass 1, so that a
 //    file changed in between fails the encoding instead of yielding parity of
 //    other bytes than the data written out;
 //  - from a pipe into an output file: the output, where pass 1 wrote them
@@ -30,8 +30,6 @@
 // whatever the dataset size.
 #include "codex/encode.hpp"
 
-#include <xxhash.h>
-
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -43,6 +41,7 @@
 #include "codex/parallel.hpp"
 #include "codex/storage_proof.hpp"
 #include "dataset_stream.hpp"
+#include "fingerprint.hpp"
 #include "sha256_x16.hpp"
 #include "temp_file.hpp"
 
@@ -372,7 +371,7 @@ Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const E
     spill_status.assign(blocks.size(), Status());
     default_pool().for_each(blocks.size(), [&](std::size_t i) {
       const ByteView data = blocks[i].data;
-      if (!data_spill) fingerprints[base + i] = XXH3_64bits(data.data(), data.size());
+      if (!data_spill) fingerprints[base + i] = block_fingerprint(data);
       else spill_status[i] = data_spill->write_at((base + i) * first_size, data);
     });
     for (const StreamBlock& block : blocks) {
@@ -392,7 +391,7 @@ Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const E
     out.resize(bs);
     if (data_spill) return data_spill->read_at(index * bs, out);
     CODEX_TRY(reread ? input.read_at(offsets[index], out) : output.sink().read_back(offsets[index], out));
-    if (XXH3_64bits(out.data(), out.size()) != fingerprints[index])
+    if (block_fingerprint(out) != fingerprints[index])
       return make_error(Errc::io, "'{}' changed while it was being encoded: block {} reads differently the second time",
                         reread ? input.name() : output.sink().name(), index);
     return {};

@@ -245,6 +245,7 @@ Status rebuild_in_order(BlockSource& source, const SteppedLayout& layout, std::s
   std::vector<Status> group_status(group_blocks.size()), read_status;
   std::vector<Digest> digests;
   std::vector<std::size_t> where;  // each digest's entry in group_blocks
+  std::vector<GroupRebuild> rebuilds;
   for (std::size_t first = 0; first < groups.size(); first += per_round) {
     const std::size_t count = std::min(per_round, groups.size() - first);
     digests.clear();
@@ -274,12 +275,20 @@ Status rebuild_in_order(BlockSource& source, const SteppedLayout& layout, std::s
       decoded[g].emplace(decode_group(layout, leaves, **coder, group,
                                       std::span<const Bytes>(group_blocks.data() + g * rows, rows),
                                       std::span<const Status>(group_status.data() + g * rows, rows),
-                                      [&](std::uint32_t row) { return row < k && layout.index(group, row) >= start; }));
+                                      [&](std::uint32_t row) { return row < k && layout.index(group, row) >= start; },
+                                      /*check_rebuilt=*/false));
       coders.release(std::move(*coder));
     });
+    // The rebuilt blocks of all these groups are checked against their
+    // leaves together (sixteen at a time on every core), before any is used.
+    rebuilds.clear();
     for (auto& outcome : decoded) {
       if (!*outcome) return std::move(*outcome).error();
-      for (auto& row : (*outcome)->bad) {
+      rebuilds.push_back(std::move(**outcome));
+    }
+    CODEX_TRY(check_rebuilt(rebuilds, leaves));
+    for (auto& rebuild : rebuilds) {
+      for (auto& row : rebuild.bad) {
         if (row.block.empty()) continue;
         result.rebuilt.push_back({row.index, row.why == Errc::corrupt ? "corrupt" : "missing"});
         if (options.on_rebuilt) options.on_rebuilt(result.rebuilt.back());

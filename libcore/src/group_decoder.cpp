@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "codex/cid.hpp"
+#include "codex/parallel.hpp"
 
 namespace codex {
 
@@ -40,9 +41,34 @@ Result<GroupRebuild> rebuild_group(BlockSource& source, const SteppedLayout& lay
   return decode_group(layout, leaves, coder, group, blocks, status, wanted);
 }
 
+namespace {
+
+Status rebuilt_mismatch(std::uint64_t index, std::uint64_t group, std::span<const Digest> leaves) {
+  return make_error(Errc::corrupt, "block {} rebuilt from EC group {} does not match its CID '{}'", index, group,
+                    Cid::from_digest(codec::block, leaves[index]).to_string());
+}
+
+}  // namespace
+
+Status check_rebuilt(std::span<const GroupRebuild> rebuilds, std::span<const Digest> leaves) {
+  std::vector<ByteView> blocks;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> which;  // index, group
+  for (const GroupRebuild& rebuild : rebuilds)
+    for (const auto& bad : rebuild.bad) {
+      if (bad.block.empty()) continue;
+      blocks.push_back(bad.block);
+      which.emplace_back(bad.index, rebuild.group);
+    }
+  std::vector<Digest> digests(blocks.size());
+  sha256_parallel(blocks, digests);
+  for (std::size_t i = 0; i < which.size(); ++i)
+    if (digests[i] != leaves[which[i].first]) return rebuilt_mismatch(which[i].first, which[i].second, leaves);
+  return {};
+}
+
 Result<GroupRebuild> decode_group(const SteppedLayout& layout, std::span<const Digest> leaves, ErasureCoder& coder,
                                   std::uint64_t group, std::span<const Bytes> blocks, std::span<const Status> status,
-                                  const std::function<bool(std::uint32_t row)>& wanted) {
+                                  const std::function<bool(std::uint32_t row)>& wanted, bool check_rebuilt) {
   const std::uint32_t rows = layout.slots();
   const std::size_t block_size = coder.block_size();
   GroupRebuild result;
@@ -77,6 +103,7 @@ Result<GroupRebuild> decode_group(const SteppedLayout& layout, std::span<const D
     out[bad.row] = bad.block.data();
   }
   CODEX_TRY(coder.reconstruct(fragments, out));
+  if (!check_rebuilt) return result;  // the caller checks (check_rebuilt)
   // Every rebuilt block against its leaf, hashed together (sha256_each).
   std::vector<ByteView> rebuilt;
   std::vector<const GroupRebuild::Row*> which;
@@ -88,9 +115,7 @@ Result<GroupRebuild> decode_group(const SteppedLayout& layout, std::span<const D
   std::vector<Digest> digests(rebuilt.size());
   sha256_each(rebuilt, digests);
   for (std::size_t i = 0; i < which.size(); ++i)
-    if (digests[i] != leaves[which[i]->index])
-      return make_error(Errc::corrupt, "block {} rebuilt from EC group {} does not match its CID '{}'", which[i]->index,
-                        group, Cid::from_digest(codec::block, leaves[which[i]->index]).to_string());
+    if (digests[i] != leaves[which[i]->index]) return rebuilt_mismatch(which[i]->index, group, leaves).error();
   return result;
 }
 

@@ -40,10 +40,17 @@ Result<GroupRebuild> rebuild_group(BlockSource& source, const SteppedLayout& lay
 // The same from rows already read by the caller: blocks[row] and status[row]
 // for each of the K + M rows (as BlockSource::read_many left them; padding
 // rows' entries are ignored). Touches no source, so callers may decode many
-// groups at once, one coder per thread.
+// groups at once, one coder per thread. With check_rebuilt false the rebuilt
+// blocks are not checked against their leaves here: the caller must check
+// them with check_rebuilt() before using them.
 Result<GroupRebuild> decode_group(const SteppedLayout& layout, std::span<const Digest> leaves, ErasureCoder& coder,
                                   std::uint64_t group, std::span<const Bytes> blocks, std::span<const Status> status,
-                                  const std::function<bool(std::uint32_t row)>& wanted);
+                                  const std::function<bool(std::uint32_t row)>& wanted, bool check_rebuilt = true);
+
+// The rebuilt blocks of many decoded groups against their leaves, hashed
+// together on every core (sixteen at a time where the CPU has AVX-512; one
+// group alone has only M of them). Errc::corrupt for the first that fails.
+Status check_rebuilt(std::span<const GroupRebuild> rebuilds, std::span<const Digest> leaves);
 
 // Coders for decoding on many threads: one per task at a time, reused.
 class CoderPool {
