@@ -547,8 +547,8 @@ Time Node::Impl::indirect_window() const {
   // are waited for until the interval ends. But at least 1.25 probe timeouts,
   // since a helper gives up on the target after one and its Nack must still
   // reach us (a Nack that comes late counts against our own health), and at
-  // most two: with the storage defaults (30 s timeout, 10 min interval) the
-  // verdict does not wait the rest of the ten minutes.
+  // most two: with the storage defaults (30 s timeout, 30 min interval) the
+  // verdict does not wait the rest of the interval.
   const Time timeout = scaled(config.probe_timeout);
   const Time rest = scaled(config.probe_interval) - timeout;
   return std::min(2 * timeout, std::max(timeout + timeout / 4, rest));

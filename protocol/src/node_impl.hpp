@@ -382,6 +382,10 @@ struct Node::Impl {
   std::vector<MemberHandle> watchers_of(const DatasetState& d) const;
   // The co-holders the holder of `slot` heartbeats (Config::heartbeat_watchers).
   std::vector<MemberHandle> heartbeat_watchers(const DatasetState& d, std::uint32_t slot) const;
+  // The holders heartbeat_watchers() arranges in a circle, and the watchers
+  // of `holder` in it (sweep() computes the circle once for all slots).
+  std::vector<MemberHandle> holder_circle(const DatasetState& d) const;
+  std::vector<MemberHandle> watchers_in_circle(const std::vector<MemberHandle>& circle, MemberHandle holder) const;
   bool better_claim(const DatasetId& dataset, std::uint32_t slot, MemberHandle a, MemberHandle b) const;
 };
 

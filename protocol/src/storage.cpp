@@ -86,19 +86,29 @@ std::vector<MemberHandle> Node::Impl::watchers_of(const DatasetState& d) const {
 }
 
 std::vector<MemberHandle> Node::Impl::heartbeat_watchers(const DatasetState& d, std::uint32_t slot) const {
+  const MemberHandle holder = slot < d.slots.size() ? d.slots[slot].holder : MemberDirectory::kNone;
+  return watchers_in_circle(holder_circle(d), holder);
+}
+
+std::vector<MemberHandle> Node::Impl::holder_circle(const DatasetState& d) const {
   // The holders that watchers_of() counts (not confirmed lost, live;
-  // ourselves included), in slot order, as a circle: a holder heartbeats
-  // the holders next to it, up to heartbeat_watchers of them (the nearest on
-  // both sides, and the opposite one when that makes the count). The
-  // relation is symmetric, so that two holders heartbeat each other and each
-  // has the nonce the other's proofs must answer, and the holder and each
-  // watcher compute it alike from the same view.
+  // ourselves included), in slot order.
   std::vector<MemberHandle> circle;
   for (const SlotState& s : d.slots) {
     if (s.holder == MemberDirectory::kNone || s.health == SlotHealth::confirmed || !is_live(s.holder)) continue;
     if (std::find(circle.begin(), circle.end(), s.holder) == circle.end()) circle.push_back(s.holder);
   }
-  const MemberHandle holder = slot < d.slots.size() ? d.slots[slot].holder : MemberDirectory::kNone;
+  return circle;
+}
+
+std::vector<MemberHandle> Node::Impl::watchers_in_circle(const std::vector<MemberHandle>& circle,
+                                                         MemberHandle holder) const {
+  // The holders of a dataset as a circle: a holder heartbeats the holders
+  // next to it, up to heartbeat_watchers of them (the nearest on both
+  // sides, and the opposite one when that makes the count). The relation is
+  // symmetric, so that two holders heartbeat each other and each has the
+  // nonce the other's proofs must answer, and the holder and each watcher
+  // compute it alike from the same view.
   const auto at = std::find(circle.begin(), circle.end(), holder);
   const std::size_t m = circle.size(), w = config.heartbeat_watchers;
   std::vector<MemberHandle> out;
@@ -1003,6 +1013,10 @@ void Node::Impl::sweep(Time now, Output& out) {
   Time allowed = config.heartbeat_interval + config.heartbeat_interval / 2;
   for (auto& [id, d] : datasets) {
     if (d.desc.plain || !d.own_slot || !d.stored) continue;
+    // The circle once per dataset, not once per slot: each of its members
+    // is a lookup in a membership view that is cold in the cache.
+    std::vector<MemberHandle> circle;
+    bool have_circle = false;
     for (std::uint32_t i = 0; i < d.slots.size(); ++i) {
       SlotState& s = d.slots[i];
       if (i == *d.own_slot) continue;
@@ -1015,15 +1029,23 @@ void Node::Impl::sweep(Time now, Output& out) {
       if (s.health != SlotHealth::held && s.health != SlotHealth::pending && s.health != SlotHealth::suspect) continue;
       // Only the slot's heartbeat watchers count its heartbeats; the others
       // learn of its loss from them, or from SWIM.
-      const auto watchers = heartbeat_watchers(d, i);
+      if (!have_circle) {
+        circle = holder_circle(d);
+        have_circle = true;
+      }
+      const auto watchers = watchers_in_circle(circle, s.holder);
       if (std::find(watchers.begin(), watchers.end(), me) == watchers.end()) {
         s.watched_since = 0;
         continue;
       }
       if (s.watched_since == 0) s.watched_since = now;
       Time missed = (now - std::max(s.last_heard, s.watched_since)) / std::max<Time>(1, allowed);
-      if (missed >= Time(config.lost_after_missed)) mark_lost(now, d, i, LossReason::missed_heartbeats, out);
-      else if (missed >= Time(config.suspect_after_missed)) s.health = SlotHealth::suspect;
+      if (missed >= Time(config.lost_after_missed)) {
+        mark_lost(now, d, i, LossReason::missed_heartbeats, out);
+        have_circle = false;  // the loss may change who is in it
+      } else if (missed >= Time(config.suspect_after_missed)) {
+        s.health = SlotHealth::suspect;
+      }
     }
   }
 }

@@ -685,6 +685,16 @@ SimulationReport Simulation::run() {
         Member& m = members_[e.a];
         if (m.tick_at != e.time || m.state != State::up) break;
         m.tick_at = kNever;
+        // A deadline that moved later since this tick was queued (an Ack
+        // answered the probe whose timeout it was): nothing is due, so the
+        // node is not called, only woken at its new deadline.
+        if (const Time due = m.node->next_deadline(); due > now_) {
+          if (due != protocol::kNever) {
+            m.tick_at = due;
+            push(due, Kind::tick, e.a);
+          }
+          break;
+        }
         act(e.a).on_tick(now_, out_);
         const Time next = m.node->next_deadline();
         if (next <= now_) report_.deadline_stalls++;

@@ -16,7 +16,7 @@ namespace codex::protocol {
 
 struct Config {
   // --- Membership: SWIM with Lifeguard (memberlist's formulas) ----------
-  Time probe_interval = 10 * kMinute;  // one probe of one member per interval (docs/protocol.md: why)
+  Time probe_interval = 30 * kMinute;  // one probe of one member per interval (docs/protocol.md: why)
   Time probe_timeout = 30 * kSecond;   // direct ack deadline, scaled by local health
   std::uint32_t indirect_checks = 3;   // members asked to probe on our behalf
   std::uint32_t suspicion_multiplier = 4;           // min timeout = mult * log10(N) * probe
