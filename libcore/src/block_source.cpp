@@ -6,9 +6,15 @@
 
 #include "codex/cid.hpp"
 #include "codex/parallel.hpp"
+#include "fingerprint.hpp"
 #include "sha256_x16.hpp"
 
 namespace codex {
+
+void BlockSource::read_many_again(std::span<const Digest> digests, std::span<const std::optional<std::uint64_t>>,
+                                  std::span<Bytes> out, std::span<Status> status) {
+  read_many(digests, out, status);
+}
 
 void BlockSource::read_many(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status) {
   for (std::size_t i = 0; i < digests.size(); ++i) status[i] = read(digests[i], out[i]);
@@ -45,6 +51,19 @@ class RepositorySource : public BlockSource {
   Status read(const Digest& digest, Bytes& out) override { return repository_.read_block(digest, out); }
 
   void read_many(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status) override {
+    read_checked(digests, {}, out, status);
+  }
+
+  void read_many_again(std::span<const Digest> digests, std::span<const std::optional<std::uint64_t>> known,
+                       std::span<Bytes> out, std::span<Status> status) override {
+    read_checked(digests, known, out, status);
+  }
+
+ private:
+  // read_many; blocks with a known fingerprint (if `known` is not empty) are
+  // compared with it, and hashed only if they differ.
+  void read_checked(std::span<const Digest> digests, std::span<const std::optional<std::uint64_t>> known,
+                    std::span<Bytes> out, std::span<Status> status) {
     std::vector<std::optional<BlockLocation>> locations(digests.size());
     Status located = repository_.locate_blocks(digests, locations);
     for (std::size_t i = 0; i < digests.size(); ++i) {
@@ -72,10 +91,10 @@ class RepositorySource : public BlockSource {
       for (std::size_t f = width * task; f < std::min(width * task + width, found.size()); ++f) {
         const std::size_t i = found[f];
         status[i] = repository_.read_location(*locations[i], out[i]);
-        if (status[i].ok()) {
-          indices[count] = i;
-          read[count++] = out[i];
-        }
+        if (!status[i].ok()) continue;
+        if (!known.empty() && known[i] && block_fingerprint(out[i]) == *known[i]) continue;  // the bytes checked before
+        indices[count] = i;
+        read[count++] = out[i];
       }
       sha256_each(std::span<const ByteView>(read, count), std::span<Digest>(hashed, count));
       for (std::size_t j = 0; j < count; ++j)
@@ -90,7 +109,6 @@ class RepositorySource : public BlockSource {
         status[i] = repository_.read_block(digests[i], out[i]);
   }
 
- private:
   Repository& repository_;
 };
 
@@ -208,16 +226,27 @@ std::unique_ptr<BlockSource> chained_source(std::vector<BlockSource*> sources) {
 }
 
 Status read_batches(BlockSource& source, std::size_t count, std::size_t per_batch,
-                    const std::function<const Digest&(std::size_t)>& digest_at, const BatchVisitor& visit) {
+                    const std::function<const Digest&(std::size_t)>& digest_at, const BatchVisitor& visit,
+                    const std::function<std::optional<std::uint64_t>(std::size_t)>& known_at) {
   per_batch = std::max<std::size_t>(1, std::min(per_batch, count));
   std::vector<Digest> digests(per_batch);
   std::vector<Bytes> blocks(per_batch);
   std::vector<Status> status(per_batch);
+  std::vector<std::optional<std::uint64_t>> known(known_at ? per_batch : 0);
   for (std::size_t first = 0; first < count; first += per_batch) {
     const std::size_t n = std::min(per_batch, count - first);
-    for (std::size_t i = 0; i < n; ++i) digests[i] = digest_at(first + i);
-    source.read_many(std::span<const Digest>(digests.data(), n), std::span<Bytes>(blocks.data(), n),
-                     std::span<Status>(status.data(), n));
+    bool any_known = false;
+    for (std::size_t i = 0; i < n; ++i) {
+      digests[i] = digest_at(first + i);
+      if (known_at) any_known |= (known[i] = known_at(first + i)).has_value();
+    }
+    if (any_known)
+      source.read_many_again(std::span<const Digest>(digests.data(), n),
+                             std::span<const std::optional<std::uint64_t>>(known.data(), n),
+                             std::span<Bytes>(blocks.data(), n), std::span<Status>(status.data(), n));
+    else
+      source.read_many(std::span<const Digest>(digests.data(), n), std::span<Bytes>(blocks.data(), n),
+                       std::span<Status>(status.data(), n));
     CODEX_TRY(visit(first, std::span<Bytes>(blocks.data(), n), std::span<Status>(status.data(), n)));
   }
   return {};

@@ -22,6 +22,7 @@
 #include "codex/dataset.hpp"
 #include "codex/layout.hpp"
 #include "codex/parallel.hpp"
+#include "fingerprint.hpp"
 #include "group_decoder.hpp"
 #include "temp_file.hpp"
 
@@ -223,9 +224,14 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
 // core) and decoded on every core, a few groups at a time to bound memory.
 // Each group is decoded once: its bad data rows past this batch are spilled
 // for their turn.
+// The intact data rows read to decode a group ahead of their turn in the
+// output are fingerprinted in `ahead` (by block index): when their turn comes
+// they are read again and compared with it rather than hashed a second time
+// (BlockSource::read_many_again).
 Status rebuild_in_order(BlockSource& source, const SteppedLayout& layout, std::span<const Digest> leaves,
                         CoderPool& coders, SpillFile& spill, std::uint64_t start, std::span<Bytes> blocks,
-                        std::span<Status> status, const GetOptions& options, GetResult& result) {
+                        std::span<Status> status, std::vector<std::optional<std::uint64_t>>& ahead,
+                        const GetOptions& options, GetResult& result) {
   std::vector<std::uint64_t> groups;  // to decode, in the order of their first bad block here
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     if (status[i].ok()) continue;
@@ -267,6 +273,13 @@ Status rebuild_in_order(BlockSource& source, const SteppedLayout& layout, std::s
     std::vector<std::optional<Result<GroupRebuild>>> decoded(count);
     default_pool().for_each(count, [&](std::size_t g) {
       const std::uint64_t group = groups[first + g];
+      for (std::uint32_t row = 0; row < k; ++row) {
+        const std::uint64_t index = layout.index(group, row);
+        const Bytes& block = group_blocks[g * rows + row];
+        if (index >= start + blocks.size() && index < layout.blocks && group_status[g * rows + row].ok() &&
+            block.size() == bs)
+          ahead[index] = block_fingerprint(block);
+      }
       auto coder = coders.acquire();
       if (!coder) {
         decoded[g].emplace(std::move(coder).error());
@@ -371,10 +384,13 @@ Result<GetResult> get_dataset(const DatasetRecord& record, std::span<const Diges
   std::optional<CoderPool> coders;
   if (layout) coders.emplace(manifest.erasure->backend, layout->k, layout->m, static_cast<std::size_t>(manifest.block_size));
   SpillFile spill(spill_dir);
+  std::vector<std::optional<std::uint64_t>> ahead(layout ? data_blocks : 0);  // see rebuild_in_order
   std::uint64_t written = 0;
-  CODEX_TRY(read_batches(source, std::span<const Digest>(leaves.data(), data_blocks), kBlocksPerBatch,
+  CODEX_TRY(read_batches(source, static_cast<std::size_t>(data_blocks), kBlocksPerBatch,
+                         [&](std::size_t i) -> const Digest& { return leaves[i]; },
                          [&](std::size_t start, std::span<Bytes> blocks, std::span<Status> status) -> Status {
-    if (layout) CODEX_TRY(rebuild_in_order(source, *layout, leaves, *coders, spill, start, blocks, status, options, result));
+    if (layout)
+      CODEX_TRY(rebuild_in_order(source, *layout, leaves, *coders, spill, start, blocks, status, ahead, options, result));
     for (std::size_t i = 0; i < blocks.size(); ++i) {
       CODEX_TRY(status[i]);
       const std::uint64_t take = std::min<std::uint64_t>(manifest.block_size, size - written);
@@ -383,7 +399,7 @@ Result<GetResult> get_dataset(const DatasetRecord& record, std::span<const Diges
     }
     if (options.on_progress) options.on_progress(written);
     return {};
-  }));
+  }, [&](std::size_t i) { return layout ? ahead[i] : std::nullopt; }));
   CODEX_TRY(output.flush());
   result.bytes = written;
   return result;

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -37,6 +38,14 @@ class BlockSource {
   // Many blocks at once (sources may read them in parallel); status[i] tells
   // how digests[i] went. The default reads them one by one.
   virtual void read_many(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status);
+  // read_many of blocks that this process has read from this source and
+  // checked before: where known[i] is set, it is the fingerprint
+  // (libcore/src/fingerprint.hpp) of the checked bytes, and a source that
+  // reads the block from the same place again may compare the bytes with it
+  // instead of hashing them (a mismatch is then checked in full). The default
+  // ignores the fingerprints: read_many.
+  virtual void read_many_again(std::span<const Digest> digests, std::span<const std::optional<std::uint64_t>> known,
+                               std::span<Bytes> out, std::span<Status> status);
 };
 
 // The repository's blocks (index lookups on the calling thread, reads and
@@ -59,8 +68,11 @@ using BatchVisitor = std::function<Status(std::size_t first, std::span<Bytes> bl
 // digest_at(i), `per_batch` at a time through source.read_many, and hands
 // each batch to `visit`; stops at the first error visit returns. Memory is
 // one batch of blocks.
+// With `known_at`, item i's fingerprint where it was read and checked before
+// (see read_many_again).
 Status read_batches(BlockSource& source, std::size_t count, std::size_t per_batch,
-                    const std::function<const Digest&(std::size_t)>& digest_at, const BatchVisitor& visit);
+                    const std::function<const Digest&(std::size_t)>& digest_at, const BatchVisitor& visit,
+                    const std::function<std::optional<std::uint64_t>(std::size_t)>& known_at = nullptr);
 Status read_batches(BlockSource& source, std::span<const Digest> digests, std::size_t per_batch,
                     const BatchVisitor& visit);
 
