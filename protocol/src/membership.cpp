@@ -234,6 +234,7 @@ void Node::Impl::set_status(Time now, MemberHandle h, MemberStatus status, std::
   bucket_digests[bucket_of(h)] ^= record_hash(h, e);
   bool was_live = had && protocol::is_live(old);
   bool now_live = protocol::is_live(status);
+  if (now_live != was_live) live_epoch++;  // cached holder circles are stale
   if (now_live && !was_live) ring.insert(h);
   if (!now_live && was_live) ring.erase(h);
   if (status != MemberStatus::suspect && suspicions.erase(h)) suspicion_dirty = true;
@@ -323,6 +324,7 @@ void Node::Impl::apply(Time now, const Update& u, Output& out, MemberHandle sync
     if (h == me) {
       if (auto* r = directory->record(me, incarnation, false); r && r->admission.serial <= facts->serial) {
         departed = true;  // revoked: this node is no member any more
+        live_epoch++;
       }
       return;
     }
@@ -434,6 +436,7 @@ void Node::Impl::apply(Time now, const Update& u, Output& out, MemberHandle sync
 void Node::Impl::start(Time now, std::span<const Contact> seeds, Output& out) {
   if (joined) return;
   joined = true;
+  live_epoch++;
   remember_own(*this, now, false);
   // Our own record counts in our digests as it does in everyone else's, so
   // that two converged views have equal digests.
@@ -482,6 +485,7 @@ void Node::Impl::depart(Time now, Output& out) {
     send(h, Gossip{{u}}, out);
   }
   departed = true;
+  live_epoch++;
 }
 
 // --- Probes -------------------------------------------------------------------------

@@ -153,6 +153,7 @@ std::size_t Node::restore(Time now, std::span<const MemberId> members, Output& o
     live.push_back(h);
   }
   s.ring.insert_many(live);
+  if (!live.empty()) s.live_epoch++;
   return live.size();
 }
 

@@ -140,6 +140,14 @@ struct DatasetState {
   // entry, and views change far less often than that.
   mutable std::vector<std::uint64_t> digest_of;
   mutable std::uint64_t digest = 0;
+  // holder_circle() remembered with what it was computed from: a hash of
+  // the slots' (holder, confirmed) and the node's live_epoch (the liveness
+  // of every holder). A member sweeps each of its datasets four times per
+  // heartbeat interval, and each holder's liveness is a lookup in a
+  // membership view that is cold in the cache.
+  mutable std::vector<MemberHandle> circle;
+  mutable std::uint64_t circle_of = 0;
+  mutable std::uint64_t circle_epoch = 0;  // 0: not computed
 };
 
 // A heartbeat nonce kept inline (a member keeps three per co-holder, and
@@ -184,6 +192,98 @@ struct PendingAudit {
   bool rival = false;  // auditing a better member that claims our own slot
 };
 
+// A member's datasets: an unordered_map (its iteration order is the one the
+// core has always used, so runs repeat as before) with a flat index beside
+// it for lookups. A member looks a dataset up for every heartbeat entry it
+// receives; through the map's buckets that is four to six cache misses (the
+// bucket, the node before, and two lines of each node on the chain), through
+// the index two (its slot, and the node whose key it confirms). The index
+// holds map iterators: rebuilt whenever the map rehashes, the one entry
+// removed on erase (which leaves the other iterators valid).
+class DatasetMap {
+ public:
+  using Map = std::unordered_map<DatasetId, DatasetState, DatasetHash>;
+  using iterator = Map::iterator;
+  using const_iterator = Map::const_iterator;
+
+  DatasetMap() = default;
+  DatasetMap(std::size_t buckets, const DatasetHash& hash) : map_(buckets, hash) { rebuild(); }
+
+  iterator begin() { return map_.begin(); }
+  iterator end() { return map_.end(); }
+  const_iterator begin() const { return map_.begin(); }
+  const_iterator end() const { return map_.end(); }
+  std::size_t size() const { return map_.size(); }
+  bool empty() const { return map_.empty(); }
+
+  iterator find(const DatasetId& id) {
+    const std::size_t at = slot_of(id, map_.hash_function()(id));
+    return index_[at].used ? index_[at].it : map_.end();
+  }
+  const_iterator find(const DatasetId& id) const { return const_cast<DatasetMap*>(this)->find(id); }
+  std::size_t count(const DatasetId& id) const { return find(id) != end() ? 1 : 0; }
+  DatasetState& operator[](const DatasetId& id) {
+    const std::size_t buckets = map_.bucket_count();
+    auto [it, inserted] = map_.try_emplace(id);
+    if (inserted) {
+      if (map_.bucket_count() != buckets || (map_.size() + 1) * 2 > index_.size()) rebuild();
+      else place(it);
+    }
+    return it->second;
+  }
+  iterator erase(iterator it) {
+    unplace(slot_of(it->first, map_.hash_function()(it->first)));
+    return map_.erase(it);
+  }
+  std::size_t erase(const DatasetId& id) {
+    auto it = find(id);
+    if (it == end()) return 0;
+    erase(it);
+    return 1;
+  }
+
+ private:
+  struct Slot {
+    std::size_t hash = 0;
+    iterator it{};
+    bool used = false;
+  };
+  // Where `id` is, or the empty slot where it would go (linear probing).
+  std::size_t slot_of(const DatasetId& id, std::size_t hash) const {
+    const std::size_t mask = index_.size() - 1;
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+      const Slot& s = index_[i];
+      if (!s.used || (s.hash == hash && s.it->first == id)) return i;
+    }
+  }
+  void place(iterator it) {
+    const std::size_t hash = map_.hash_function()(it->first);
+    index_[slot_of(it->first, hash)] = Slot{hash, it, true};
+  }
+  // Backward-shift deletion: no tombstones, lookups stay short.
+  void unplace(std::size_t hole) {
+    const std::size_t mask = index_.size() - 1;
+    index_[hole].used = false;
+    for (std::size_t i = (hole + 1) & mask; index_[i].used; i = (i + 1) & mask) {
+      const std::size_t home = index_[i].hash & mask;
+      // Move it into the hole unless its home lies cyclically in (hole, i].
+      const bool stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
+      if (stays) continue;
+      index_[hole] = index_[i];
+      index_[i].used = false;
+      hole = i;
+    }
+  }
+  void rebuild() {
+    std::size_t n = 16;
+    while (n < (map_.size() + 1) * 4) n *= 2;
+    index_.assign(n, Slot{});
+    for (auto it = map_.begin(); it != map_.end(); ++it) place(it);
+  }
+  Map map_;
+  std::vector<Slot> index_ = std::vector<Slot>(16);
+};
+
 struct Node::Impl {
   Impl(const Config& config, SelfIdentity self, Crypto& crypto, ProofSystem& proofs,
        std::uint64_t seed, std::shared_ptr<MemberDirectory> directory, Random* secrets);
@@ -202,6 +302,9 @@ struct Node::Impl {
 
   // --- membership ---
   std::vector<MemberEntry> members;  // indexed by handle (grown on demand)
+  // Incremented whenever a member (ourselves included) becomes live or stops
+  // being live in this view: what DatasetState::circle depends on.
+  std::uint64_t live_epoch = 1;
   Ring ring;                         // live members, self included
   std::uint32_t incarnation = 0;
   std::uint32_t awareness = 0;       // Lifeguard local health score
@@ -260,7 +363,7 @@ struct Node::Impl {
   std::vector<MemberHandle> join_seeds;  // asked again while we know nobody  // declared dead: anti-entropy retries them (partition heal)
 
   // --- storage ---
-  std::unordered_map<DatasetId, DatasetState, DatasetHash> datasets;
+  DatasetMap datasets;
   // Heartbeat state per co-holder, found through its MemberEntry (peer()).
   std::vector<PeerHeartbeat> peer_states;
   std::vector<std::uint32_t> free_peer_states;
@@ -384,7 +487,7 @@ struct Node::Impl {
   std::vector<MemberHandle> heartbeat_watchers(const DatasetState& d, std::uint32_t slot) const;
   // The holders heartbeat_watchers() arranges in a circle, and the watchers
   // of `holder` in it (sweep() computes the circle once for all slots).
-  std::vector<MemberHandle> holder_circle(const DatasetState& d) const;
+  const std::vector<MemberHandle>& holder_circle(const DatasetState& d) const;
   std::vector<MemberHandle> watchers_in_circle(const std::vector<MemberHandle>& circle, MemberHandle holder) const;
   bool better_claim(const DatasetId& dataset, std::uint32_t slot, MemberHandle a, MemberHandle b) const;
 };

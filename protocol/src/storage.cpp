@@ -90,15 +90,21 @@ std::vector<MemberHandle> Node::Impl::heartbeat_watchers(const DatasetState& d, 
   return watchers_in_circle(holder_circle(d), holder);
 }
 
-std::vector<MemberHandle> Node::Impl::holder_circle(const DatasetState& d) const {
+const std::vector<MemberHandle>& Node::Impl::holder_circle(const DatasetState& d) const {
   // The holders that watchers_of() counts (not confirmed lost, live;
   // ourselves included), in slot order.
-  std::vector<MemberHandle> circle;
+  std::uint64_t of = d.slots.size();
+  for (const SlotState& s : d.slots)
+    of = (of ^ (std::uint64_t(s.holder) << 1 | (s.health == SlotHealth::confirmed ? 1 : 0))) * 0x9e3779b97f4a7c15ull;
+  if (d.circle_epoch == live_epoch && d.circle_of == of) return d.circle;
+  d.circle.clear();
   for (const SlotState& s : d.slots) {
     if (s.holder == MemberDirectory::kNone || s.health == SlotHealth::confirmed || !is_live(s.holder)) continue;
-    if (std::find(circle.begin(), circle.end(), s.holder) == circle.end()) circle.push_back(s.holder);
+    if (std::find(d.circle.begin(), d.circle.end(), s.holder) == d.circle.end()) d.circle.push_back(s.holder);
   }
-  return circle;
+  d.circle_of = of;
+  d.circle_epoch = live_epoch;
+  return d.circle;
 }
 
 std::vector<MemberHandle> Node::Impl::watchers_in_circle(const std::vector<MemberHandle>& circle,
@@ -1015,8 +1021,7 @@ void Node::Impl::sweep(Time now, Output& out) {
     if (d.desc.plain || !d.own_slot || !d.stored) continue;
     // The circle once per dataset, not once per slot: each of its members
     // is a lookup in a membership view that is cold in the cache.
-    std::vector<MemberHandle> circle;
-    bool have_circle = false;
+    const std::vector<MemberHandle>* circle = nullptr;
     for (std::uint32_t i = 0; i < d.slots.size(); ++i) {
       SlotState& s = d.slots[i];
       if (i == *d.own_slot) continue;
@@ -1029,11 +1034,8 @@ void Node::Impl::sweep(Time now, Output& out) {
       if (s.health != SlotHealth::held && s.health != SlotHealth::pending && s.health != SlotHealth::suspect) continue;
       // Only the slot's heartbeat watchers count its heartbeats; the others
       // learn of its loss from them, or from SWIM.
-      if (!have_circle) {
-        circle = holder_circle(d);
-        have_circle = true;
-      }
-      const auto watchers = watchers_in_circle(circle, s.holder);
+      if (!circle) circle = &holder_circle(d);
+      const auto watchers = watchers_in_circle(*circle, s.holder);
       if (std::find(watchers.begin(), watchers.end(), me) == watchers.end()) {
         s.watched_since = 0;
         continue;
@@ -1042,7 +1044,7 @@ void Node::Impl::sweep(Time now, Output& out) {
       Time missed = (now - std::max(s.last_heard, s.watched_since)) / std::max<Time>(1, allowed);
       if (missed >= Time(config.lost_after_missed)) {
         mark_lost(now, d, i, LossReason::missed_heartbeats, out);
-        have_circle = false;  // the loss may change who is in it
+        circle = nullptr;  // the loss may change who is in it
       } else if (missed >= Time(config.suspect_after_missed)) {
         s.health = SlotHealth::suspect;
       }

@@ -124,7 +124,10 @@ class Simulation {
   void go_offline(std::uint32_t i);
   void come_back(std::uint32_t i);
   void schedule_tick(std::uint32_t i);
+  void schedule_tick(std::uint32_t i, Time next);  // next: the node's next_deadline()
   void after_call(std::uint32_t i);  // sends, acts, reschedules
+  void after_call(std::uint32_t i, Time next);  // the same, the node's next_deadline() known
+  void send_and_act(std::uint32_t i);
   protocol::Node& act(std::uint32_t i) {
     acting_ = i;
     crypto_.act_as(members_[i].id);
@@ -340,7 +343,12 @@ void Simulation::come_back(std::uint32_t i) {
 void Simulation::schedule_tick(std::uint32_t i) {
   Member& m = members_[i];
   if (!m.node || m.state != State::up) return;
-  Time next = m.node->next_deadline();
+  schedule_tick(i, m.node->next_deadline());
+}
+
+void Simulation::schedule_tick(std::uint32_t i, Time next) {
+  Member& m = members_[i];
+  if (!m.node || m.state != State::up) return;
   if (next == protocol::kNever) return;
   if (next <= now_) next = now_ + 1;  // ticks are never re-entrant
   if (next < m.tick_at) {
@@ -350,12 +358,22 @@ void Simulation::schedule_tick(std::uint32_t i) {
 }
 
 void Simulation::after_call(std::uint32_t i) {
+  send_and_act(i);
+  schedule_tick(i);
+}
+
+void Simulation::after_call(std::uint32_t i, Time next) {
+  send_and_act(i);
+  schedule_tick(i, next);
+}
+
+void Simulation::send_and_act(std::uint32_t i) {
   for (auto& message : out_.messages) send(i, std::move(message));
-  // Actions may lead to more calls into this node (none do now); take them out first.
+  // Actions lead to no call into a node (handle() only records them), so a
+  // deadline read before them is still the node's.
   std::vector<protocol::Action> actions = std::move(out_.actions);
   out_.clear();
   for (auto& action : actions) handle(i, action);
-  schedule_tick(i);
 }
 
 bool Simulation::acting_holds(const protocol::DatasetId& d, std::uint32_t s) const {
@@ -698,7 +716,7 @@ SimulationReport Simulation::run() {
         act(e.a).on_tick(now_, out_);
         const Time next = m.node->next_deadline();
         if (next <= now_) report_.deadline_stalls++;
-        after_call(e.a);
+        after_call(e.a, next);
         break;
       }
       case Kind::transfer: transfer_done(e.a); break;
