@@ -58,7 +58,10 @@ spills=$work/spills
 : > "$times"
 : > "$spills"
 # run NAME COMMAND...: wall and CPU (user + system) time of one run, the
-# command's stdout discarded. On a machine shared with other work the wall
+# command's stdout discarded. BEFORE (untimed) removes what the previous round
+# left: a command writing into an existing file would otherwise be timed
+# truncating it first, which here waits 0.25-0.35 s for a 768 MiB file
+# (the peers' output directories were always removed untimed). On a machine shared with other work the wall
 # ratios lean towards the CPU ratios (the scheduler shares CPU between
 # sessions, not threads), so both are reported.
 run() {
@@ -90,13 +93,15 @@ echo "load before: $(uptime)"
 for round in $(seq 1 "$rounds"); do
   run sha_in "openssl dgst -sha256 '$file'"
   run chunk_null "'$bin/codex-chunk' -q '$file' > /dev/null"
-  run chunk_car "'$bin/codex-chunk' -q '$file' > '$work/out.car'"
-  if [ -n "$ipfs_car" ]; then run ipfs_car "'$ipfs_car' pack --no-wrap '$file' > '$work/ipfs.car' 2>/dev/null"; fi
+  BEFORE="rm -f '$work/out.car'" run chunk_car "'$bin/codex-chunk' -q '$file' > '$work/out.car'"
+  if [ -n "$ipfs_car" ]; then
+    BEFORE="rm -f '$work/ipfs.car'" run ipfs_car "'$ipfs_car' pack --no-wrap '$file' > '$work/ipfs.car' 2>/dev/null"
+  fi
   run sha_car "openssl dgst -sha256 '$work/in.car'"
   for km in "4 2" "10 4"; do
     set -- $km
-    run "encode_$1_$2" "$(enc "$1" "$2")"
-    run "encode_pipe_$1_$2" "cat '$work/in.car' | '$bin/codex-encode' -q -k $1 -m $2 > '$work/enc.car'"
+    BEFORE="rm -f '$work/enc.car'" run "encode_$1_$2" "$(enc "$1" "$2")"
+    BEFORE="rm -f '$work/enc.car'" run "encode_pipe_$1_$2" "cat '$work/in.car' | '$bin/codex-encode' -q -k $1 -m $2 > '$work/enc.car'"
     if [ -n "$have_zfec" ]; then
       BEFORE="rm -rf '$work/zfec'" run "zfec_$1_$2" "$py '$here/peers.py' zfec $1 $(($1 + $2)) '$work/in.car' '$work/zfec'"
     fi
@@ -126,8 +131,8 @@ for slot in (0, 1):  # two data slots: every group needs decoding
 db.commit()
 PY
 for round in $(seq 1 "$rounds"); do
-  run get_lost "'$bin/codex-get' $pcid > '$work/got'"
-  run get_intact "CODEX_REPO='$work/intact' '$bin/codex-get' $pcid > '$work/got'"
+  BEFORE="rm -f '$work/got'" run get_lost "'$bin/codex-get' $pcid > '$work/got'"
+  BEFORE="rm -f '$work/got'" run get_intact "CODEX_REPO='$work/intact' '$bin/codex-get' $pcid > '$work/got'"
   run get_lost_pipe "'$bin/codex-get' $pcid | cat > /dev/null"
   run get_intact_pipe "CODEX_REPO='$work/intact' '$bin/codex-get' $pcid | cat > /dev/null"
 done
