@@ -107,6 +107,10 @@ struct SlotState {
   std::uint32_t repair_round = 0;
   bool restarting = false;              // every candidate tried: round 0 again at the next repair timer
   std::vector<MemberHandle> failed_claimants;
+  // The member that lost this slot to damage (it reported it, or failed a
+  // proof or an audit of it): asked to rebuild the slot only after every
+  // other member (repair_candidates), since its disk may be failing.
+  MemberHandle damaged = MemberDirectory::kNone;
   // The last holder this view found lost. If it comes back (a healed
   // partition), it is shown this view, so that two holders of the slot
   // repaired on both sides of the cut meet and the worse one steps down.
@@ -467,7 +471,8 @@ struct Node::Impl {
   void step_down(Time now, DatasetState& d, MemberHandle winner, Output& out);
   void sweep(Time now, Output& out);
   void retry_assign(Time now, const DatasetId& id, Output& out);
-  void concede(Time now, const DatasetId& dataset, std::uint32_t slot);
+  // Ignore RepairRequests for the slot for `window` (0: one re-request period).
+  void concede(Time now, const DatasetId& dataset, std::uint32_t slot, Time window = 0);
   void acknowledged(const DatasetId& id, std::uint32_t slot, MemberHandle holder);
   void mark_lost(Time now, DatasetState& d, std::uint32_t slot, LossReason reason, Output& out);
   void add_reporter(Time now, DatasetState& d, std::uint32_t slot, MemberHandle reporter, Output& out);

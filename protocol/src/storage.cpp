@@ -247,6 +247,12 @@ void Node::Impl::on_local_event(Time now, const LocalEvent& event, Output& out) 
     if (d.claimed && active_repairs > 0) active_repairs--;
     out.actions.push_back(DropSlot{e->dataset, e->slot});
     datasets.erase(it);
+    // Not the one to rebuild it while others can: the watchers ask us last
+    // (repair_candidates), and a request that reaches us anyway within a
+    // repair timeout (a watcher that did not hear why the slot was lost) is
+    // ignored. After that, in a community where nobody else can hold it,
+    // we take it like any member.
+    if (!d.desc.plain) concede(now, e->dataset, e->slot, config.repair_timeout);
     return;
   }
   if (auto* e = std::get_if<SlotFailed>(&event)) {
@@ -658,6 +664,8 @@ void Node::Impl::on_audit(Time now, MemberHandle from, const Audit& m, Output& o
     if (proof) {
       reply.held = true;
       reply.proof = std::move(*proof);
+    } else if (!it->second.desc.plain) {
+      unprovable.emplace_back(m.dataset, m.slot);  // as a heartbeat's proof: damage, handled by the next tick
     }
   }
   reply.signature = crypto.sign(audit_reply_signing_bytes(reply));
@@ -712,6 +720,7 @@ void Node::Impl::on_audit_reply(Time now, MemberHandle from, const AuditReply& m
 void Node::Impl::mark_lost(Time now, DatasetState& d, std::uint32_t slot, LossReason reason, Output& out) {
   SlotState& s = d.slots[slot];
   if (s.holder == MemberDirectory::kNone || s.holder == me) return;
+  if (reason == LossReason::audit_failed || reason == LossReason::holder_reported) s.damaged = s.holder;
   if (std::find(s.reporters.begin(), s.reporters.end(), me) != s.reporters.end()) return;
   if (s.health != SlotHealth::confirmed) s.health = SlotHealth::lost;
   s.former = s.holder;
@@ -754,6 +763,7 @@ void Node::Impl::on_loss_report(Time now, MemberHandle from, const LossReport& m
   bool watcher = from == accused;
   for (const SlotState& o : d.slots) watcher |= o.holder == from;
   if (!watcher) return;
+  if (m.reason == LossReason::holder_reported || m.reason == LossReason::audit_failed) s.damaged = accused;
   if (m.reason == LossReason::holder_reported && from == accused) {
     add_reporter(now, d, m.slot, from, out);
     mark_lost(now, d, m.slot, LossReason::holder_reported, out);
@@ -801,15 +811,21 @@ void Node::Impl::step_down(Time now, DatasetState& d, MemberHandle winner, Outpu
   datasets.erase(id);
 }
 
-void Node::Impl::concede(Time now, const DatasetId& dataset, std::uint32_t slot) {
+void Node::Impl::concede(Time now, const DatasetId& dataset, std::uint32_t slot, Time window) {
   // Requests from the other watchers, sent at about the same time as the one
   // we answered, still arrive after the better claim: without this record
   // each would make us a candidate again, and we would rebuild a slot that
   // is already being rebuilt. A window of one re-request period (watchers
   // that heard no claim ask the next ranks after it).
   std::erase_if(conceded, [&](const auto& c) { return c.second <= now; });
+  if (window == 0) window = config.repair_backoff * Time(std::max<std::uint32_t>(1, config.repair_candidates) + 2);
+  auto at = conceded.find({dataset, slot});
+  if (at != conceded.end()) {
+    at->second = std::max(at->second, now + window);
+    return;
+  }
   if (conceded.size() >= 4096) return;
-  conceded[{dataset, slot}] = now + config.repair_backoff * Time(std::max<std::uint32_t>(1, config.repair_candidates) + 2);
+  conceded[{dataset, slot}] = now + window;
 }
 
 void Node::Impl::member_gone(Time now, MemberHandle h, Output& out) {
@@ -840,16 +856,23 @@ std::vector<MemberHandle> Node::Impl::repair_candidates(const DatasetState& d, s
     return std::find(d.slots[slot].failed_claimants.begin(), d.slots[slot].failed_claimants.end(), h) !=
            d.slots[slot].failed_claimants.end();
   };
+  // The member that lost this slot to damage comes after all the others:
+  // reached only when the closest members are the whole ring (a community
+  // so small that nobody else can hold it). Every watcher that heard why
+  // the slot was lost ranks alike.
+  const MemberHandle last = d.slots[slot].damaged;
   Digest key = slot_point(d.desc.id, slot);
-  std::size_t want = skip + count + d.slots.size() + d.slots[slot].failed_claimants.size();
+  std::size_t want = skip + count + d.slots.size() + d.slots[slot].failed_claimants.size() + (last != MemberDirectory::kNone);
   std::vector<MemberHandle> out;
   std::size_t seen = 0;
-  for (MemberHandle h : ring.closest(key, want)) {
-    if (excluded(h)) continue;
-    if (seen++ < skip) continue;
+  auto take = [&](MemberHandle h) {
+    if (excluded(h) || seen++ < skip) return false;
     out.push_back(h);
-    if (out.size() == count) break;
-  }
+    return out.size() == count;
+  };
+  for (MemberHandle h : ring.closest(key, want))
+    if (h != last && take(h)) return out;
+  if (last != MemberDirectory::kNone && ring.size() <= want && ring.contains(last)) take(last);
   return out;
 }
 

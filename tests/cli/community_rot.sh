@@ -41,8 +41,10 @@ slot_rows() { sqlite3 "$(cluster_repo "$1")/codex.db" "SELECT count(*) FROM bloc
 # The uploader leaves: every block of a repair comes from the holders.
 cluster_stop $UPLOADER TERM
 
-# Full health again, after a rebuild of slot `slot` (the core may pick any
-# member, the damaged one too: it fetches and decodes like any other).
+# Full health again, after a rebuild of slot `slot`. A member that lost a
+# slot to damage is asked to rebuild it only after every other member
+# (docs/protocol.md, Repair), and here another one can: the new holder must
+# be another member.
 healed() {  # healed WATCH SLOT
   grep -q "dataset=$CID slot=$2 rebuilt" "$CLUSTER_DIR"/m*.log || return 1
   [[ $(cluster_view_field "$1" "$CID" complete) == yes ]]
@@ -65,7 +67,10 @@ WATCH=1
 while [[ $WATCH == "$ROT" || $WATCH == "$GONE" ]]; do WATCH=$((WATCH + 1)); done
 started=$SECONDS
 wait_for 90 "slot 1 rebuilt, full health (member $WATCH's view)" healed "$WATCH" 1
-step "slot 1 held by $(cluster_view_field "$WATCH" "$CID" holders | cut -d' ' -f2) $((SECONDS - started)) s after the damage"
+NEW1=$(cluster_view_field "$WATCH" "$CID" holders | cut -d' ' -f2)
+step "slot 1 held by $NEW1 $((SECONDS - started)) s after the damage"
+[[ $NEW1 != "${HOLDERS[1]}" ]] || fail "slot 1 was rebuilt by member $ROT, whose copy rotted"
+! grep -q "dataset=$CID slot=1 rebuilt" "$CLUSTER_DIR/m$ROT.log" || fail "member $ROT rebuilt the slot its own disk damaged"
 grep -q "dataset=$CID slot=1 cannot be proven: reported damaged" "$CLUSTER_DIR/m$ROT.log" ||
   fail "member $ROT did not report its damaged slot"
 
@@ -73,7 +78,10 @@ step "member $GONE's block rows are deleted from its database while its daemon r
 sqlite3 "$(cluster_repo "$GONE")/codex.db" "DELETE FROM blocks" || fail "cannot delete member $GONE's rows"
 started=$SECONDS
 wait_for 90 "slot 4 rebuilt, full health (member $WATCH's view)" healed "$WATCH" 4
-step "slot 4 held by $(cluster_view_field "$WATCH" "$CID" holders | cut -d' ' -f5) $((SECONDS - started)) s after the deletion"
+NEW4=$(cluster_view_field "$WATCH" "$CID" holders | cut -d' ' -f5)
+step "slot 4 held by $NEW4 $((SECONDS - started)) s after the deletion"
+[[ $NEW4 != "${HOLDERS[4]}" ]] || fail "slot 4 was rebuilt by member $GONE, whose rows were deleted"
+! grep -q "dataset=$CID slot=4 rebuilt" "$CLUSTER_DIR/m$GONE.log" || fail "member $GONE rebuilt the slot it had lost"
 grep -q "dataset=$CID slot=4 cannot be proven: reported damaged" "$CLUSTER_DIR/m$GONE.log" ||
   fail "member $GONE did not report its damaged slot"
 

@@ -399,6 +399,124 @@ TEST(Storage, HolderReportingDamageIsReplaced) {
   EXPECT_NE(*after[4], c.members[h].id);
 }
 
+// A holder that found its slot damaged (its own proof failed, codex-verify,
+// a failed audit) is not asked to rebuild that slot while another member
+// can: its disk may be failing. Here the first member to claim the slot
+// fails its rebuild, so the watchers ask again; the damaged holder, which
+// placement ranks first for the slot (it was placed there), must not be the
+// one that takes it. Returns the member that rebuilt it.
+void damaged_holder_not_rebuilder(bool reported) {
+  Cluster c(fast_config());
+  start(c, 10);
+  auto d = dataset(13);
+  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
+  c.local(0, DatasetPublished{d});
+  c.run_for(3 * kMinute);
+  auto holders = agreed_holders(c, d.id);
+  ASSERT_EQ(holders.size(), 6u);
+  // A slot whose holder is not the publisher (which holds every slot's data).
+  std::uint32_t slot = 0;
+  while (slot < 6 && c.index_of(*holders[slot]) == 0) ++slot;
+  ASSERT_LT(slot, 6u);
+  std::size_t x = c.index_of(*holders[slot]);
+  c.auto_store = false;
+  std::vector<std::size_t> seen;
+  for (auto& m : c.members) seen.push_back(m.actions.size());
+  // Not even asked while others can be: every watcher heard why the slot was lost.
+  std::size_t asked = 0;
+  c.tap = [&](std::size_t, std::size_t to, const Bytes& payload) {
+    auto message = decode(payload);
+    if (!message || to != x) return;
+    if (auto* r = std::get_if<RepairRequest>(&*message); r && r->dataset.id == d.id && r->slot == slot) ++asked;
+  };
+  c.members[x].proofs->held.erase({d.id, slot});
+  // Reported by the holder itself, or found by its next proof.
+  if (reported) c.local(x, SlotDamaged{d.id, slot});
+  std::size_t failed = 0, rebuilder = SIZE_MAX;
+  for (Time t = 0; t < 20 * kMinute; t += kSecond) {
+    c.run_for(kSecond);
+    for (std::size_t i = 0; i < c.members.size(); ++i) {
+      auto& actions = c.members[i].actions;
+      for (; seen[i] < actions.size(); ++seen[i]) {
+        auto* r = std::get_if<RebuildSlot>(&actions[seen[i]]);
+        if (!r || r->dataset.id != d.id || r->slot != slot) continue;
+        EXPECT_NE(i, x) << "the damaged holder was asked to rebuild its own slot";
+        if (failed++ == 0) {
+          c.local(i, SlotFailed{d.id, slot});
+        } else if (rebuilder == SIZE_MAX) {
+          rebuilder = i;
+          c.members[i].proofs->held.insert({d.id, slot});
+          c.local(i, SlotStored{d.id, slot});
+        }
+      }
+    }
+  }
+  ASSERT_GE(failed, 2u) << "the slot was not asked for again after the first rebuild failed";
+  auto after = agreed_holders(c, d.id);
+  ASSERT_EQ(after.size(), 6u);
+  ASSERT_TRUE(after[slot].has_value());
+  EXPECT_NE(c.index_of(*after[slot]), x) << "the damaged holder holds its slot again";
+  EXPECT_EQ(c.index_of(*after[slot]), rebuilder);
+  EXPECT_EQ(asked, 0u) << "the damaged holder was asked to rebuild its slot";
+}
+
+TEST(Storage, HolderThatReportedDamageDoesNotRebuildItsSlot) { damaged_holder_not_rebuilder(true); }
+
+TEST(Storage, HolderWhoseProofFailedDoesNotRebuildItsSlot) { damaged_holder_not_rebuilder(false); }
+
+// ... but where nobody else can hold the slot (seven members: six holders
+// and one spare, whose rebuilds all fail), the damaged holder rebuilds it
+// once a repair timeout has passed: a slot rebuilt on a doubtful disk is
+// better than none.
+TEST(Storage, DamagedHolderRebuildsItsSlotWhenNobodyElseCan) {
+  Cluster c(fast_config());
+  start(c, 7);
+  auto d = dataset(14);
+  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
+  c.local(0, DatasetPublished{d});
+  c.run_for(3 * kMinute);
+  auto holders = agreed_holders(c, d.id);
+  ASSERT_EQ(holders.size(), 6u);
+  std::uint32_t slot = 0;
+  while (slot < 6 && c.index_of(*holders[slot]) == 0) ++slot;
+  ASSERT_LT(slot, 6u);
+  const std::size_t x = c.index_of(*holders[slot]);
+  c.auto_store = false;
+  std::vector<std::size_t> seen;
+  for (auto& m : c.members) seen.push_back(m.actions.size());
+  c.members[x].proofs->held.erase({d.id, slot});
+  c.local(x, SlotDamaged{d.id, slot});
+  const Time damaged_at = c.now;
+  std::size_t others_failed = 0;
+  Time rebuilt_at = -1;
+  for (Time t = 0; t < 30 * kMinute && rebuilt_at < 0; t += kSecond) {
+    c.run_for(kSecond);
+    for (std::size_t i = 0; i < c.members.size(); ++i) {
+      auto& actions = c.members[i].actions;
+      for (; seen[i] < actions.size(); ++seen[i]) {
+        auto* r = std::get_if<RebuildSlot>(&actions[seen[i]]);
+        if (!r || r->dataset.id != d.id || r->slot != slot) continue;
+        if (i != x) {
+          ++others_failed;
+          c.local(i, SlotFailed{d.id, slot});
+          continue;
+        }
+        rebuilt_at = c.now;
+        c.members[x].proofs->held.insert({d.id, slot});
+        c.local(x, SlotStored{d.id, slot});
+      }
+    }
+  }
+  EXPECT_GT(others_failed, 0u) << "the spare was never asked first";
+  ASSERT_GE(rebuilt_at, 0) << "the slot was never rebuilt";
+  EXPECT_GE(rebuilt_at - damaged_at, fast_config().repair_timeout);
+  c.run_for(2 * kMinute);
+  auto after = agreed_holders(c, d.id);
+  ASSERT_EQ(after.size(), 6u);
+  ASSERT_TRUE(after[slot].has_value());
+  EXPECT_EQ(c.index_of(*after[slot]), x);
+}
+
 TEST(Storage, HolderWithoutDataFailsProofsAndIsReplaced) {
   Cluster c(fast_config());
   start(c, 10);
