@@ -147,6 +147,7 @@ struct CoreState : std::enable_shared_from_this<CoreState> {
     options.bandwidth_bytes_per_second = config.repair_bandwidth;
     options.fetch.window = config.fetch_parallel;
     options.fetch.request_timeout = config.request_timeout;
+    options.scratch_keep_ms = config.protocol.repair_timeout;
     executor = std::make_unique<SlotExecutor>(link, options, [weak](const LocalEvent& e) {
       if (auto s = weak.lock()) s->local(e);
     });

@@ -34,6 +34,19 @@ std::string hex(const protocol::DatasetId& id) {
   return out;
 }
 
+// DIR/repairs/<dataset hex>-<slot>: the scratch repository of one rebuild.
+std::string scratch_name(const protocol::DatasetId& id, std::uint32_t slot) { return fmt::format("{}-{}", hex(id), slot); }
+
+bool is_scratch_name(std::string_view name) {
+  if (name.size() < 66 || name.size() > 64 + 1 + 10 || name[64] != '-') return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    if (i == 64) continue;
+    if (i < 64 ? !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) : !(c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -161,7 +174,65 @@ struct SlotExecutor::Job {
 };
 
 SlotExecutor::SlotExecutor(CoreLink& link, ExecutorOptions options, Report report)
-    : link_(link), options_(options), report_(std::move(report)) {}
+    : link_(link), options_(options), report_(std::move(report)), started_ms_(now_ms()) {
+  if (options_.scratch_keep_ms > 0 && link_.io) {
+    // Often enough that an idle scratch repository outlives the keep time
+    // by a quarter of it at most.
+    const std::int64_t every = std::clamp<std::int64_t>(options_.scratch_keep_ms / 4, 1000, 3'600'000);
+    asio::co_spawn(*link_.io, sweep_loop(every), asio::detached);
+  }
+}
+
+asio::awaitable<void> SlotExecutor::sweep_loop(std::int64_t every_ms) {
+  auto alive = alive_;
+  asio::steady_timer timer(*link_.io);
+  while (*alive) {
+    timer.expires_after(std::chrono::milliseconds(every_ms));
+    std::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!*alive) co_return;
+    sweep_scratch(options_.scratch_keep_ms);
+  }
+}
+
+std::size_t SlotExecutor::sweep_scratch(std::int64_t idle_ms) {
+  // A rebuild keeps its scratch repository when it fails or is cancelled,
+  // and a daemon killed mid-repair leaves its own: the slot may be asked of
+  // this member again and the rebuild then resumes with what it fetched.
+  // Past the keep time (the core's repair timeout) the claim has lapsed and
+  // the watchers have asked someone else: nothing will resume from it.
+  namespace fs = std::filesystem;
+  const fs::path root = link_.dir / "repairs";
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return 0;
+  std::unordered_set<std::string> in_use;
+  for (const auto& [key, job] : jobs_)
+    if (job->rebuild) in_use.insert(scratch_name(key.first, key.second));
+  const std::int64_t now = now_ms();
+  std::vector<fs::path> idle;
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    // Only what a rebuild makes; anything else there is not ours to remove.
+    if (!is_scratch_name(name) || in_use.count(name)) continue;
+    auto used = scratch_used_.find(name);
+    const std::int64_t since = used != scratch_used_.end() ? used->second : started_ms_;
+    if (now - since >= idle_ms) idle.push_back(it->path());
+  }
+  std::size_t removed = 0;
+  for (const auto& path : idle) {
+    std::error_code rm;
+    fs::remove_all(path, rm);
+    const std::string name = path.filename().string();
+    if (rm) {
+      link_.log->warn("repair", "scratch {} cannot be removed: {}", path.string(), rm.message());
+      continue;
+    }
+    scratch_used_.erase(name);
+    ++removed;
+    link_.log->info("repair", "scratch {} removed: no rebuild used it for {} ms", path.string(), idle_ms);
+  }
+  return removed;
+}
 
 SlotExecutor::~SlotExecutor() {
   *alive_ = false;
@@ -359,6 +430,11 @@ void SlotExecutor::finish(const std::shared_ptr<Job>& job, bool ok, std::string 
   job->error = std::move(why);
   job->phase = ok ? "done" : (job->cancelled ? "cancelled" : "failed");
   job->gc_hold.reset();
+  if (job->rebuild) {
+    // Its scratch repository (gone if the slot was stored) was in use until now.
+    auto used = scratch_used_.find(scratch_name(job->dataset.id, job->slot));
+    if (used != scratch_used_.end()) used->second = job->finished_ms;
+  }
   jobs_.erase({job->dataset.id, job->slot});
   finished_.push_back(job);
   if (finished_.size() > kKeepFinished) finished_.erase(finished_.begin());
@@ -436,7 +512,8 @@ asio::awaitable<void> SlotExecutor::run_rebuild(std::shared_ptr<Job> job, std::v
 
   // Scratch repository for the other slots' blocks: kept until the slot is
   // stored, so a repair interrupted by a crash resumes with what it had.
-  const auto scratch_dir = link_.dir / "repairs" / fmt::format("{}-{}", hex(job->dataset.id), job->slot);
+  const auto scratch_dir = link_.dir / "repairs" / scratch_name(job->dataset.id, job->slot);
+  scratch_used_[scratch_name(job->dataset.id, job->slot)] = now_ms();
   std::error_code ec;
   std::filesystem::create_directories(scratch_dir, ec);
   auto scratch = Repository::open(scratch_dir.string(), Repository::OpenMode::create);
@@ -570,6 +647,7 @@ asio::awaitable<void> SlotExecutor::run_rebuild(std::shared_ptr<Job> job, std::v
   if (!outcome->status) co_return finish(job, false, outcome->status.error().message);
   if (job->cancelled) co_return finish(job, false, "cancelled");
   std::filesystem::remove_all(scratch_dir, ec);
+  scratch_used_.erase(scratch_name(job->dataset.id, job->slot));
   finish(job, true, {});
 }
 
