@@ -30,6 +30,10 @@ namespace codex {
 namespace {
 
 constexpr std::size_t kGroupBatchBytes = 8 << 20;  // of data rows, for get_by_groups
+// Of all rows, for the groups rebuild_in_order decodes at once: 32 groups of
+// 4 + 2 rows of 64 KiB, so that a round's reads and rebuilt blocks make whole
+// runs of sixteen for every core.
+constexpr std::size_t kRebuildRoundBytes = 12 << 20;
 
 // Rebuilt blocks waiting for their turn in the output, in a temporary file.
 class SpillFile {
@@ -246,7 +250,10 @@ Status rebuild_in_order(BlockSource& source, const SteppedLayout& layout, std::s
   if (groups.empty()) return {};
   const std::uint32_t rows = layout.slots(), k = layout.k;
   const std::size_t bs = coders.block_size();
-  const std::size_t per_round = std::max<std::size_t>(1, kGroupBatchBytes / (rows * bs));
+  // Rounds of equal size (a last round of one group would leave a core idle).
+  const std::size_t most = std::max<std::size_t>(1, kRebuildRoundBytes / (rows * bs));
+  const std::size_t rounds = (groups.size() + most - 1) / most;
+  const std::size_t per_round = (groups.size() + rounds - 1) / rounds;
   std::vector<Bytes> group_blocks(std::min(per_round, groups.size()) * rows), read;
   std::vector<Status> group_status(group_blocks.size()), read_status;
   std::vector<Digest> digests;
