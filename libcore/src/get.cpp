@@ -30,10 +30,11 @@ namespace codex {
 namespace {
 
 constexpr std::size_t kGroupBatchBytes = 8 << 20;  // of data rows, for get_by_groups
-// Of all rows, for the groups rebuild_in_order decodes at once: 32 groups of
-// 4 + 2 rows of 64 KiB, so that a round's reads and rebuilt blocks make whole
-// runs of sixteen for every core.
-constexpr std::size_t kRebuildRoundBytes = 12 << 20;
+// Of all rows, for the groups rebuild_in_order decodes at once (up to 21
+// groups of 4 + 2 rows of 64 KiB; rounds are then made equal, 16 groups for a
+// batch of 64 bad blocks, whose reads and rebuilt blocks make whole runs of
+// sixteen for both cores).
+constexpr std::size_t kRebuildRoundBytes = 8 << 20;
 
 // Rebuilt blocks waiting for their turn in the output, in a temporary file.
 class SpillFile {
