@@ -5,9 +5,21 @@
 #include "fingerprint.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// Every header xxhash.h includes comes first, outside the target pragma, so
+// that only this file's own (static) functions are built for the wider
+// instruction set: an inline function of a shared header built here could
+// otherwise be the copy the linker keeps for the whole program.
+#include <assert.h>
+#include <immintrin.h>
+#include <limits.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
 #pragma GCC push_options
 #pragma GCC target("avx2")
-#include <immintrin.h>
 #define XXH_INLINE_ALL
 #define XXH_VECTOR XXH_AVX2
 #include <xxhash.h>

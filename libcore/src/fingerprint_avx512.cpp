@@ -5,6 +5,19 @@
 #include "fingerprint.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// Every header xxhash.h includes comes first, outside the target pragma, so
+// that only this file's own (static) functions are built for the wider
+// instruction set: an inline function of a shared header built here could
+// otherwise be the copy the linker keeps for the whole program.
+#include <assert.h>
+#include <immintrin.h>
+#include <limits.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
 #pragma GCC push_options
 #pragma GCC target("avx2,avx512f,avx512bw")
 // GCC 12's AVX-512 headers warn about their own placeholder operands
@@ -12,7 +25,6 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
 #define XXH_INLINE_ALL
 #define XXH_VECTOR XXH_AVX512
 #include <xxhash.h>
