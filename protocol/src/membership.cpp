@@ -558,7 +558,46 @@ Time Node::Impl::indirect_window() const {
   return std::min(2 * timeout, std::max(timeout + timeout / 4, rest));
 }
 
+void Node::Impl::woke(Time now, Time away, Output& out) {
+  // A node that was not running (its machine suspended or offline, its
+  // process stopped) comes back with stale timers, and the others have had
+  // the time away to suspect it or declare it dead.
+  stats.wakeups++;
+  // Nothing it could have heard while away would have cleared its
+  // suspicions: the time away does not count towards them (expired at once,
+  // they declared live members dead on the members' own evidence of nothing).
+  for (auto& [h, s] : suspicions) {
+    s.start += away;
+    s.update_deadline();
+  }
+  suspicion_dirty = true;
+  // Probes in flight: their answers, if any, came while it was away.
+  probe.reset();
+  relayed.clear();
+  // Refute in advance: an alive record with a higher incarnation clears a
+  // suspicion or a death wherever it arrives, and goes out now rather than
+  // once some member happens to tell us we are suspected (a member that
+  // came back only then refuted, and its refutation did not outrun the
+  // suspicions still running: docs/protocol.md, "Coming back").
+  refute(now, incarnation);
+  const std::uint32_t fanout = std::max<std::uint32_t>(config.gossip_fanout, 1);
+  std::vector<MemberHandle> told;
+  for (std::uint32_t i = 0; i < fanout * 3 && told.size() < fanout; ++i) {
+    MemberHandle h = random_live_member(MemberDirectory::kNone);
+    if (h == MemberDirectory::kNone) break;
+    if (std::find(told.begin(), told.end(), h) != told.end()) continue;
+    told.push_back(h);
+    send(h, Gossip{piggyback()}, out);
+  }
+  // And catch up on what happened meanwhile (a sync at once).
+  next_sync = now;
+}
+
 void Node::Impl::membership_tick(Time now, Output& out) {
+  // A probe was due more than a probe interval ago: this node was not
+  // running. (The driver calls on_tick by next_deadline, which is never
+  // later than next_probe.)
+  if (joined && !departed && now - next_probe > scaled(config.probe_interval)) woke(now, now - next_probe, out);
   // A probe in flight: escalate to indirect probes, then suspect.
   if (probe && !probe->indirect_sent && now >= probe->direct_deadline) {
     std::vector<MemberHandle> helpers;

@@ -433,6 +433,8 @@ struct Node::Impl {
   void on_sync_request(Time now, MemberHandle from, const SyncRequest& m, Output& out);
   void on_sync_state(Time now, MemberHandle from, const SyncState& m, Output& out);
   void membership_tick(Time now, Output& out);
+  // This node did not run for `away` (suspended, stopped, offline): see membership.cpp.
+  void woke(Time now, Time away, Output& out);
   Time membership_deadline() const;
   Time membership_suspicion_min() const;
   void start_probe(Time now, Output& out);

@@ -115,5 +115,44 @@ TEST(FailureDetection, NoFalseDeathAtTenPercentLoss) {
   }
 }
 
+// A member that did not run for a while (its machine suspended, its process
+// stopped) comes back with stale timers. Its suspicions ran out while it
+// could hear no refutation: at its first tick it used to declare the
+// suspects dead, live members among them. And the others declared it dead
+// meanwhile: it learnt so only at its next sync or when told. Now the time
+// away does not count towards its suspicions, and it refutes in advance with
+// a higher incarnation, at once.
+TEST(FailureDetection, AMemberThatSleptDeclaresNobodyDeadAndIsAliveAgainAtOnce) {
+  for (std::uint64_t seed : {5, 6, 7}) {
+    Cluster c(lan_config(), seed);
+    start(c, 20);
+    const std::size_t sleeper = 3, target = 9;
+    for (std::size_t j = 0; j < c.members.size(); ++j)  // the target out of reach for a moment
+      if (j != target) c.cut.insert({std::min(j, target), std::max(j, target)});
+    for (int i = 0; i < 6000 && c.members[sleeper].node->status_of(c.members[target].id) != MemberStatus::suspect; ++i)
+      c.run_for(10);
+    ASSERT_EQ(c.members[sleeper].node->status_of(c.members[target].id), MemberStatus::suspect) << "seed " << seed;
+    c.members[sleeper].up = false;
+    c.cut.clear();
+    const std::size_t seen = c.members[sleeper].actions.size();
+    // Far past its suspicion timeout (at most 6 x 4 x log10(20) s = 31 s);
+    // the others declare the sleeper dead meanwhile, rightly.
+    c.run_for(2 * kMinute);
+    ASSERT_EQ(c.members[0].node->status_of(c.members[sleeper].id), MemberStatus::dead) << "seed " << seed;
+    c.members[sleeper].up = true;
+    c.run_for(5 * kSecond);
+    EXPECT_EQ(c.members[sleeper].node->stats().wakeups, 1u) << "seed " << seed;
+    std::size_t declared = 0;
+    for (std::size_t k = seen; k < c.members[sleeper].actions.size(); ++k)
+      if (const auto* ch = std::get_if<MemberChanged>(&c.members[sleeper].actions[k]); ch && ch->status == MemberStatus::dead)
+        ++declared;
+    EXPECT_EQ(declared, 0u) << "seed " << seed << ": the member that slept declared live members dead";
+    // Everyone has it alive again within seconds (its sync interval is 30 s).
+    for (std::size_t i = 0; i < c.members.size(); ++i)
+      EXPECT_EQ(c.members[i].node->status_of(c.members[sleeper].id), MemberStatus::alive)
+          << "seed " << seed << ": member " << i;
+  }
+}
+
 }  // namespace
 }  // namespace codex::protocol::test

@@ -104,6 +104,7 @@ struct NodeStats {
   std::uint64_t repairs_claimed = 0, repairs_cancelled = 0, repairs_finished = 0;
   std::uint64_t claims_expired = 0;  // own claims whose rebuild never reported within repair_timeout
   std::uint64_t syncs = 0;
+  std::uint64_t wakeups = 0;  // ticks that found this node had not run for a probe interval or more (asleep)
 };
 
 class Node {
