@@ -96,7 +96,10 @@ CODEX_X16_TARGET void load_words(const std::uint8_t* const (&messages)[kLanes], 
 }
 
 // The 64 rounds over one chunk of every message; w is the chunk's words and
-// becomes the message schedule, sixteen words at a time.
+// becomes the message schedule, sixteen words at a time. It computes the
+// schedule as it goes rather than calling schedule() and rounds_scheduled():
+// measured on codex-chunk of 512 MiB, the two-step form took about 8% more
+// CPU. The two-step form pays only where one schedule feeds two states.
 CODEX_X16_TARGET inline void rounds(__m512i (&state)[8], __m512i (&w)[16]) {
   __m512i a = state[0], b = state[1], c = state[2], d = state[3];
   __m512i e = state[4], f = state[5], g = state[6], h = state[7];

@@ -23,15 +23,22 @@ void make_scratch(const fs::path& dir) {
   std::ofstream(dir / "codex.db") << "leftover";
 }
 
-TEST(SlotExecutor, IdleScratchRepositoriesAreRemovedAfterTheKeepTime) {
+// A daemon directory, an event loop and the link an executor works through.
+struct World {
   codex::testing::TempDir dir;
   asio::io_context io;
-  Log log(LogLevel::error);
+  Log log{LogLevel::error};
   CoreLink link;
-  link.io = &io;
-  link.log = &log;
-  link.dir = dir.path();
-  const fs::path repairs = fs::path(dir.path()) / "repairs";
+  World() {
+    link.io = &io;
+    link.log = &log;
+    link.dir = dir.path();
+  }
+};
+
+TEST(SlotExecutor, IdleScratchRepositoriesAreRemovedAfterTheKeepTime) {
+  World w;
+  const fs::path repairs = fs::path(w.dir.path()) / "repairs";
   const fs::path leftover = repairs / (std::string(64, 'a') + "-2");  // a rebuild killed mid-way
   const fs::path other = repairs / (std::string(64, 'b') + "-10");
   const fs::path foreign = repairs / "notes";                          // not a rebuild's: left alone
@@ -40,7 +47,7 @@ TEST(SlotExecutor, IdleScratchRepositoriesAreRemovedAfterTheKeepTime) {
   make_scratch(other);
   make_scratch(foreign);
   make_scratch(odd);
-  SlotExecutor executor(link, ExecutorOptions{}, [](const protocol::LocalEvent&) {});
+  SlotExecutor executor(w.link, ExecutorOptions{}, [](const protocol::LocalEvent&) {});
   // Found at start: kept for the keep time, counted from the start.
   EXPECT_EQ(executor.sweep_scratch(3'600'000), 0u);
   EXPECT_TRUE(fs::exists(leftover));
@@ -53,33 +60,21 @@ TEST(SlotExecutor, IdleScratchRepositoriesAreRemovedAfterTheKeepTime) {
 }
 
 TEST(SlotExecutor, NoRepairsDirectoryIsNothingToSweep) {
-  codex::testing::TempDir dir;
-  asio::io_context io;
-  Log log(LogLevel::error);
-  CoreLink link;
-  link.io = &io;
-  link.log = &log;
-  link.dir = dir.path();
-  SlotExecutor executor(link, ExecutorOptions{}, [](const protocol::LocalEvent&) {});
+  World w;
+  SlotExecutor executor(w.link, ExecutorOptions{}, [](const protocol::LocalEvent&) {});
   EXPECT_EQ(executor.sweep_scratch(0), 0u);
 }
 
 // With a keep time the executor sweeps by itself, on the io thread.
 TEST(SlotExecutor, SweepsByItselfEveryQuarterOfTheKeepTime) {
-  codex::testing::TempDir dir;
-  asio::io_context io;
-  Log log(LogLevel::error);
-  CoreLink link;
-  link.io = &io;
-  link.log = &log;
-  link.dir = dir.path();
-  const fs::path leftover = fs::path(dir.path()) / "repairs" / (std::string(64, 'c') + "-0");
+  World w;
+  const fs::path leftover = fs::path(w.dir.path()) / "repairs" / (std::string(64, 'c') + "-0");
   make_scratch(leftover);
   ExecutorOptions options;
   options.scratch_keep_ms = 1000;  // swept every second (the floor)
-  SlotExecutor executor(link, options, [](const protocol::LocalEvent&) {});
+  SlotExecutor executor(w.link, options, [](const protocol::LocalEvent&) {});
   // Bounded: at most 30 s of sweeping (it takes 1-2 s).
-  for (int i = 0; i < 300 && fs::exists(leftover); ++i) io.run_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 300 && fs::exists(leftover); ++i) w.io.run_for(std::chrono::milliseconds(100));
   EXPECT_FALSE(fs::exists(leftover));
 }
 

@@ -48,6 +48,15 @@ std::vector<std::optional<MemberId>> agreed_holders(Cluster& c, const DatasetId&
   return agreed.value_or(std::vector<std::optional<MemberId>>{});
 }
 
+// Member 0 publishes d, holding every slot's data; after `settle` (placed,
+// first heartbeats to everyone, a few rounds), the holders the members agree on.
+std::vector<std::optional<MemberId>> publish(Cluster& c, const DatasetDescriptor& d, Time settle = 3 * kMinute) {
+  for (std::uint32_t s = 0; s < d.slots(); ++s) c.members[0].proofs->held.insert({d.id, s});
+  c.local(0, DatasetPublished{d});
+  c.run_for(settle);
+  return agreed_holders(c, d.id);
+}
+
 std::size_t count_actions(Cluster& c, auto pred) {
   std::size_t n = 0;
   for (auto& m : c.members)
@@ -106,10 +115,7 @@ void heartbeats_go_to(std::uint32_t watchers, std::size_t expected) {
   Cluster c(config);
   start(c, 10);
   auto d = dataset(11);
-  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
-  c.local(0, DatasetPublished{d});
-  c.run_for(3 * kMinute);  // placed, first heartbeats to everyone, a few rounds
-  auto holders = agreed_holders(c, d.id);
+  auto holders = publish(c, d);
   ASSERT_EQ(holders.size(), 6u);
   std::vector<std::uint64_t> sent_before;
   for (auto& h : holders) sent_before.push_back(c.members[c.index_of(*h)].node->stats().heartbeats_sent);
@@ -149,10 +155,7 @@ void silent_holder_replaced(std::uint32_t watchers) {
   Cluster c(config);
   start(c, 12);
   auto d = dataset(12);
-  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
-  c.local(0, DatasetPublished{d});
-  c.run_for(3 * kMinute);
-  auto holders = agreed_holders(c, d.id);
+  auto holders = publish(c, d);
   ASSERT_EQ(holders.size(), 6u);
   std::size_t silent = c.index_of(*holders[1]);
   // Heartbeats from the silent holder are lost; everything else gets through.
@@ -185,10 +188,7 @@ TEST(Storage, LostSlotRebuiltByOneMember) {
   Cluster c(fast_config());
   start(c, 12);
   auto d = dataset(2);
-  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
-  c.local(0, DatasetPublished{d});
-  c.run_for(3 * kMinute);
-  auto holders = agreed_holders(c, d.id);
+  auto holders = publish(c, d);
   ASSERT_EQ(holders.size(), 6u);
   // Kill the holder of slot 2 (not the publisher, to keep the test simple).
   std::size_t victim = c.index_of(*holders[2]);
@@ -224,10 +224,7 @@ TEST(Storage, ClaimWhoseRebuildNeverReportsIsReleased) {
   Cluster c(fast_config());
   start(c, 12);
   auto d = dataset(7);
-  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
-  c.local(0, DatasetPublished{d});
-  c.run_for(3 * kMinute);
-  auto holders = agreed_holders(c, d.id);
+  auto holders = publish(c, d);
   ASSERT_EQ(holders.size(), 6u);
   c.auto_store = false;  // from now on no rebuild reports by itself
   std::size_t victim = c.index_of(*holders[2]);
@@ -287,10 +284,7 @@ TEST(Storage, ClaimantIsNotStoppedByAStaleViewOfTheLostHolder) {
   for (int i = 1; i < 9; ++i) c.join(i, {0});
   c.run_for(5 * kMinute);
   auto d = dataset(40);
-  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
-  c.local(0, DatasetPublished{d});
-  c.run_for(1 * kMinute);
-  auto holders = agreed_holders(c, d.id);
+  auto holders = publish(c, d, 1 * kMinute);
   ASSERT_EQ(holders.size(), 6u);
   const std::size_t victim = c.index_of(*holders[0]);
   const std::size_t witness = c.index_of(*holders[1]);
@@ -347,10 +341,7 @@ TEST(Storage, RebuildsThatFailAtOnceAreRetriedAfterABackoff) {
   Cluster c(fast_config());
   start(c, 8);
   auto d = dataset(8);
-  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
-  c.local(0, DatasetPublished{d});
-  c.run_for(3 * kMinute);
-  auto holders = agreed_holders(c, d.id);
+  auto holders = publish(c, d);
   ASSERT_EQ(holders.size(), 6u);
   c.auto_store = false;
   for (std::uint32_t s : {0u, 1u, 2u}) c.members[c.index_of(*holders[s])].up = false;
@@ -385,10 +376,7 @@ TEST(Storage, HolderReportingDamageIsReplaced) {
   Cluster c(fast_config());
   start(c, 10);
   auto d = dataset(3);
-  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
-  c.local(0, DatasetPublished{d});
-  c.run_for(3 * kMinute);
-  auto holders = agreed_holders(c, d.id);
+  auto holders = publish(c, d);
   std::size_t h = c.index_of(*holders[4]);
   c.members[h].proofs->held.erase({d.id, 4});
   c.local(h, SlotDamaged{d.id, 4});
@@ -409,10 +397,7 @@ void damaged_holder_not_rebuilder(bool reported) {
   Cluster c(fast_config());
   start(c, 10);
   auto d = dataset(13);
-  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
-  c.local(0, DatasetPublished{d});
-  c.run_for(3 * kMinute);
-  auto holders = agreed_holders(c, d.id);
+  auto holders = publish(c, d);
   ASSERT_EQ(holders.size(), 6u);
   // A slot whose holder is not the publisher (which holds every slot's data).
   std::uint32_t slot = 0;
@@ -472,10 +457,7 @@ TEST(Storage, DamagedHolderRebuildsItsSlotWhenNobodyElseCan) {
   Cluster c(fast_config());
   start(c, 7);
   auto d = dataset(14);
-  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
-  c.local(0, DatasetPublished{d});
-  c.run_for(3 * kMinute);
-  auto holders = agreed_holders(c, d.id);
+  auto holders = publish(c, d);
   ASSERT_EQ(holders.size(), 6u);
   std::uint32_t slot = 0;
   while (slot < 6 && c.index_of(*holders[slot]) == 0) ++slot;
@@ -521,10 +503,7 @@ TEST(Storage, HolderWithoutDataFailsProofsAndIsReplaced) {
   Cluster c(fast_config());
   start(c, 10);
   auto d = dataset(4);
-  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
-  c.local(0, DatasetPublished{d});
-  c.run_for(3 * kMinute);
-  auto holders = agreed_holders(c, d.id);
+  auto holders = publish(c, d);
   std::size_t liar = c.index_of(*holders[1]);
   // It silently lost the data but keeps heartbeating: proofs cannot be made.
   c.members[liar].proofs->held.erase({d.id, 1});
@@ -539,10 +518,7 @@ TEST(Storage, DirectAuditCatchesMissingSlot) {
   Cluster c(fast_config());
   start(c, 8);
   auto d = dataset(5);
-  for (std::uint32_t s = 0; s < 6; ++s) c.members[0].proofs->held.insert({d.id, s});
-  c.local(0, DatasetPublished{d});
-  c.run_for(3 * kMinute);
-  auto holders = agreed_holders(c, d.id);
+  auto holders = publish(c, d);
   std::size_t auditor = c.index_of(*holders[0]);
   std::size_t target = c.index_of(*holders[3]);
   c.members[target].proofs->held.erase({d.id, 3});
