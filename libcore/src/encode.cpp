@@ -1,4 +1,6 @@
-// Encoding a plain dataset into a protected one.
+// Encoding a plain dataset into a protected one, in two passes: the way for
+// a stream from a pipe, or into one, and for a stored dataset. A file
+// written to a file takes one pass instead (encode_file.cpp).
 //
 // Pass 1 streams the data blocks through: each is checked against its CID
 // and given its cell root (for the slot trees) in one pass over its bytes,
@@ -41,24 +43,16 @@
 #include "codex/parallel.hpp"
 #include "codex/storage_proof.hpp"
 #include "dataset_stream.hpp"
+#include "encoding.hpp"
 #include "fingerprint.hpp"
 #include "sha256_x16.hpp"
 #include "temp_file.hpp"
 
 namespace codex {
+namespace encoder {
 namespace {
 
 constexpr std::size_t kOutputBatchBytes = 4 << 20;
-
-// What the passes share: geometry, the digests and cell roots of every block
-// (pass 2 fills the parity's from many threads, each at its own indices).
-struct Encoding {
-  SteppedLayout layout;
-  std::size_t block_size = 0;
-  std::string backend;
-  std::vector<Digest> leaves;      // all `total` leaves
-  std::vector<Digest> cell_roots;  // all `total` block cell roots
-};
 
 // Pass 2's ends, called from the pool's threads: read data block `index`
 // (block_size bytes, checked) into `out`; place parity block `index`.
@@ -78,13 +72,6 @@ struct GroupWorker {
   std::vector<ByteView> parity;
   std::vector<Digest> digests, cell_roots;
 };
-
-// Groups per task: enough parity blocks (M each) for sha256_each to hash them
-// together (sixteen on AVX-512), so a task's parity CIDs cost no more per
-// byte than the data's.
-std::size_t groups_per_task(const SteppedLayout& layout) {
-  return std::max<std::size_t>(1, sha256_batch_width() / layout.m);
-}
 
 class GroupWorkers {
  public:
@@ -218,6 +205,12 @@ Status code_groups(Encoding& e, const ReadData& read_data, const PutParity& put_
   return first_error;
 }
 
+}  // namespace
+
+std::size_t groups_per_task(const SteppedLayout& layout) {
+  return std::max<std::size_t>(1, sha256_batch_width() / layout.m);
+}
+
 // The protected manifest, from the leaves and cell roots of every block.
 Result<EncodeResult> describe(const Encoding& e, const Manifest& plain, const Cid& plain_cid, Bytes& encoded) {
   const SteppedLayout& layout = e.layout;
@@ -252,6 +245,8 @@ Result<EncodeResult> describe(const Encoding& e, const Manifest& plain, const Ci
   result.layout = layout;
   return result;
 }
+
+namespace {
 
 // After pass 1 (header and data written): padding, pass 2, parity, manifest.
 Result<EncodeResult> code_and_finish(Encoding& e, const ReadData& read_data, const Prefetch& prefetch,
@@ -298,6 +293,8 @@ Result<EncodeResult> code_and_finish(Encoding& e, const ReadData& read_data, con
   return result;
 }
 
+}  // namespace
+
 Result<Encoding> start(const Manifest& plain, const Cid& cid, std::uint64_t blocks, const EncodeOptions& options) {
   CODEX_TRY(check_plain(plain, cid));
   Encoding e;
@@ -315,6 +312,8 @@ Status write_header(CarWriter& output, const EncodeOptions& options) {
   return output.write_header(options.root_placeholder ? std::span<const Cid>(placeholder) : std::span<const Cid>());
 }
 
+namespace {
+
 Status validate_options(const EncodeOptions& options) {
   // The geometry checks need no data: fail before reading a byte.
   CODEX_TRY(SteppedLayout::make(1, options.k, options.m));
@@ -330,9 +329,18 @@ Status validate_options(const EncodeOptions& options) {
 }
 
 }  // namespace
+}  // namespace encoder
+
+using namespace encoder;
 
 Result<EncodeResult> encode_stream(ByteSource& input, CarWriter& output, const EncodeOptions& options) {
   CODEX_TRY(validate_options(options));
+  // A file into a file: one pass (encode_file.cpp), unless the file is not
+  // a stream of blocks of one size (the passes below then say what it is).
+  if (input.can_read_at() && output.sink().can_write_at() && output.bytes_written() == 0) {
+    CODEX_TRY_ASSIGN(std::optional<EncodeResult> done, encode_file(input, output, options));
+    if (done) return std::move(*done);
+  }
   // Pass 2 reads the data blocks again from the input where it can, else
   // from the output, else from a spill file.
   const bool reread = input.can_read_at();

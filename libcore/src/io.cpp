@@ -138,6 +138,11 @@ class FdSource : public ByteSource {
     if (!origin_) return ByteSource::read_at(offset, out);
     return pread_full(fd_, out.data(), out.size(), *origin_ + offset, name_);
   }
+  std::optional<std::uint64_t> positional_size() const override {
+    struct stat st;
+    if (!origin_ || ::fstat(fd_, &st) != 0 || static_cast<std::uint64_t>(st.st_size) < *origin_) return std::nullopt;
+    return static_cast<std::uint64_t>(st.st_size) - *origin_;
+  }
 
  private:
   // A large read (a block's data, as a rule): what the buffer holds, then the

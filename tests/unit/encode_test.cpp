@@ -99,6 +99,48 @@ TEST(EncodeTest, EveryPathGivesTheSameStream) {
   }
 }
 
+// A file into a file takes one pass (encode_file.cpp): each task reads a run
+// of groups' rows where they are in the file. Runs of several tasks, a last
+// run shorter than the others, padding in the last row, and K and M that
+// give runs of sixteen groups, all give the streaming way's bytes.
+TEST(EncodeTest, AFileIntoAFileInOnePassGivesTheStreamingBytes) {
+  TempDir tmp;
+  std::mt19937_64 rng(14);
+  const Bytes plain = plain_stream(rng, 101 * 4096 - 7, 4096);
+  for (auto [k, m] : {std::pair{4u, 2u}, std::pair{3u, 3u}, std::pair{10u, 4u}, std::pair{1u, 1u}}) {
+    const EncodeOptions options = options_for(k, m, tmp.path());
+    auto reference = encode(plain, false, false, options, tmp);
+    ASSERT_TRUE(reference.ok()) << reference.error().message;
+    auto out = encode(plain, true, true, options, tmp);
+    ASSERT_TRUE(out.ok()) << out.error().message;
+    EXPECT_TRUE(*out == *reference) << "K=" << k << " M=" << m;
+  }
+}
+
+// The same stream, one data byte of block 37 flipped in the file: the one
+// pass refuses it as the streaming way does, naming the block.
+TEST(EncodeTest, AFileWithABadBlockFailsInOnePass) {
+  TempDir tmp;
+  std::mt19937_64 rng(15);
+  Bytes plain = plain_stream(rng, 64 * 4096, 4096);
+  // Sections of one size after the header: block 37's last byte is just
+  // before block 38's section.
+  MemorySource source(plain);
+  CarReader reader(source);
+  ASSERT_TRUE(reader.read_header().ok());
+  Cid cid;
+  Bytes data;
+  for (int i = 0; i <= 37; ++i) ASSERT_TRUE(reader.next(cid, data).ok());
+  plain[reader.offset() - 1] ^= 1;
+  for (bool to_file : {false, true}) {
+    auto out = encode(plain, true, to_file, options_for(4, 2, tmp.path()), tmp);
+    ASSERT_FALSE(out.ok());
+    EXPECT_EQ(out.error().code, Errc::corrupt);
+    EXPECT_NE(out.error().message.find("block 37 '" + cid.to_string() + "' does not match its CID"), std::string::npos)
+        << out.error().message;
+  }
+}
+
 // A file whose bytes differ the second time they are read.
 class ChangingSource : public ByteSource {
  public:
@@ -160,6 +202,45 @@ class ChangingSink : public ByteSink {
  private:
   Bytes bytes_;
 };
+
+// A file whose section headers change after the one pass has read them all
+// (reads larger than a section header see another digest).
+class ChangingHeadersSource : public ByteSource {
+ public:
+  explicit ChangingHeadersSource(Bytes bytes) : bytes_(std::move(bytes)) {}
+  Result<std::size_t> read_some(MutableByteView out) override {
+    const std::size_t n = std::min(out.size(), bytes_.size() - pos_);
+    std::memcpy(out.data(), bytes_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+  std::string name() const override { return "headers.car"; }
+  bool can_read_at() const override { return true; }
+  std::optional<std::uint64_t> positional_size() const override { return bytes_.size(); }
+  Status read_at(std::uint64_t offset, MutableByteView out) override {
+    std::memcpy(out.data(), bytes_.data() + offset, out.size());
+    if (out.size() > 4096) out[20] ^= 1;  // a run of sections: the first one's digest
+    return {};
+  }
+
+ private:
+  Bytes bytes_;
+  std::size_t pos_ = 0;
+};
+
+TEST(EncodeTest, AFileChangedDuringTheOnePassFails) {
+  TempDir tmp;
+  std::mt19937_64 rng(16);
+  ChangingHeadersSource input(plain_stream(rng, 64 * 4096, 4096));
+  auto out = open_output(tmp.path() + "/out.car");
+  ASSERT_TRUE(out.ok());
+  CarWriter writer(**out);
+  auto encoded = encode_stream(input, writer, options_for(4, 2, tmp.path()));
+  ASSERT_FALSE(encoded.ok());
+  EXPECT_EQ(encoded.error().code, Errc::io);
+  EXPECT_NE(encoded.error().message.find("'headers.car' changed while it was being encoded"), std::string::npos)
+      << encoded.error().message;
+}
 
 TEST(EncodeTest, AnOutputChangedBetweenThePassesFails) {
   TempDir tmp;

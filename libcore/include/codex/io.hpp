@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "codex/bytes.hpp"
@@ -27,6 +28,10 @@ class ByteSource {
   // spilling them. Pipes and memory cannot (read_at is then Errc::failure).
   virtual bool can_read_at() const { return false; }
   virtual Status read_at(std::uint64_t offset, MutableByteView out);
+  // How many bytes read_at can read (from where the source started), for a
+  // source that can read at positions: the encoder finds a file's last
+  // section (the manifest) from it. Empty when unknown.
+  virtual std::optional<std::uint64_t> positional_size() const { return std::nullopt; }
 };
 
 class ByteSink {
