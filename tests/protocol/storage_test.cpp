@@ -387,6 +387,86 @@ TEST(Storage, HolderReportingDamageIsReplaced) {
   EXPECT_NE(*after[4], c.members[h].id);
 }
 
+// The damaged-slot race (seen on loopback under load, cli.community_rot): a
+// holder reports its slot damaged; the report is slow to reach two of its
+// co-holders, and the claimant's Claim reaches them first, so each answers
+// it with its view, in which the damaged holder still holds the slot. The
+// claimant steps down on those two views; once the report reaches the two,
+// they ask for the slot to be rebuilt, and the claimant must answer at
+// once. It used to ignore requests for the slot after stepping down, as it
+// does after a better claim: the watchers then waited a repair timeout for
+// a rebuild nobody did, and the damaged member, the only candidate left in
+// a small community, took its own slot back.
+TEST(Storage, DamagedSlotIsRebuiltAtOnceDespiteViewsOlderThanTheReport) {
+  Cluster c(fast_config());
+  start(c, 8);  // the publisher, six holders and one spare
+  auto d = dataset(15);
+  auto holders = publish(c, d);
+  ASSERT_EQ(holders.size(), 6u);
+  std::uint32_t slot = 0;
+  while (slot < 6 && c.index_of(*holders[slot]) == 0) ++slot;
+  ASSERT_LT(slot, 6u);
+  const std::size_t x = c.index_of(*holders[slot]);
+  // Two co-holders whose copies of every LossReport are held back until
+  // after the claim.
+  std::vector<std::size_t> late;
+  for (std::uint32_t s = 0; s < 6 && late.size() < 2; ++s)
+    if (s != slot) late.push_back(c.index_of(*holders[s]));
+  struct Held {
+    std::size_t from, to;
+    Bytes payload;
+  };
+  std::vector<Held> held_back;
+  bool holding = true;
+  c.drop_if = [&](std::size_t from, std::size_t to, ByteView payload) {
+    if (!holding || std::find(late.begin(), late.end(), to) == late.end()) return false;
+    auto message = decode(payload);
+    if (!message || !std::holds_alternative<LossReport>(*message)) return false;
+    held_back.push_back(Held{from, to, Bytes(payload.begin(), payload.end())});
+    return true;
+  };
+  c.auto_store = false;
+  std::vector<std::size_t> seen;
+  for (auto& m : c.members) seen.push_back(m.actions.size());
+  auto rebuilds = [&](std::size_t i) { return slot_actions<RebuildSlot>(c.members[i], d.id, slot, seen[i]); };
+  auto cancels = [&](std::size_t i) { return slot_actions<CancelSlot>(c.members[i], d.id, slot, seen[i]); };
+  c.members[x].proofs->held.erase({d.id, slot});
+  c.local(x, SlotDamaged{d.id, slot});
+  // The first claim, and a few seconds for the two late co-holders to
+  // answer it with their views.
+  bool claimed = false;
+  for (Time t = 0; t < kMinute && !claimed; t += 100) {
+    c.run_for(100);
+    for (std::size_t i = 0; i < c.members.size(); ++i) claimed |= rebuilds(i) > 0;
+  }
+  ASSERT_TRUE(claimed) << "nobody claimed the damaged slot";
+  c.run_for(5 * kSecond);
+  ASSERT_FALSE(held_back.empty()) << "the race was not set up: no loss report held back";
+  holding = false;
+  for (auto& h : held_back) c.inject(h.from, h.to, std::move(h.payload));
+  // A rebuild stands again as soon as the two ask, within one repair
+  // backoff: not at their next round of requests, nor after a repair timeout.
+  std::size_t rebuilder = SIZE_MAX;
+  for (Time t = 0; t < fast_config().repair_backoff && rebuilder == SIZE_MAX; t += 100) {
+    c.run_for(100);
+    for (std::size_t i = 0; i < c.members.size(); ++i)
+      if (rebuilds(i) > cancels(i)) rebuilder = i;
+  }
+  ASSERT_NE(rebuilder, SIZE_MAX) << "nobody rebuilds the damaged slot after the late reports arrived";
+  EXPECT_EQ(rebuilds(x), 0u) << "the damaged holder rebuilt its own slot";
+  c.members[rebuilder].proofs->held.insert({d.id, slot});
+  c.local(rebuilder, SlotStored{d.id, slot});
+  c.run_for(2 * kMinute);
+  EXPECT_EQ(rebuilds(x), 0u) << "the damaged holder rebuilt its own slot";
+  auto after = agreed_holders(c, d.id);
+  ASSERT_EQ(after.size(), 6u);
+  ASSERT_TRUE(after[slot].has_value());
+  EXPECT_EQ(c.index_of(*after[slot]), rebuilder);
+  std::uint64_t expired = 0;
+  for (auto& m : c.members) expired += m.node->stats().claims_expired;
+  EXPECT_EQ(expired, 0u);
+}
+
 // A holder that found its slot damaged (its own proof failed, codex-verify,
 // a failed audit) is not asked to rebuild that slot while another member
 // can: its disk may be failing. Here the first member to claim the slot
