@@ -470,7 +470,7 @@ struct Node::Impl {
   void send_heartbeats(Time now, Output& out, const DatasetId* only, bool everyone = false);
   void send_heartbeat(Time now, MemberHandle to, std::vector<HeartbeatEntry> entries, Output& out);
   void member_returned(Time now, MemberHandle h, Output& out);
-  void step_down(Time now, DatasetState& d, MemberHandle winner, Output& out, bool conceding = true);
+  void step_down(Time now, DatasetState& d, MemberHandle winner, Output& out);
   void sweep(Time now, Output& out);
   void retry_assign(Time now, const DatasetId& id, Output& out);
   // Ignore RepairRequests for the slot for `window` (0: one re-request period).

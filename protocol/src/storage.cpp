@@ -598,14 +598,6 @@ void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewM
           if (std::find(d.rival_witnesses.begin(), d.rival_witnesses.end(), from) == d.rival_witnesses.end())
             d.rival_witnesses.push_back(from);
           if (d.rival_witnesses.size() < std::max<std::uint32_t>(1, config.loss_confirmations)) continue;
-          // Without conceding: two views may both be older than the loss
-          // (a damage report reaches the co-holders one by one, and our
-          // Claim can reach two of them first). Once the report reaches
-          // them they ask for the slot, and we must answer at once; a
-          // concession would make us ignore them, and the watchers that
-          // saw our claim would wait repair_timeout for it.
-          step_down(now, d, theirs, out, false);
-          return;
         }
       }
       step_down(now, d, theirs, out);
@@ -802,11 +794,11 @@ void Node::Impl::member_returned(Time now, MemberHandle h, Output& out) {
   }
 }
 
-void Node::Impl::step_down(Time now, DatasetState& d, MemberHandle winner, Output& out, bool conceding) {
+void Node::Impl::step_down(Time now, DatasetState& d, MemberHandle winner, Output& out) {
   (void)now;
   std::uint32_t slot = *d.own_slot;
   if (!d.stored) {
-    if (conceding) concede(now, d.desc.id, slot);
+    concede(now, d.desc.id, slot);
     if (d.claimed) {
       out.actions.push_back(CancelSlot{d.desc.id, slot});
       if (active_repairs > 0) active_repairs--;
@@ -948,12 +940,6 @@ void Node::Impl::on_repair_request(Time now, MemberHandle from, const RepairRequ
       send_heartbeat(now, from, {HeartbeatEntry{d.desc.id, m.slot, view_digest(d)}}, out);
     else if (d.own_slot == m.slot && d.claimed)
       send(from, Claim{d.desc.id, m.slot, false}, out);
-    else if (d.stored && !d.desc.plain && m.slot < d.slots.size() && !lostish(d.slots[m.slot].health))
-      // We hold another slot of it, so the watcher asking does not count us
-      // among the holders: its view is not ours (one side of a healed
-      // partition, where the slots it sees lost are held). Our view lets
-      // two holders of one slot meet (on_dataset_view).
-      send(from, view_message(d), out);
     return;
   }
   if (active_repairs >= config.max_concurrent_repairs) return;  // the next rank will claim

@@ -42,12 +42,12 @@ slot_rows() { sqlite3 "$(cluster_repo "$1")/codex.db" "SELECT count(*) FROM bloc
 cluster_stop $UPLOADER TERM
 
 # Full health again, after a rebuild of slot `slot`. A member that lost a
-# slot to damage is asked to rebuild it only after every other member
-# (docs/protocol.md, Repair), and here another one can: the new holder must
-# be another member. (Seen once under load before a claimant stopped by two
-# co-holders' views older than the damage report answered their later
-# requests at once: the watchers waited the 60 s repair timeout and the
-# damaged member, the last candidate, took its slot back.)
+# slot to damage is asked to rebuild it only after every other member, and
+# takes it back only after the repair timeout (60 s here) when nobody else
+# has (docs/protocol.md, Repair). Here another member can, so the damaged
+# one may hold its slot again only if the rebuild took that long (seen under
+# load: two co-holders' views, sent before the damage report, named the
+# damaged holder "held" and stopped the only other claimant).
 healed() {  # healed WATCH SLOT
   grep -q "dataset=$CID slot=$2 rebuilt" "$CLUSTER_DIR"/m*.log || return 1
   [[ $(cluster_view_field "$1" "$CID" complete) == yes ]]
@@ -72,9 +72,10 @@ started=$SECONDS
 wait_for 90 "slot 1 rebuilt, full health (member $WATCH's view)" healed "$WATCH" 1
 NEW1=$(cluster_view_field "$WATCH" "$CID" holders | cut -d' ' -f2)
 step "slot 1 held by $NEW1 $((SECONDS - started)) s after the damage"
-[[ $NEW1 != "${HOLDERS[1]}" ]] || fail "slot 1 was rebuilt by member $ROT, whose copy rotted"
-! grep -q "dataset=$CID slot=1 rebuilt" "$CLUSTER_DIR/m$ROT.log" ||
-  fail "member $ROT rebuilt slot 1, which it had lost to damage"
+took=$((SECONDS - started))
+if [[ $NEW1 == "${HOLDERS[1]}" ]] || grep -q "dataset=$CID slot=1 rebuilt" "$CLUSTER_DIR/m$ROT.log"; then
+  ((took >= 55)) || fail "member $ROT rebuilt the slot its own disk damaged after $took s, within the repair timeout"
+fi
 grep -q "dataset=$CID slot=1 cannot be proven: reported damaged" "$CLUSTER_DIR/m$ROT.log" ||
   fail "member $ROT did not report its damaged slot"
 
@@ -84,9 +85,10 @@ started=$SECONDS
 wait_for 90 "slot 4 rebuilt, full health (member $WATCH's view)" healed "$WATCH" 4
 NEW4=$(cluster_view_field "$WATCH" "$CID" holders | cut -d' ' -f5)
 step "slot 4 held by $NEW4 $((SECONDS - started)) s after the deletion"
-[[ $NEW4 != "${HOLDERS[4]}" ]] || fail "slot 4 was rebuilt by member $GONE, whose rows were deleted"
-! grep -q "dataset=$CID slot=4 rebuilt" "$CLUSTER_DIR/m$GONE.log" ||
-  fail "member $GONE rebuilt slot 4, which it had lost to damage"
+took=$((SECONDS - started))
+if [[ $NEW4 == "${HOLDERS[4]}" ]] || grep -q "dataset=$CID slot=4 rebuilt" "$CLUSTER_DIR/m$GONE.log"; then
+  ((took >= 55)) || fail "member $GONE rebuilt the slot it had lost after $took s, within the repair timeout"
+fi
 grep -q "dataset=$CID slot=4 cannot be proven: reported damaged" "$CLUSTER_DIR/m$GONE.log" ||
   fail "member $GONE did not report its damaged slot"
 

@@ -154,8 +154,8 @@ TEST(Simulator, ViewsConvergeAfterHealedPartitions) {
 // every live co-holder (a holder cut off heartbeated only its heartbeat
 // watchers in its stale view, members that had since dropped the dataset,
 // and was never answered): 5, 2 and 3 slots. Over seeds 1-30 that rule
-// took the count from 22 to 0; with the rest of docs/protocol.md's rules
-// 2 remain, at seed 12 (a stale island whose co-holders are all gone).
+// took the count from 22 (in 12 runs) to 0 (docs/protocol.md, Loss
+// detection).
 TEST(Simulator, ViewsConvergeAfterHealedPartitionsAtOtherSeeds) {
   for (std::uint64_t seed : {1u, 8u, 21u}) {
     SimulationConfig c = small(seed);
