@@ -571,6 +571,9 @@ void Node::Impl::woke(Time now, Time away, Output& out) {
     s.update_deadline();
   }
   suspicion_dirty = true;
+  // Nor towards the heartbeats it watches: those sent while it was away
+  // were lost to it, not missed by their holders.
+  storage_woke(now, away);
   // Probes in flight: their answers, if any, came while it was away.
   probe.reset();
   relayed.clear();

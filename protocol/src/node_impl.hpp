@@ -435,6 +435,7 @@ struct Node::Impl {
   void membership_tick(Time now, Output& out);
   // This node did not run for `away` (suspended, stopped, offline): see membership.cpp.
   void woke(Time now, Time away, Output& out);
+  void storage_woke(Time now, Time away);
   Time membership_deadline() const;
   Time membership_suspicion_min() const;
   void start_probe(Time now, Output& out);

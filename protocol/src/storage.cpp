@@ -1083,6 +1083,18 @@ void Node::Impl::sweep(Time now, Output& out) {
   }
 }
 
+void Node::Impl::storage_woke(Time now, Time away) {
+  // This node did not run for `away` (membership's woke): the heartbeats
+  // sent to it meanwhile went unheard, so the time away does not count as
+  // heartbeats its holders missed (it found every slot it watches lost at
+  // its first sweep back, and reported them).
+  for (auto& [id, d] : datasets)
+    for (SlotState& s : d.slots) {
+      if (s.last_heard > 0) s.last_heard = std::min(now, s.last_heard + away);
+      if (s.watched_since > 0) s.watched_since = std::min(now, s.watched_since + away);
+    }
+}
+
 void Node::Impl::storage_tick(Time now, Output& out) {
   // Own slots we could not prove: the data is gone or damaged, whatever the
   // repository says; the watchers are told at once rather than after audits.

@@ -387,6 +387,43 @@ TEST(Storage, HolderReportingDamageIsReplaced) {
   EXPECT_NE(*after[4], c.members[h].id);
 }
 
+// A watcher whose process did not run for longer than the loss timeout
+// (suspended, stopped) heard none of the heartbeats sent meanwhile: the time
+// away is not counted as heartbeats its holders missed, so it reports none
+// of them lost when it runs again.
+TEST(Storage, WatcherThatDidNotRunDoesNotCountTheTimeAwayAsMissedHeartbeats) {
+  Config cfg = fast_config();
+  cfg.probe_interval = kMinute;  // no member is declared dead within the absence
+  cfg.sync_interval = 10 * kMinute;
+  Cluster c(cfg);
+  start(c, 10);
+  c.run_for(2 * kMinute);
+  auto d = dataset(16);
+  auto holders = publish(c, d);
+  ASSERT_EQ(holders.size(), 6u);
+  std::size_t w = SIZE_MAX;
+  for (auto& h : holders)
+    if (c.index_of(*h) != 0) {
+      w = c.index_of(*h);
+      break;
+    }
+  ASSERT_NE(w, SIZE_MAX);
+  std::size_t reported = 0;
+  c.tap = [&](std::size_t from, std::size_t, const Bytes& payload) {
+    auto message = decode(payload);
+    if (from != w || !message) return;
+    if (auto* r = std::get_if<LossReport>(&*message); r && r->dataset == d.id) ++reported;
+  };
+  // Away for more than lost_after_missed heartbeat periods (2 x 45 s).
+  c.members[w].up = false;
+  c.run_for(150 * kSecond);
+  c.members[w].up = true;
+  c.run_for(2 * kMinute);
+  EXPECT_GT(c.members[w].node->stats().wakeups, 0u) << "the test proves nothing: the member did not find it was away";
+  EXPECT_EQ(reported, 0u) << "the member counted its own time away as missed heartbeats";
+  EXPECT_EQ(agreed_holders(c, d.id), holders);
+}
+
 // A holder that found its slot damaged (its own proof failed, codex-verify,
 // a failed audit) is not asked to rebuild that slot while another member
 // can: its disk may be failing. Here the first member to claim the slot
