@@ -278,6 +278,30 @@ Time Node::next_deadline() const {
   return std::min(s.membership_deadline(), s.storage_deadline());
 }
 
+void Node::prefetch(MemberHandle peer) const {
+  // The lines of Impl that every message, tick and next_deadline() read
+  // (the state is several KB, the random generator's 2.5 KB in the middle):
+  // at 10,000 members they are cold when a node's turn comes, and loading
+  // them one miss after another was ~8% of the simulation (on_message's own
+  // time) plus most of next_deadline()'s 5%.
+  const Impl& s = *impl_;
+  __builtin_prefetch(&s.config);
+  __builtin_prefetch(&s.stats);
+  __builtin_prefetch(&s.joined);
+  __builtin_prefetch(&s.members);
+  __builtin_prefetch(&s.next_probe);
+  __builtin_prefetch(&s.relayed);
+  __builtin_prefetch(&s.suspicions);
+  __builtin_prefetch(&s.broadcasts);
+  __builtin_prefetch(&s.datasets);
+  __builtin_prefetch(&s.peer_states);
+  __builtin_prefetch(&s.audits);
+  __builtin_prefetch(&s.next_heartbeat);
+  __builtin_prefetch(&s.timers);
+  __builtin_prefetch(&s.unprovable);
+  if (peer < s.members.size()) __builtin_prefetch(&s.members[peer]);
+}
+
 void Node::audit(Time now, const DatasetId& dataset, std::uint32_t slot, Output& out) {
   auto it = impl_->datasets.find(dataset);
   if (it == impl_->datasets.end() || slot >= it->second.slots.size()) return;

