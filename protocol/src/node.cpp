@@ -171,6 +171,8 @@ void Node::on_message(Time now, const MemberId& from, ByteView payload, Output& 
     s.stats.refused++;
     return;
   }
+  if (const auto* heartbeat = std::get_if<Heartbeat>(&*decoded))
+    for (std::size_t i = 0; i < heartbeat->entries.size() && i < 8; ++i) s.datasets.prefetch(heartbeat->entries[i].dataset);
   MemberHandle sender = s.directory->intern(from);
   if (sender == s.me) {
     s.stats.refused++;
@@ -299,7 +301,9 @@ void Node::prefetch(MemberHandle peer) const {
   __builtin_prefetch(&s.next_heartbeat);
   __builtin_prefetch(&s.timers);
   __builtin_prefetch(&s.unprovable);
-  if (peer < s.members.size()) __builtin_prefetch(&s.members[peer]);
+  // (Only with a peer: reading the view's size waits for the line that
+  // holds it, which the caller may have asked for one event ago.)
+  if (peer != MemberDirectory::kNone && peer < s.members.size()) __builtin_prefetch(&s.members[peer]);
 }
 
 void Node::audit(Time now, const DatasetId& dataset, std::uint32_t slot, Output& out) {

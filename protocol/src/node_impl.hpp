@@ -216,6 +216,8 @@ class DatasetMap {
   using Map = std::unordered_map<DatasetId, DatasetState, DatasetHash>;
   using iterator = Map::iterator;
   using const_iterator = Map::const_iterator;
+  // A node of the map: the next pointer, the key and state, the cached hash.
+  static constexpr std::size_t kNodeBytes = sizeof(Map::value_type) + 2 * sizeof(void*);
 
   DatasetMap() = default;
   DatasetMap(std::size_t buckets, const DatasetHash& hash) : map_(buckets, hash) { rebuild(); }
@@ -233,6 +235,31 @@ class DatasetMap {
   }
   const_iterator find(const DatasetId& id) const { return const_cast<DatasetMap*>(this)->find(id); }
   std::size_t count(const DatasetId& id) const { return find(id) != end() ? 1 : 0; }
+  // A hint: start loading the node of dataset `id`, if the index (itself
+  // not read beyond its slots) has it. A heartbeat names its datasets; the
+  // receiver looks each up after decoding, admission and the signature, and
+  // the node arrives meanwhile instead of being waited for.
+  void prefetch(const DatasetId& id) const {
+    const std::size_t hash = map_.hash_function()(id);
+    const std::size_t mask = index_.size() - 1;
+    for (std::size_t i = hash & mask, probes = 0; probes < 4; i = (i + 1) & mask, ++probes) {
+      const Slot& s = index_[i];
+      if (!s.used) return;
+      if (s.hash == hash) {
+        const char* p = reinterpret_cast<const char*>(&*s.it) - sizeof(void*);
+        for (std::size_t at = 0; at < kNodeBytes; at += 64) __builtin_prefetch(p + at);
+        return;
+      }
+    }
+  }
+  // The same for the dataset's slots, view digest inputs and holder circle
+  // (its node must be loaded: after prefetch(id)).
+  static void prefetch_parts(const DatasetState& d) {
+    const char* slots = reinterpret_cast<const char*>(d.slots.data());
+    for (std::size_t at = 0; at < d.slots.size() * sizeof(SlotState); at += 64) __builtin_prefetch(slots + at);
+    __builtin_prefetch(d.digest_of.data());
+    __builtin_prefetch(d.circle.data());
+  }
   // Calls f(DatasetState&) for every dataset, in the map's order, with the
   // memory it will read loaded ahead: first every node at once (through the
   // flat index, so the loads overlap instead of following the chain one
@@ -244,7 +271,6 @@ class DatasetMap {
   // see docs/simulator.md, "Prefetching". f must not insert or erase.
   template <class F>
   void for_each_prefetched(F&& f) {
-    constexpr std::size_t kNodeBytes = sizeof(Map::value_type) + 2 * sizeof(void*);
     for (const Slot& s : index_)
       if (s.used) {
         const char* p = reinterpret_cast<const char*>(&*s.it) - sizeof(void*);
@@ -317,12 +343,6 @@ class DatasetMap {
     while (n < (map_.size() + 1) * 4) n *= 2;
     index_.assign(n, Slot{});
     for (auto it = map_.begin(); it != map_.end(); ++it) place(it);
-  }
-  static void prefetch_parts(const DatasetState& d) {
-    const char* slots = reinterpret_cast<const char*>(d.slots.data());
-    for (std::size_t at = 0; at < d.slots.size() * sizeof(SlotState); at += 64) __builtin_prefetch(slots + at);
-    __builtin_prefetch(d.digest_of.data());
-    __builtin_prefetch(d.circle.data());
   }
   Map map_;
   std::vector<Slot> index_ = std::vector<Slot>(16);

@@ -460,6 +460,10 @@ void Node::Impl::on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, O
   p.last_seq = m.seq;
   if (m.nonce.size() >= 8) p.their_nonce.assign(m.nonce);
   stats.heartbeats_accepted++;
+  // The datasets' nodes were asked for on decoding (Node::on_message); now
+  // their slots, while the proofs are checked.
+  for (std::size_t i = 0; i < m.entries.size() && i < 8; ++i)
+    if (auto it = datasets.find(m.entries[i].dataset); it != datasets.end()) DatasetMap::prefetch_parts(it->second);
 
   // Proofs: each must answer a nonce we gave this holder, for an entry that nonce selects.
   enum class Proven : std::uint8_t { none, good, bad };
