@@ -59,8 +59,6 @@ class RepositorySource : public BlockSource {
     read_checked(digests, known, out, status);
   }
 
-  bool reads_again_cheaply() const override { return true; }
-
  private:
   // read_many; blocks with a known fingerprint (if `known` is not empty) are
   // compared with it, and hashed only if they differ.

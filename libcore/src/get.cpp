@@ -4,10 +4,9 @@
 // at a time (index lookups, then reads and digest checks on every core) and
 // written in order, cut to the dataset size. For a protected dataset, the bad
 // data blocks of a batch are rebuilt by decoding their EC groups, together on
-// every core; a group's other bad data blocks, needed later in the stream,
-// are rebuilt again when their turn comes (from the repository, whose rows
-// are read again cheaply) or kept in a spill file (from other sources), so
-// that memory stays bounded.
+// every core; a group's other bad data blocks, needed later in the stream, are
+// kept in a spill file so that each group is decoded once and memory stays
+// bounded.
 // Into a file (an output that can be written at positions), a protected
 // dataset goes group by group instead (get_by_groups): each block is read and
 // checked once, each damaged group decoded once, on every core, and every
@@ -36,10 +35,6 @@ constexpr std::size_t kGroupBatchBytes = 8 << 20;  // of data rows, for get_by_g
 // batch of 64 bad blocks, whose reads and rebuilt blocks make whole runs of
 // sixteen for both cores).
 constexpr std::size_t kRebuildRoundBytes = 8 << 20;
-// Decoding groups again (rebuild_in_order), each group rebuilds only the
-// rows of the current batch (one, with whole slots lost): rounds of up to 32
-// groups, so that the rebuilt blocks still make runs of sixteen per core.
-constexpr std::size_t kRebuildAgainRoundBytes = 12 << 20;
 
 // Rebuilt blocks waiting for their turn in the output, in a temporary file.
 class SpillFile {
@@ -229,45 +224,26 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
 }
 
 // In-order output: the bad blocks of a batch of data blocks (blocks[i] is
-// block start + i) are put right. Their groups are read (one read_many,
-// hashed on every core) and decoded on every core, a few groups at a time to
-// bound memory.
-// The rows read to decode a group are fingerprinted in `ahead` (by block
-// index): when they are read again, for their own turn in the output or to
-// decode the group again, they are compared with it rather than hashed a
-// second time (BlockSource::read_many_again).
-// A group with bad data rows past this batch too: from a source that reads
-// again cheaply (the repository), each group is decoded again when its next
-// bad row's turn comes (`decode_again`); from others (a network), it is
-// decoded once and those rows wait in the spill file. Writing a spill file
-// took 38 % of the time of a get of 512 MiB at 4+2 with 2 slots lost, and
-// from 0.1 to 2 s of system time on this machine from one run to the next.
-// Room for a round of groups, kept from batch to batch (allocating it anew
-// for each batch cost page faults).
-struct RebuildRoom {
-  std::vector<Bytes> group_blocks, read;
-  std::vector<Status> group_status, read_status;
-  std::vector<Digest> digests;
-  std::vector<std::optional<std::uint64_t>> known;  // their fingerprints, where read before
-  std::vector<std::size_t> where;                   // each digest's entry in group_blocks
-  std::vector<GroupRebuild> rebuilds;
-};
-
+// block start + i) are put right. One rebuilt earlier waits in the spill
+// file; for the others, their groups are read (one read_many, hashed on every
+// core) and decoded on every core, a few groups at a time to bound memory.
+// Each group is decoded once: its bad data rows past this batch are spilled
+// for their turn.
+// The intact data rows read to decode a group ahead of their turn in the
+// output are fingerprinted in `ahead` (by block index): when their turn comes
+// they are read again and compared with it rather than hashed a second time
+// (BlockSource::read_many_again).
 Status rebuild_in_order(BlockSource& source, const SteppedLayout& layout, std::span<const Digest> leaves,
-                        CoderPool& coders, SpillFile& spill, RebuildRoom& room, bool decode_again, std::uint64_t start,
-                        std::span<Bytes> blocks, std::span<Status> status,
-                        std::vector<std::optional<std::uint64_t>>& ahead, const GetOptions& options,
-                        GetResult& result) {
-  const std::uint64_t end = start + blocks.size();
+                        CoderPool& coders, SpillFile& spill, std::uint64_t start, std::span<Bytes> blocks,
+                        std::span<Status> status, std::vector<std::optional<std::uint64_t>>& ahead,
+                        const GetOptions& options, GetResult& result) {
   std::vector<std::uint64_t> groups;  // to decode, in the order of their first bad block here
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     if (status[i].ok()) continue;
-    if (!decode_again) {
-      CODEX_TRY_ASSIGN(bool spilled, spill.take(start + i, blocks[i]));
-      if (spilled) {
-        status[i] = Status();
-        continue;
-      }
+    CODEX_TRY_ASSIGN(bool spilled, spill.take(start + i, blocks[i]));
+    if (spilled) {
+      status[i] = Status();
+      continue;
     }
     const std::uint64_t group = layout.group_of(start + i);
     if (std::find(groups.begin(), groups.end(), group) == groups.end()) groups.push_back(group);
@@ -276,29 +252,28 @@ Status rebuild_in_order(BlockSource& source, const SteppedLayout& layout, std::s
   const std::uint32_t rows = layout.slots(), k = layout.k;
   const std::size_t bs = coders.block_size();
   // Rounds of equal size (a last round of one group would leave a core idle).
-  const std::size_t most =
-      std::max<std::size_t>(1, (decode_again ? kRebuildAgainRoundBytes : kRebuildRoundBytes) / (rows * bs));
+  const std::size_t most = std::max<std::size_t>(1, kRebuildRoundBytes / (rows * bs));
   const std::size_t rounds = (groups.size() + most - 1) / most;
   const std::size_t per_round = (groups.size() + rounds - 1) / rounds;
-  auto& [group_blocks, read, group_status, read_status, digests, known, where, rebuilds] = room;
-  group_blocks.resize(std::max(group_blocks.size(), std::min(per_round, groups.size()) * rows));
-  group_status.resize(group_blocks.size());
+  std::vector<Bytes> group_blocks(std::min(per_round, groups.size()) * rows), read;
+  std::vector<Status> group_status(group_blocks.size()), read_status;
+  std::vector<Digest> digests;
+  std::vector<std::size_t> where;  // each digest's entry in group_blocks
+  std::vector<GroupRebuild> rebuilds;
   for (std::size_t first = 0; first < groups.size(); first += per_round) {
     const std::size_t count = std::min(per_round, groups.size() - first);
     digests.clear();
-    known.clear();
     where.clear();
     for (std::size_t g = 0; g < count; ++g)
       for (std::uint32_t row = 0; row < rows; ++row) {
         const std::uint64_t index = layout.index(groups[first + g], row);
         if (layout.is_padding(index)) continue;
         digests.push_back(leaves[index]);
-        known.push_back(index < ahead.size() ? ahead[index] : std::nullopt);
         where.push_back(g * rows + row);
       }
     read.resize(std::max(read.size(), digests.size()));
     read_status.resize(digests.size());
-    source.read_many_again(digests, known, std::span<Bytes>(read.data(), digests.size()), read_status);
+    source.read_many(digests, std::span<Bytes>(read.data(), digests.size()), read_status);
     for (std::size_t i = 0; i < digests.size(); ++i) {
       std::swap(group_blocks[where[i]], read[i]);  // no copy; buffers go round
       group_status[where[i]] = std::move(read_status[i]);
@@ -306,13 +281,11 @@ Status rebuild_in_order(BlockSource& source, const SteppedLayout& layout, std::s
     std::vector<std::optional<Result<GroupRebuild>>> decoded(count);
     default_pool().for_each(count, [&](std::size_t g) {
       const std::uint64_t group = groups[first + g];
-      // Rows read again later: intact data rows past this batch (for their
-      // turn), and when groups are decoded again, every row.
-      for (std::uint32_t row = 0; row < (decode_again ? rows : k); ++row) {
+      for (std::uint32_t row = 0; row < k; ++row) {
         const std::uint64_t index = layout.index(group, row);
         const Bytes& block = group_blocks[g * rows + row];
-        if (index < ahead.size() && !ahead[index] && (decode_again || index >= end) && !layout.is_padding(index) &&
-            group_status[g * rows + row].ok() && block.size() == bs)
+        if (index >= start + blocks.size() && index < layout.blocks && group_status[g * rows + row].ok() &&
+            block.size() == bs)
           ahead[index] = block_fingerprint(block);
       }
       auto coder = coders.acquire();
@@ -323,10 +296,7 @@ Status rebuild_in_order(BlockSource& source, const SteppedLayout& layout, std::s
       decoded[g].emplace(decode_group(layout, leaves, **coder, group,
                                       std::span<const Bytes>(group_blocks.data() + g * rows, rows),
                                       std::span<const Status>(group_status.data() + g * rows, rows),
-                                      [&](std::uint32_t row) {
-                                        const std::uint64_t index = layout.index(group, row);
-                                        return row < k && index >= start && (!decode_again || index < end);
-                                      },
+                                      [&](std::uint32_t row) { return row < k && layout.index(group, row) >= start; },
                                       /*check_rebuilt=*/false));
       coders.release(std::move(*coder));
     });
@@ -422,18 +392,13 @@ Result<GetResult> get_dataset(const DatasetRecord& record, std::span<const Diges
   std::optional<CoderPool> coders;
   if (layout) coders.emplace(manifest.erasure->backend, layout->k, layout->m, static_cast<std::size_t>(manifest.block_size));
   SpillFile spill(spill_dir);
-  RebuildRoom room;
-  const bool decode_again = source.reads_again_cheaply();
-  // Fingerprints of rows read ahead (see rebuild_in_order): of data rows, or
-  // of every row when groups are decoded again.
-  std::vector<std::optional<std::uint64_t>> ahead(layout ? (decode_again ? layout->total : data_blocks) : 0);
+  std::vector<std::optional<std::uint64_t>> ahead(layout ? data_blocks : 0);  // see rebuild_in_order
   std::uint64_t written = 0;
   CODEX_TRY(read_batches(source, static_cast<std::size_t>(data_blocks), kBlocksPerBatch,
                          [&](std::size_t i) -> const Digest& { return leaves[i]; },
                          [&](std::size_t start, std::span<Bytes> blocks, std::span<Status> status) -> Status {
     if (layout)
-      CODEX_TRY(rebuild_in_order(source, *layout, leaves, *coders, spill, room, decode_again, start, blocks, status, ahead,
-                                 options, result));
+      CODEX_TRY(rebuild_in_order(source, *layout, leaves, *coders, spill, start, blocks, status, ahead, options, result));
     for (std::size_t i = 0; i < blocks.size(); ++i) {
       CODEX_TRY(status[i]);
       const std::uint64_t take = std::min<std::uint64_t>(manifest.block_size, size - written);

@@ -267,21 +267,6 @@ struct Outcomes {
 
 // Applies `asked` losses to a fresh repository holding `encoded` and checks
 // get/check/repair against what the losses (closed over shared content) allow.
-// A source over another that does not say it reads blocks again cheaply.
-class Forwarding : public BlockSource {
- public:
-  explicit Forwarding(BlockSource& inner) : inner_(inner) {}
-  Result<bool> has(const Digest& digest) override { return inner_.has(digest); }
-  Result<std::vector<bool>> has_many(std::span<const Digest> digests) override { return inner_.has_many(digests); }
-  Status read(const Digest& digest, Bytes& out) override { return inner_.read(digest, out); }
-  void read_many(std::span<const Digest> digests, std::span<Bytes> out, std::span<Status> status) override {
-    inner_.read_many(digests, out, status);
-  }
-
- private:
-  BlockSource& inner_;
-};
-
 void run_pattern(const Encoded& encoded, const Bytes& original, const Losses& asked, const std::string& label,
                  std::mt19937_64& rng, Outcomes& outcomes) {
   TempDir dir;
@@ -307,20 +292,6 @@ void run_pattern(const Encoded& encoded, const Bytes& original, const Losses& as
   // get
   MemorySink sink;
   auto got = get_dataset(repo.repo(), *repository_source(repo.repo()), encoded.cid, sink, GetOptions{});
-  {
-    // From a source that does not read again cheaply (as a network's), get
-    // decodes each group once and spills the rows rebuilt ahead of their
-    // turn, instead of decoding again: the same outcome.
-    auto inner = repository_source(repo.repo());
-    Forwarding forwarding(*inner);
-    MemorySink spilled;
-    auto got_spilled = get_dataset(repo.repo(), forwarding, encoded.cid, spilled, GetOptions{});
-    EXPECT_EQ(got_spilled.ok(), got.ok()) << (got.ok() ? got_spilled.error().message : got.error().message);
-    if (got.ok() && got_spilled.ok()) {
-      EXPECT_TRUE(spilled.bytes == sink.bytes) << "get with a spill file gave other bytes";
-      EXPECT_EQ(got_spilled->rebuilt.size(), got->rebuilt.size());
-    }
-  }
   if (recoverable) {
     ASSERT_TRUE(got.ok()) << got.error().message;
     ASSERT_EQ(sink.bytes.size(), original.size());

@@ -46,13 +46,6 @@ class BlockSource {
   // ignores the fingerprints: read_many.
   virtual void read_many_again(std::span<const Digest> digests, std::span<const std::optional<std::uint64_t>> known,
                                std::span<Bytes> out, std::span<Status> status);
-  // Whether read_many_again of blocks read before costs less than keeping
-  // them in a spill file: true for a local store, which reads them from the
-  // page cache and compares fingerprints; false (the default) for a source
-  // that would fetch them again. codex-get into a pipe decodes a damaged
-  // group again for each of its lost blocks from a source that says true,
-  // rather than spilling the blocks it rebuilt ahead of their turn.
-  virtual bool reads_again_cheaply() const { return false; }
 };
 
 // The repository's blocks (index lookups on the calling thread, reads and
