@@ -87,9 +87,18 @@ void block_digests_and_cell_roots(std::span<const ByteView> blocks, std::size_t 
     cells.resize(lanes * per_block);
     std::uint8_t whole[lanes][32];
     sha_x16::digest_with_cells(messages, size, cell_size, whole, reinterpret_cast<std::uint8_t(*)[32]>(cells.data()));
-    for (std::size_t lane = 0; lane < run; ++lane) {
-      std::memcpy(digests[i + lane].data(), whole[lane], 32);
-      cell_roots[i + lane] = fold_root(std::span<Digest>(cells.data() + lane * per_block, per_block));
+    for (std::size_t lane = 0; lane < run; ++lane) std::memcpy(digests[i + lane].data(), whole[lane], 32);
+    if (per_block >= 2 && (per_block & (per_block - 1)) == 0) {
+      // Every layer of every lane's cell tree pairs up evenly: the run's
+      // trees fold together, a layer at a time (the nodes of lane j stay at
+      // j * count), so that their nodes hash sixteen at a time too.
+      std::uint8_t key = 1;
+      for (std::size_t count = per_block; count > 1; count /= 2, key = 0)
+        sha256_pairs(cells.data(), run * count / 2, key, cells.data());
+      for (std::size_t lane = 0; lane < run; ++lane) cell_roots[i + lane] = cells[lane];
+    } else {
+      for (std::size_t lane = 0; lane < run; ++lane)
+        cell_roots[i + lane] = fold_root(std::span<Digest>(cells.data() + lane * per_block, per_block));
     }
     i += run;
   }
