@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <functional>
 
 #include "codex/dataset.hpp"
 #include "codex/encode.hpp"
@@ -141,33 +142,44 @@ TEST(EncodeTest, AFileWithABadBlockFailsInOnePass) {
   }
 }
 
-// A file whose bytes differ the second time they are read.
+// A file whose bytes differ when read again at a position: `tamper` changes
+// what read_at returns (someone wrote to the file meanwhile). With `sized`,
+// it says its size, which the one-pass encoder needs; without, encode takes
+// the two passes.
 class ChangingSource : public ByteSource {
  public:
-  explicit ChangingSource(Bytes bytes) : bytes_(std::move(bytes)) {}
+  ChangingSource(Bytes bytes, std::string name, std::function<void(MutableByteView)> tamper, bool sized)
+      : bytes_(std::move(bytes)), name_(std::move(name)), tamper_(std::move(tamper)), sized_(sized) {}
   Result<std::size_t> read_some(MutableByteView out) override {
     const std::size_t n = std::min(out.size(), bytes_.size() - pos_);
     std::memcpy(out.data(), bytes_.data() + pos_, n);
     pos_ += n;
     return n;
   }
-  std::string name() const override { return "changing.car"; }
+  std::string name() const override { return name_; }
   bool can_read_at() const override { return true; }
+  std::optional<std::uint64_t> positional_size() const override {
+    return sized_ ? std::optional<std::uint64_t>(bytes_.size()) : std::nullopt;
+  }
   Status read_at(std::uint64_t offset, MutableByteView out) override {
     std::memcpy(out.data(), bytes_.data() + offset, out.size());
-    out[out.size() / 2] ^= 1;  // someone wrote to the file meanwhile
+    tamper_(out);
     return {};
   }
 
  private:
   Bytes bytes_;
+  std::string name_;
+  std::function<void(MutableByteView)> tamper_;
+  bool sized_;
   std::size_t pos_ = 0;
 };
 
 TEST(EncodeTest, AFileChangedBetweenThePassesFails) {
   TempDir tmp;
   std::mt19937_64 rng(12);
-  ChangingSource input(plain_stream(rng, 8 * 4096, 4096));
+  ChangingSource input(
+      plain_stream(rng, 8 * 4096, 4096), "changing.car", [](MutableByteView out) { out[out.size() / 2] ^= 1; }, false);
   MemorySink out;
   CarWriter writer(out);
   auto encoded = encode_stream(input, writer, options_for(4, 2, tmp.path()));
@@ -203,35 +215,18 @@ class ChangingSink : public ByteSink {
   Bytes bytes_;
 };
 
-// A file whose section headers change after the one pass has read them all
-// (reads larger than a section header see another digest).
-class ChangingHeadersSource : public ByteSource {
- public:
-  explicit ChangingHeadersSource(Bytes bytes) : bytes_(std::move(bytes)) {}
-  Result<std::size_t> read_some(MutableByteView out) override {
-    const std::size_t n = std::min(out.size(), bytes_.size() - pos_);
-    std::memcpy(out.data(), bytes_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-  std::string name() const override { return "headers.car"; }
-  bool can_read_at() const override { return true; }
-  std::optional<std::uint64_t> positional_size() const override { return bytes_.size(); }
-  Status read_at(std::uint64_t offset, MutableByteView out) override {
-    std::memcpy(out.data(), bytes_.data() + offset, out.size());
-    if (out.size() > 4096) out[20] ^= 1;  // a run of sections: the first one's digest
-    return {};
-  }
-
- private:
-  Bytes bytes_;
-  std::size_t pos_ = 0;
-};
-
 TEST(EncodeTest, AFileChangedDuringTheOnePassFails) {
   TempDir tmp;
   std::mt19937_64 rng(16);
-  ChangingHeadersSource input(plain_stream(rng, 64 * 4096, 4096));
+  // Its section headers change after the one pass has read them all: reads
+  // larger than a section header (a run of sections) see another digest in
+  // the first one.
+  ChangingSource input(
+      plain_stream(rng, 64 * 4096, 4096), "headers.car",
+      [](MutableByteView out) {
+        if (out.size() > 4096) out[20] ^= 1;
+      },
+      true);
   auto out = open_output(tmp.path() + "/out.car");
   ASSERT_TRUE(out.ok());
   CarWriter writer(**out);
