@@ -68,29 +68,26 @@ for root, _, files in os.walk(sys.argv[1]):
 EOF
 WATCH=1
 while [[ $WATCH == "$ROT" || $WATCH == "$GONE" ]]; do WATCH=$((WATCH + 1)); done
-started=$SECONDS
-wait_for 90 "slot 1 rebuilt, full health (member $WATCH's view)" healed "$WATCH" 1
-NEW1=$(cluster_view_field "$WATCH" "$CID" holders | cut -d' ' -f2)
-step "slot 1 held by $NEW1 $((SECONDS - started)) s after the damage"
-took=$((SECONDS - started))
-if [[ $NEW1 == "${HOLDERS[1]}" ]] || grep -q "dataset=$CID slot=1 rebuilt" "$CLUSTER_DIR/m$ROT.log"; then
-  ((took >= 55)) || fail "member $ROT rebuilt the slot its own disk damaged after $took s, within the repair timeout"
-fi
-grep -q "dataset=$CID slot=1 cannot be proven: reported damaged" "$CLUSTER_DIR/m$ROT.log" ||
-  fail "member $ROT did not report its damaged slot"
+# rebuilt_elsewhere SLOT DAMAGED WHAT: wait for slot SLOT's rebuild and full
+# health, check that member DAMAGED reported its slot damaged and did not
+# take it back within the repair timeout.
+rebuilt_elsewhere() {
+  local slot=$1 damaged=$2 what=$3 started=$SECONDS holder took
+  wait_for 90 "slot $slot rebuilt, full health (member $WATCH's view)" healed "$WATCH" "$slot"
+  holder=$(cluster_view_field "$WATCH" "$CID" holders | cut -d' ' -f$((slot + 1)))
+  took=$((SECONDS - started))
+  step "slot $slot held by $holder $took s after the $what"
+  if [[ $holder == "${HOLDERS[$slot]}" ]] || grep -q "dataset=$CID slot=$slot rebuilt" "$CLUSTER_DIR/m$damaged.log"; then
+    ((took >= 55)) || fail "member $damaged rebuilt the slot it lost to $what after $took s, within the repair timeout"
+  fi
+  grep -q "dataset=$CID slot=$slot cannot be proven: reported damaged" "$CLUSTER_DIR/m$damaged.log" ||
+    fail "member $damaged did not report its damaged slot"
+}
+rebuilt_elsewhere 1 "$ROT" damage
 
 step "member $GONE's block rows are deleted from its database while its daemon runs"
 sqlite3 "$(cluster_repo "$GONE")/codex.db" "DELETE FROM blocks" || fail "cannot delete member $GONE's rows"
-started=$SECONDS
-wait_for 90 "slot 4 rebuilt, full health (member $WATCH's view)" healed "$WATCH" 4
-NEW4=$(cluster_view_field "$WATCH" "$CID" holders | cut -d' ' -f5)
-step "slot 4 held by $NEW4 $((SECONDS - started)) s after the deletion"
-took=$((SECONDS - started))
-if [[ $NEW4 == "${HOLDERS[4]}" ]] || grep -q "dataset=$CID slot=4 rebuilt" "$CLUSTER_DIR/m$GONE.log"; then
-  ((took >= 55)) || fail "member $GONE rebuilt the slot it had lost after $took s, within the repair timeout"
-fi
-grep -q "dataset=$CID slot=4 cannot be proven: reported damaged" "$CLUSTER_DIR/m$GONE.log" ||
-  fail "member $GONE did not report its damaged slot"
+rebuilt_elsewhere 4 "$GONE" deletion
 
 # A member whose disk rotted under its dropped slot fetches what it needs
 # again: no rebuild fails on a bad local copy.
