@@ -15,13 +15,16 @@
 // group short of K blocks fails without output; corruption, found as blocks
 // are hashed, stops the get after correct bytes only.
 #include <algorithm>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <optional>
 
 #include "codex/block_source.hpp"
 #include "codex/dataset.hpp"
 #include "codex/layout.hpp"
 #include "codex/parallel.hpp"
+#include "background_thread.hpp"
 #include "fingerprint.hpp"
 #include "group_decoder.hpp"
 #include "temp_file.hpp"
@@ -30,41 +33,84 @@ namespace codex {
 namespace {
 
 constexpr std::size_t kGroupBatchBytes = 8 << 20;  // of data rows, for get_by_groups
-// Of all rows, for the groups rebuild_in_order decodes at once (up to 21
+// Of all rows, for the groups InOrderRebuild decodes at once (up to 21
 // groups of 4 + 2 rows of 64 KiB; rounds are then made equal, 16 groups for a
 // batch of 64 bad blocks, whose reads and rebuilt blocks make whole runs of
 // sixteen for both cores).
 constexpr std::size_t kRebuildRoundBytes = 8 << 20;
 
 // Rebuilt blocks waiting for their turn in the output, in a temporary file.
+// They are written behind, by a thread of their own, so that the thread
+// keeping the output in order does not wait on the page cache (writing the
+// spill was 7 % of that thread's time, and it was the busiest); each block's
+// buffer is handed over, not copied, and goes back to `buffers` once written.
+// At most kSpillBehind blocks wait to be written, so memory stays bounded.
+// Reading blocks back waits for the writes, and reads on every core.
 class SpillFile {
  public:
-  explicit SpillFile(std::string dir) : dir_(std::move(dir)) {}
-  Status put(std::uint64_t index, ByteView block) {
+  SpillFile(std::string dir, BlockBuffers& buffers) : dir_(std::move(dir)), buffers_(buffers) {}
+
+  Status put(std::uint64_t index, Bytes block) {
     if (!file_) {
       CODEX_TRY_ASSIGN(auto file, TempFile::create(dir_));
       file_.emplace(std::move(file));
+      writer_ = std::make_unique<BackgroundThread>();
     }
-    CODEX_TRY(file_->write_at(end_, block));
-    where_[index] = {end_, block.size()};
+    {
+      std::unique_lock lock(mutex_);
+      written_.wait(lock, [this] { return behind_ < kSpillBehind; });
+      if (!failed_.ok()) return failed_;
+      ++behind_;
+    }
+    const std::uint64_t offset = end_;
+    where_[index] = {offset, block.size()};
     end_ += block.size();
+    writer_->post([this, offset, block = std::move(block)]() mutable {
+      Status status = file_->write_at(offset, block);
+      buffers_.give(std::move(block));
+      std::lock_guard lock(mutex_);
+      if (failed_.ok()) failed_ = std::move(status);
+      --behind_;
+      written_.notify_all();
+    });
     return {};
   }
-  // true when the index was spilled; the block is then in `out`.
-  Result<bool> take(std::uint64_t index, Bytes& out) {
-    auto it = where_.find(index);
-    if (it == where_.end()) return false;
-    out.resize(it->second.second);
-    CODEX_TRY(file_->read_at(it->second.first, out));
-    where_.erase(it);
-    return true;
+
+  bool holds(std::uint64_t index) const { return where_.count(index) != 0; }
+  static constexpr std::size_t kSpillBehind = 64;  // blocks: 4 MiB of 64 KiB blocks
+
+  // Reads the spilled blocks `indices` back, block i into out[i - start].
+  Status take(std::span<const std::uint64_t> indices, std::uint64_t start, std::span<Bytes> out) {
+    writer_->wait_idle();
+    {
+      std::lock_guard lock(mutex_);
+      if (!failed_.ok()) return failed_;
+    }
+    std::vector<Status> status(indices.size());
+    default_pool().for_each(indices.size(), [&](std::size_t i) {
+      const auto [offset, size] = where_.at(indices[i]);
+      Bytes& block = out[indices[i] - start];
+      block.resize(size);
+      status[i] = file_->read_at(offset, block);
+    });
+    for (std::size_t i = 0; i < indices.size(); ++i) {
+      CODEX_TRY(status[i]);
+      where_.erase(indices[i]);
+    }
+    return {};
   }
 
  private:
   std::string dir_;
+  BlockBuffers& buffers_;
   std::optional<TempFile> file_;
   std::uint64_t end_ = 0;
-  std::map<std::uint64_t, std::pair<std::uint64_t, std::size_t>> where_;
+  std::map<std::uint64_t, std::pair<std::uint64_t, std::size_t>> where_;  // index -> offset, size
+  std::mutex mutex_;  // guards the members below, shared with the writer thread
+  std::condition_variable written_;
+  std::size_t behind_ = 0;  // blocks handed to the writer, not yet written
+  Status failed_;           // the first failed write
+  std::unique_ptr<BackgroundThread> writer_;  // last: joined (its jobs run) before the file closes
 };
 
 // Which of leaves[begin, end) the source holds, a run at a time (one
@@ -223,107 +269,157 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
   return {};
 }
 
-// In-order output: the bad blocks of a batch of data blocks (blocks[i] is
-// block start + i) are put right. One rebuilt earlier waits in the spill
-// file; for the others, their groups are read (one read_many, hashed on every
-// core) and decoded on every core, a few groups at a time to bound memory.
-// Each group is decoded once: its bad data rows past this batch are spilled
-// for their turn.
+// In-order output of a protected dataset: the bad blocks of each batch of
+// data blocks are put right, batch after batch. One rebuilt earlier waits in
+// the spill file; for the others, their groups are read (one read_many,
+// hashed on every core) and decoded on every core, a few groups at a time to
+// bound memory. Each group is decoded once: its bad data rows past this batch
+// are spilled for their turn.
 // The intact data rows read to decode a group ahead of their turn in the
-// output are fingerprinted in `ahead` (by block index): when their turn comes
+// output are fingerprinted (`ahead`, by block index): when their turn comes
 // they are read again and compared with it rather than hashed a second time
-// (BlockSource::read_many_again).
-Status rebuild_in_order(BlockSource& source, const SteppedLayout& layout, std::span<const Digest> leaves,
-                        CoderPool& coders, SpillFile& spill, std::uint64_t start, std::span<Bytes> blocks,
-                        std::span<Status> status, std::vector<std::optional<std::uint64_t>>& ahead,
-                        const GetOptions& options, GetResult& result) {
-  std::vector<std::uint64_t> groups;  // to decode, in the order of their first bad block here
-  for (std::size_t i = 0; i < blocks.size(); ++i) {
-    if (status[i].ok()) continue;
-    CODEX_TRY_ASSIGN(bool spilled, spill.take(start + i, blocks[i]));
-    if (spilled) {
-      status[i] = Status();
-      continue;
+// (BlockSource::read_many_again, given known()).
+// The buffers (rows read, blocks rebuilt) are kept from batch to batch: new
+// ones each batch were zeroed and faulted in again, 4 % of such a get.
+class InOrderRebuild {
+ public:
+  InOrderRebuild(BlockSource& source, const SteppedLayout& layout, std::span<const Digest> leaves,
+                 const Manifest& manifest, const std::string& spill_dir, const GetOptions& options, GetResult& result)
+      : source_(source),
+        layout_(layout),
+        leaves_(leaves),
+        block_size_(static_cast<std::size_t>(manifest.block_size)),
+        most_groups_(std::max<std::size_t>(1, kRebuildRoundBytes / (layout.slots() * block_size_))),
+        coders_(manifest.erasure->backend, layout.k, layout.m, block_size_),
+        rebuilt_buffers_(block_size_, most_groups_ * layout.m + SpillFile::kSpillBehind),
+        spill_(spill_dir, rebuilt_buffers_),
+        ahead_(layout.blocks),
+        options_(options),
+        result_(result) {}
+
+  // The fingerprint of data block `index` if it was read (and checked) ahead.
+  std::optional<std::uint64_t> known(std::uint64_t index) const { return ahead_[index]; }
+
+  // blocks[i] is block start + i, status[i] how reading it went.
+  Status rebuild(std::uint64_t start, std::span<Bytes> blocks, std::span<Status> status) {
+    std::vector<std::uint64_t> groups;  // to decode, in the order of their first bad block here
+    std::vector<std::uint64_t> spilled;  // rebuilt with an earlier batch
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+      if (status[i].ok()) continue;
+      if (spill_.holds(start + i)) {
+        spilled.push_back(start + i);
+        continue;
+      }
+      const std::uint64_t group = layout_.group_of(start + i);
+      if (std::find(groups.begin(), groups.end(), group) == groups.end()) groups.push_back(group);
     }
-    const std::uint64_t group = layout.group_of(start + i);
-    if (std::find(groups.begin(), groups.end(), group) == groups.end()) groups.push_back(group);
+    if (!spilled.empty()) {
+      CODEX_TRY(spill_.take(spilled, start, blocks));
+      for (std::uint64_t index : spilled) status[index - start] = Status();
+    }
+    if (groups.empty()) return {};
+    // Rounds of equal size (a last round of one group would leave a core idle).
+    const std::size_t rounds = (groups.size() + most_groups_ - 1) / most_groups_;
+    const std::size_t per_round = (groups.size() + rounds - 1) / rounds;
+    for (std::size_t first = 0; first < groups.size(); first += per_round) {
+      const std::size_t count = std::min(per_round, groups.size() - first);
+      CODEX_TRY(rebuild_round(std::span<const std::uint64_t>(groups).subspan(first, count), start, blocks, status));
+    }
+    return {};
   }
-  if (groups.empty()) return {};
-  const std::uint32_t rows = layout.slots(), k = layout.k;
-  const std::size_t bs = coders.block_size();
-  // Rounds of equal size (a last round of one group would leave a core idle).
-  const std::size_t most = std::max<std::size_t>(1, kRebuildRoundBytes / (rows * bs));
-  const std::size_t rounds = (groups.size() + most - 1) / most;
-  const std::size_t per_round = (groups.size() + rounds - 1) / rounds;
-  std::vector<Bytes> group_blocks(std::min(per_round, groups.size()) * rows), read;
-  std::vector<Status> group_status(group_blocks.size()), read_status;
-  std::vector<Digest> digests;
-  std::vector<std::size_t> where;  // each digest's entry in group_blocks
-  std::vector<GroupRebuild> rebuilds;
-  for (std::size_t first = 0; first < groups.size(); first += per_round) {
-    const std::size_t count = std::min(per_round, groups.size() - first);
-    digests.clear();
-    where.clear();
+
+ private:
+  // Reads and decodes `groups`, puts their rebuilt blocks of this batch in
+  // place and spills those of later batches.
+  Status rebuild_round(std::span<const std::uint64_t> groups, std::uint64_t start, std::span<Bytes> blocks,
+                       std::span<Status> status) {
+    const std::uint32_t rows = layout_.slots(), k = layout_.k;
+    const std::size_t count = groups.size();
+    if (group_blocks_.size() < count * rows) {
+      group_blocks_.resize(count * rows);
+      group_status_.resize(count * rows);
+    }
+    digests_.clear();
+    where_.clear();
     for (std::size_t g = 0; g < count; ++g)
       for (std::uint32_t row = 0; row < rows; ++row) {
-        const std::uint64_t index = layout.index(groups[first + g], row);
-        if (layout.is_padding(index)) continue;
-        digests.push_back(leaves[index]);
-        where.push_back(g * rows + row);
+        const std::uint64_t index = layout_.index(groups[g], row);
+        if (layout_.is_padding(index)) continue;
+        digests_.push_back(leaves_[index]);
+        where_.push_back(g * rows + row);
       }
-    read.resize(std::max(read.size(), digests.size()));
-    read_status.resize(digests.size());
-    source.read_many(digests, std::span<Bytes>(read.data(), digests.size()), read_status);
-    for (std::size_t i = 0; i < digests.size(); ++i) {
-      std::swap(group_blocks[where[i]], read[i]);  // no copy; buffers go round
-      group_status[where[i]] = std::move(read_status[i]);
+    read_.resize(std::max(read_.size(), digests_.size()));
+    read_status_.resize(digests_.size());
+    source_.read_many(digests_, std::span<Bytes>(read_.data(), digests_.size()), read_status_);
+    for (std::size_t i = 0; i < digests_.size(); ++i) {
+      std::swap(group_blocks_[where_[i]], read_[i]);  // no copy; buffers go round
+      group_status_[where_[i]] = std::move(read_status_[i]);
     }
+    const std::uint64_t end = start + blocks.size();
     std::vector<std::optional<Result<GroupRebuild>>> decoded(count);
     default_pool().for_each(count, [&](std::size_t g) {
-      const std::uint64_t group = groups[first + g];
+      const std::uint64_t group = groups[g];
       for (std::uint32_t row = 0; row < k; ++row) {
-        const std::uint64_t index = layout.index(group, row);
-        const Bytes& block = group_blocks[g * rows + row];
-        if (index >= start + blocks.size() && index < layout.blocks && group_status[g * rows + row].ok() &&
-            block.size() == bs)
-          ahead[index] = block_fingerprint(block);
+        const std::uint64_t index = layout_.index(group, row);
+        const Bytes& block = group_blocks_[g * rows + row];
+        if (index >= end && index < layout_.blocks && group_status_[g * rows + row].ok() && block.size() == block_size_)
+          ahead_[index] = block_fingerprint(block);
       }
-      auto coder = coders.acquire();
+      auto coder = coders_.acquire();
       if (!coder) {
         decoded[g].emplace(std::move(coder).error());
         return;
       }
-      decoded[g].emplace(decode_group(layout, leaves, **coder, group,
-                                      std::span<const Bytes>(group_blocks.data() + g * rows, rows),
-                                      std::span<const Status>(group_status.data() + g * rows, rows),
-                                      [&](std::uint32_t row) { return row < k && layout.index(group, row) >= start; },
-                                      /*check_rebuilt=*/false));
-      coders.release(std::move(*coder));
+      decoded[g].emplace(decode_group(layout_, leaves_, **coder, group,
+                                      std::span<const Bytes>(group_blocks_.data() + g * rows, rows),
+                                      std::span<const Status>(group_status_.data() + g * rows, rows),
+                                      [&](std::uint32_t row) { return row < k && layout_.index(group, row) >= start; },
+                                      /*check_rebuilt=*/false, &rebuilt_buffers_));
+      coders_.release(std::move(*coder));
     });
     // The rebuilt blocks of all these groups are checked against their
     // leaves together (sixteen at a time on every core), before any is used.
-    rebuilds.clear();
+    rebuilds_.clear();
     for (auto& outcome : decoded) {
       if (!*outcome) return std::move(*outcome).error();
-      rebuilds.push_back(std::move(**outcome));
+      rebuilds_.push_back(std::move(**outcome));
     }
-    CODEX_TRY(check_rebuilt(rebuilds, leaves));
-    for (auto& rebuild : rebuilds) {
+    CODEX_TRY(check_rebuilt(rebuilds_, leaves_));
+    for (auto& rebuild : rebuilds_) {
       for (auto& row : rebuild.bad) {
         if (row.block.empty()) continue;
-        result.rebuilt.push_back({row.index, row.why == Errc::corrupt ? "corrupt" : "missing"});
-        if (options.on_rebuilt) options.on_rebuilt(result.rebuilt.back());
-        if (row.index < start + blocks.size()) {
-          blocks[row.index - start] = std::move(row.block);
+        result_.rebuilt.push_back({row.index, row.why == Errc::corrupt ? "corrupt" : "missing"});
+        if (options_.on_rebuilt) options_.on_rebuilt(result_.rebuilt.back());
+        if (row.index < end) {
+          std::swap(blocks[row.index - start], row.block);
           status[row.index - start] = Status();
+          rebuilt_buffers_.give(std::move(row.block));  // the batch's old buffer
         } else {
-          CODEX_TRY(spill.put(row.index, row.block));
+          CODEX_TRY(spill_.put(row.index, std::move(row.block)));  // given back once written
         }
       }
     }
+    return {};
   }
-  return {};
-}
+
+  BlockSource& source_;
+  const SteppedLayout& layout_;
+  std::span<const Digest> leaves_;
+  const std::size_t block_size_;
+  const std::size_t most_groups_;  // in a round (kRebuildRoundBytes of rows)
+  CoderPool coders_;
+  BlockBuffers rebuilt_buffers_;
+  SpillFile spill_;
+  std::vector<std::optional<std::uint64_t>> ahead_;  // by data block index
+  const GetOptions& options_;
+  GetResult& result_;
+  // One round's rows (group g's row r at g * rows + r) and the buffers read into.
+  std::vector<Bytes> group_blocks_, read_;
+  std::vector<Status> group_status_, read_status_;
+  std::vector<Digest> digests_;
+  std::vector<std::size_t> where_;  // each digest's entry in group_blocks_
+  std::vector<GroupRebuild> rebuilds_;
+};
 
 }  // namespace
 
@@ -389,16 +485,13 @@ Result<GetResult> get_dataset(const DatasetRecord& record, std::span<const Diges
     return result;
   }
 
-  std::optional<CoderPool> coders;
-  if (layout) coders.emplace(manifest.erasure->backend, layout->k, layout->m, static_cast<std::size_t>(manifest.block_size));
-  SpillFile spill(spill_dir);
-  std::vector<std::optional<std::uint64_t>> ahead(layout ? data_blocks : 0);  // see rebuild_in_order
+  std::optional<InOrderRebuild> rebuild;
+  if (layout) rebuild.emplace(source, *layout, leaves, manifest, spill_dir, options, result);
   std::uint64_t written = 0;
   CODEX_TRY(read_batches(source, static_cast<std::size_t>(data_blocks), kBlocksPerBatch,
                          [&](std::size_t i) -> const Digest& { return leaves[i]; },
                          [&](std::size_t start, std::span<Bytes> blocks, std::span<Status> status) -> Status {
-    if (layout)
-      CODEX_TRY(rebuild_in_order(source, *layout, leaves, *coders, spill, start, blocks, status, ahead, options, result));
+    if (rebuild) CODEX_TRY(rebuild->rebuild(start, blocks, status));
     for (std::size_t i = 0; i < blocks.size(); ++i) {
       CODEX_TRY(status[i]);
       const std::uint64_t take = std::min<std::uint64_t>(manifest.block_size, size - written);
@@ -407,7 +500,7 @@ Result<GetResult> get_dataset(const DatasetRecord& record, std::span<const Diges
     }
     if (options.on_progress) options.on_progress(written);
     return {};
-  }, [&](std::size_t i) { return layout ? ahead[i] : std::nullopt; }));
+  }, [&](std::size_t i) { return rebuild ? rebuild->known(i) : std::nullopt; }));
   CODEX_TRY(output.flush());
   result.bytes = written;
   return result;

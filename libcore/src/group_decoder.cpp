@@ -68,7 +68,8 @@ Status check_rebuilt(std::span<const GroupRebuild> rebuilds, std::span<const Dig
 
 Result<GroupRebuild> decode_group(const SteppedLayout& layout, std::span<const Digest> leaves, ErasureCoder& coder,
                                   std::uint64_t group, std::span<const Bytes> blocks, std::span<const Status> status,
-                                  const std::function<bool(std::uint32_t row)>& wanted, bool check_rebuilt) {
+                                  const std::function<bool(std::uint32_t row)>& wanted, bool check_rebuilt,
+                                  BlockBuffers* buffers) {
   const std::uint32_t rows = layout.slots();
   const std::size_t block_size = coder.block_size();
   GroupRebuild result;
@@ -99,7 +100,8 @@ Result<GroupRebuild> decode_group(const SteppedLayout& layout, std::span<const D
   std::vector<std::uint8_t*> out(rows, nullptr);
   for (auto& bad : result.bad) {
     if (!wanted(bad.row)) continue;
-    bad.block.resize(block_size);
+    if (buffers) bad.block = buffers->take();
+    else bad.block.resize(block_size);
     out[bad.row] = bad.block.data();
   }
   CODEX_TRY(coder.reconstruct(fragments, out));
@@ -117,6 +119,25 @@ Result<GroupRebuild> decode_group(const SteppedLayout& layout, std::span<const D
   for (std::size_t i = 0; i < which.size(); ++i)
     if (digests[i] != leaves[which[i]->index]) return rebuilt_mismatch(which[i]->index, group, leaves).error();
   return result;
+}
+
+Bytes BlockBuffers::take() {
+  Bytes buffer;
+  {
+    std::lock_guard lock(mutex_);
+    if (!free_.empty()) {
+      buffer = std::move(free_.back());
+      free_.pop_back();
+    }
+  }
+  buffer.resize(block_size_);  // no-op for a buffer given back (they hold a block)
+  return buffer;
+}
+
+void BlockBuffers::give(Bytes buffer) {
+  if (buffer.size() != block_size_) return;  // not one of ours (an empty or short block)
+  std::lock_guard lock(mutex_);
+  if (free_.size() < most_) free_.push_back(std::move(buffer));
 }
 
 Result<std::unique_ptr<ErasureCoder>> CoderPool::acquire() {

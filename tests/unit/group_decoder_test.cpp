@@ -1,7 +1,8 @@
 // Decoding EC groups (libcore/src/group_decoder.hpp): rebuilt blocks checked
 // by decode_group itself, or left to check_rebuilt, which hashes many groups'
 // blocks together (get into a pipe) and must name the first that does not
-// match its leaf.
+// match its leaf. BlockBuffers, which rebuilt blocks are decoded into, hands
+// out buffers of one block size and keeps a bounded number given back.
 #include "group_decoder.hpp"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <random>
+#include <set>
 
 #include "codex/cid.hpp"
 #include "codex/erasure.hpp"
@@ -74,6 +76,55 @@ TEST(GroupDecoder, CheckRebuiltTogetherMatchesCheckingEachGroup) {
   EXPECT_EQ(wrong.error().message,
             fmt::format("block {} rebuilt from EC group 5 does not match its CID '{}'", d.layout.index(5, 0),
                         Cid::from_digest(codec::block, d.leaves[d.layout.index(5, 0)]).to_string()));
+}
+
+TEST(GroupDecoder, BlockBuffersReuseWhatIsGivenBackUpToTheirBound) {
+  BlockBuffers buffers(kBlock, 2);
+  Bytes a = buffers.take();
+  ASSERT_EQ(a.size(), kBlock);
+  const std::uint8_t* a_memory = a.data();
+  buffers.give(std::move(a));
+  Bytes again = buffers.take();
+  EXPECT_EQ(again.data(), a_memory) << "a buffer given back is not reused";
+  EXPECT_EQ(again.size(), kBlock);
+  // Not a block (empty, or another size): not kept.
+  buffers.give(Bytes());
+  buffers.give(Bytes(kBlock / 2));
+  Bytes fresh = buffers.take();
+  EXPECT_EQ(fresh.size(), kBlock);
+  EXPECT_NE(fresh.data(), a_memory);
+  // At most two kept.
+  Bytes third(kBlock);
+  const std::uint8_t* kept[] = {again.data(), fresh.data()};
+  buffers.give(std::move(again));
+  buffers.give(std::move(fresh));
+  buffers.give(std::move(third));
+  Bytes x = buffers.take(), y = buffers.take(), z = buffers.take();
+  EXPECT_EQ(std::set<const std::uint8_t*>({x.data(), y.data()}), std::set<const std::uint8_t*>(kept, kept + 2));
+  EXPECT_EQ(z.size(), kBlock);
+}
+
+// Decoding into buffers from a BlockBuffers gives the same blocks, whatever
+// the buffers held before.
+TEST(GroupDecoder, DecodesIntoReusedBuffers) {
+  auto coder = ErasureCoder::open("liberasurecode_rs_vand", 2, 1, kBlock);
+  ASSERT_TRUE(coder.ok()) << coder.error().message;
+  Dataset d = make_dataset(*coder);
+  BlockBuffers buffers(kBlock, 4);
+  buffers.give(Bytes(kBlock, 0xAB));  // stale bytes, as a buffer given back holds
+  for (std::uint64_t g = 0; g < d.layout.steps; ++g) {
+    std::vector<Bytes> blocks(d.layout.slots());
+    std::vector<Status> status(d.layout.slots());
+    for (std::uint32_t row = 0; row < d.layout.slots(); ++row) blocks[row] = d.blocks[d.layout.index(g, row)];
+    blocks[1].clear();
+    status[1] = make_error(Errc::not_found, "lost");
+    auto decoded = decode_group(d.layout, d.leaves, *coder, g, blocks, status, [](std::uint32_t) { return true; },
+                                /*check_rebuilt=*/true, &buffers);
+    ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+    ASSERT_EQ(decoded->bad.size(), 1u);
+    EXPECT_EQ(decoded->bad[0].block, d.blocks[d.layout.index(g, 1)]);
+    buffers.give(std::move(decoded->bad[0].block));
+  }
 }
 
 }  // namespace
