@@ -18,6 +18,7 @@ namespace {
 class PosixFile final : public File {
  public:
   PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  int descriptor() const override { return fd_; }
   ~PosixFile() override { ::close(fd_); }
   Status read_at(std::uint64_t offset, MutableByteView out) override {
     return pread_full(fd_, out.data(), out.size(), offset, path_);

@@ -45,7 +45,8 @@ constexpr std::size_t kRebuildRoundBytes = 8 << 20;
 // spill was 7 % of that thread's time, and it was the busiest); each block's
 // buffer is handed over, not copied, and goes back to `buffers` once written.
 // At most kSpillBehind blocks wait to be written, so memory stays bounded.
-// Reading blocks back waits for the writes, and reads on every core.
+// When their turn comes they go from the file to the output (write_to),
+// which for a pipe means without being copied through this process.
 class SpillFile {
  public:
   SpillFile(std::string dir, BlockBuffers& buffers) : dir_(std::move(dir)), buffers_(buffers) {}
@@ -79,24 +80,17 @@ class SpillFile {
   bool holds(std::uint64_t index) const { return where_.count(index) != 0; }
   static constexpr std::size_t kSpillBehind = 64;  // blocks: 4 MiB of 64 KiB blocks
 
-  // Reads the spilled blocks `indices` back, block i into out[i - start].
-  Status take(std::span<const std::uint64_t> indices, std::uint64_t start, std::span<Bytes> out) {
+  // Writes the first `size` bytes of spilled block `index` to `output` (a
+  // pipe takes them straight from the file's pages) and forgets it.
+  Status write_to(std::uint64_t index, ByteSink& output, std::uint64_t size) {
     writer_->wait_idle();
     {
       std::lock_guard lock(mutex_);
       if (!failed_.ok()) return failed_;
     }
-    std::vector<Status> status(indices.size());
-    default_pool().for_each(indices.size(), [&](std::size_t i) {
-      const auto [offset, size] = where_.at(indices[i]);
-      Bytes& block = out[indices[i] - start];
-      block.resize(size);
-      status[i] = file_->read_at(offset, block);
-    });
-    for (std::size_t i = 0; i < indices.size(); ++i) {
-      CODEX_TRY(status[i]);
-      where_.erase(indices[i]);
-    }
+    auto it = where_.find(index);
+    CODEX_TRY(output.write_from(file_->file(), it->second.first, std::min<std::uint64_t>(size, it->second.second)));
+    where_.erase(it);
     return {};
   }
 
@@ -271,7 +265,8 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
 
 // In-order output of a protected dataset: the bad blocks of each batch of
 // data blocks are put right, batch after batch. One rebuilt earlier waits in
-// the spill file; for the others, their groups are read (one read_many,
+// the spill file (and goes from there to the output); for the others, their
+// groups are read (one read_many,
 // hashed on every core) and decoded on every core, a few groups at a time to
 // bound memory. Each group is decoded once: its bad data rows past this batch
 // are spilled for their turn.
@@ -300,22 +295,20 @@ class InOrderRebuild {
   // The fingerprint of data block `index` if it was read (and checked) ahead.
   std::optional<std::uint64_t> known(std::uint64_t index) const { return ahead_[index]; }
 
+  // Block `index` was rebuilt with an earlier batch: write_spilled() writes it.
+  bool spilled(std::uint64_t index) const { return spill_.holds(index); }
+  Status write_spilled(std::uint64_t index, ByteSink& output, std::uint64_t size) {
+    return spill_.write_to(index, output, size);
+  }
+
+  // Puts right the bad blocks of a batch, but those spilled (see spilled()):
   // blocks[i] is block start + i, status[i] how reading it went.
   Status rebuild(std::uint64_t start, std::span<Bytes> blocks, std::span<Status> status) {
     std::vector<std::uint64_t> groups;  // to decode, in the order of their first bad block here
-    std::vector<std::uint64_t> spilled;  // rebuilt with an earlier batch
     for (std::size_t i = 0; i < blocks.size(); ++i) {
-      if (status[i].ok()) continue;
-      if (spill_.holds(start + i)) {
-        spilled.push_back(start + i);
-        continue;
-      }
+      if (status[i].ok() || spill_.holds(start + i)) continue;
       const std::uint64_t group = layout_.group_of(start + i);
       if (std::find(groups.begin(), groups.end(), group) == groups.end()) groups.push_back(group);
-    }
-    if (!spilled.empty()) {
-      CODEX_TRY(spill_.take(spilled, start, blocks));
-      for (std::uint64_t index : spilled) status[index - start] = Status();
     }
     if (groups.empty()) return {};
     // Rounds of equal size (a last round of one group would leave a core idle).
@@ -493,9 +486,13 @@ Result<GetResult> get_dataset(const DatasetRecord& record, std::span<const Diges
                          [&](std::size_t start, std::span<Bytes> blocks, std::span<Status> status) -> Status {
     if (rebuild) CODEX_TRY(rebuild->rebuild(start, blocks, status));
     for (std::size_t i = 0; i < blocks.size(); ++i) {
-      CODEX_TRY(status[i]);
       const std::uint64_t take = std::min<std::uint64_t>(manifest.block_size, size - written);
-      CODEX_TRY(output.write(ByteView(blocks[i].data(), static_cast<std::size_t>(take))));
+      if (rebuild && rebuild->spilled(start + i)) {
+        CODEX_TRY(rebuild->write_spilled(start + i, output, take));
+      } else {
+        CODEX_TRY(status[i]);
+        CODEX_TRY(output.write(ByteView(blocks[i].data(), static_cast<std::size_t>(take))));
+      }
       written += take;
     }
     if (options.on_progress) options.on_progress(written);

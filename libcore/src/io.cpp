@@ -3,6 +3,8 @@
 // pieces cheaply; large reads and writes bypass the buffer.
 #include "codex/io.hpp"
 
+#include "codex/env.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -80,6 +82,18 @@ Status ByteSink::read_back(std::uint64_t, MutableByteView) {
   return make_error(Errc::failure, "'{}' cannot be read back", name());
 }
 
+Status ByteSink::write_from(File& file, std::uint64_t offset, std::uint64_t size) {
+  Bytes buffer(static_cast<std::size_t>(std::min<std::uint64_t>(size, kMaxSyscallBytes)));
+  while (size > 0) {
+    const MutableByteView part(buffer.data(), static_cast<std::size_t>(std::min<std::uint64_t>(size, buffer.size())));
+    CODEX_TRY(file.read_at(offset, part));
+    CODEX_TRY(write(part));
+    offset += part.size();
+    size -= part.size();
+  }
+  return {};
+}
+
 Result<std::size_t> MemorySource::read_some(MutableByteView out) {
   std::size_t n = std::min(out.size(), data_.size() - pos_);
   if (n != 0) std::memcpy(out.data(), data_.data() + pos_, n);
@@ -106,6 +120,11 @@ std::optional<std::uint64_t> positional_origin(int fd) {
   const off_t here = ::lseek(fd, 0, SEEK_CUR);
   if (here < 0) return std::nullopt;
   return static_cast<std::uint64_t>(here);
+}
+
+bool is_pipe(int fd) {
+  struct stat st;
+  return ::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
 class FdSource : public ByteSource {
@@ -194,7 +213,7 @@ constexpr std::size_t kWriteBehindBuffers = 6;
 class FdSink : public ByteSink {
  public:
   FdSink(int fd, std::string name, bool owned)
-      : fd_(fd), name_(std::move(name)), owned_(owned), origin_(positional_origin(fd)) {
+      : fd_(fd), name_(std::move(name)), owned_(owned), origin_(positional_origin(fd)), pipe_(is_pipe(fd)) {
     buffer_.reserve(kBufferSize);
   }
   ~FdSink() override {
@@ -234,6 +253,25 @@ class FdSink : public ByteSink {
     if (!origin_) return ByteSink::truncate_at(length);
     CODEX_TRY(flush());
     if (::ftruncate(fd_, static_cast<off_t>(*origin_ + length)) != 0) return errno_error("truncate", name_);
+    return {};
+  }
+
+  // Into a pipe, the file's bytes are spliced: after what is buffered and
+  // written behind, straight from the file's pages. Where the kernel cannot
+  // splice them (EINVAL: a file system without it), they are read and written.
+  Status write_from(File& file, std::uint64_t offset, std::uint64_t size) override {
+    if (!pipe_ || file.descriptor() < 0) return ByteSink::write_from(file, offset, size);
+    CODEX_TRY(flush());
+    loff_t from = static_cast<loff_t>(offset);
+    while (size > 0) {
+      const ssize_t n = ::splice(file.descriptor(), &from, fd_, nullptr,
+                                 static_cast<std::size_t>(std::min<std::uint64_t>(size, kMaxSyscallBytes)), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EINVAL) return ByteSink::write_from(file, static_cast<std::uint64_t>(from), size);
+      if (n < 0) return errno_error("write", name_);
+      if (n == 0) return make_error(Errc::io, "'{}' ended {} bytes early", file.path(), size);
+      size -= static_cast<std::uint64_t>(n);
+    }
     return {};
   }
 
@@ -314,6 +352,7 @@ class FdSink : public ByteSink {
   std::string name_;
   bool owned_;
   std::optional<std::uint64_t> origin_;
+  bool pipe_;     // write_from splices
   Bytes buffer_;  // being filled
   std::mutex mutex_;  // guards the members below, shared with the writer thread
   std::condition_variable written_;

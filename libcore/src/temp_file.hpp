@@ -18,6 +18,7 @@ class TempFile {
   static Result<TempFile> create(const std::string& dir, Env& env = system_env());
   Status write_at(std::uint64_t offset, ByteView data) { return file_->write_at(offset, data); }
   Status read_at(std::uint64_t offset, MutableByteView out) { return file_->read_at(offset, out); }
+  File& file() { return *file_; }
 
  private:
   explicit TempFile(std::unique_ptr<File> file) : file_(std::move(file)) {}

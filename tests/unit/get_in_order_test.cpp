@@ -8,12 +8,14 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include "test_support.hpp"
 
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "codex/block_source.hpp"
@@ -127,6 +129,31 @@ TEST(GetInOrder, TwoDataSlotsLostGivesTheOriginalRebuildingEachBlockOnce) {
     std::sort(rebuilt.begin(), rebuilt.end());
     EXPECT_EQ(rebuilt, lost);
   }
+}
+
+// Into a pipe (the spilled blocks are spliced into it from the spill file).
+TEST(GetInOrder, IntoAPipe) {
+  TempDir dir;
+  Stored stored = store(dir.path(), 1000, 5);
+  lose_slots(dir.path(), stored, {0, 1});
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  Bytes got;
+  std::thread reader([&] {
+    std::uint8_t buffer[65536];
+    for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;) got.insert(got.end(), buffer, buffer + n);
+  });
+  {
+    auto sink = fd_sink(fds[1], "pipe");
+    ASSERT_FALSE(sink->can_write_at());
+    auto source = repository_source(*stored.repo);
+    auto result = get_dataset(*stored.repo, *source, stored.record.manifest_cid, *sink, GetOptions{});
+    EXPECT_TRUE(result.ok()) << result.error().message;
+  }
+  ::close(fds[1]);
+  reader.join();
+  ::close(fds[0]);
+  EXPECT_TRUE(got == stored.original) << "get into a pipe gave other bytes";
 }
 
 // Losing slots 0 and 3: the rebuilt blocks of slot 3 wait the longest.

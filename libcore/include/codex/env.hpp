@@ -42,6 +42,9 @@ class File {
   enum class Lock { shared, exclusive };
   virtual Status lock(Lock kind) = 0;
   virtual const std::string& path() const = 0;
+  // The system's file descriptor, where there is one (-1 otherwise): a pipe
+  // sink can then take the file's bytes without copying them (splice).
+  virtual int descriptor() const { return -1; }
 };
 
 class Clock {

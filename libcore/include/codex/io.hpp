@@ -13,6 +13,8 @@
 
 namespace codex {
 
+class File;  // env.hpp
+
 class ByteSource {
  public:
   virtual ~ByteSource() = default;
@@ -60,6 +62,13 @@ class ByteSink {
   // opens the way on first use (false: read_back is then Errc::failure).
   virtual bool can_read_back() { return false; }
   virtual Status read_back(std::uint64_t offset, MutableByteView out);
+
+  // Writes `size` bytes of `file` from `offset`, as write() would (after
+  // everything written before). A sink over a pipe takes them without their
+  // passing through this process (splice: the pipe refers to the file's
+  // pages, nothing is copied): get sends the blocks it spilled this way.
+  // Any other sink reads them and writes them.
+  virtual Status write_from(File& file, std::uint64_t offset, std::uint64_t size);
 };
 
 // Files and pipes. `open_input("-")` is stdin; `open_output("-")` is stdout.
