@@ -105,6 +105,36 @@ expect_eq "exit code of codex-get | head -c 10" "$code" 141
 expect_eq "exit code of codex-chunk | head -c 10" "$code" 141
 [[ ! -s $TEST_TMP/pipe.err ]] || fail "codex-chunk | head printed: $(cat "$TEST_TMP/pipe.err")"
 unchanged
+step "codex-get | cat with two data slots lost, its spill past the limit: exit 5 naming the spill file"
+# 5 MiB at K=4 M=2 in 4 KiB blocks: 320 groups. Each group's row 1 is
+# rebuilt with its row 0, five batches of 64 blocks before its turn, and
+# waits in a spill file (1.25 MiB) meanwhile; the spill is written by a
+# thread of its own, whose failure must still end the get with exit 5 and
+# no more than the original's first bytes.
+new_repo spill
+"$CHUNK" -q --block-size 4096 "$TEST_TMP/big" >"$TEST_TMP/big4k.car" || fail "codex-chunk failed"
+"$CODEX_BIN/codex-encode" -q -k 4 -m 2 "$TEST_TMP/big4k.car" >"$TEST_TMP/protected.car" || fail "codex-encode failed"
+protected_cid=$("$PUT" "$TEST_TMP/protected.car") || fail "codex-put of the protected dataset failed"
+"$PYTHON" - "$REPO/codex.db" <<'PY' || fail "cannot delete slots 0 and 1"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+count, leaves = db.execute("SELECT leaf_count, leaves FROM trees ORDER BY leaf_count DESC LIMIT 1").fetchone()
+steps = count // 6
+with db:
+    for i in range(0, 2 * steps):  # slots 0 and 1: data rows 0 and 1 of every group
+        db.execute("DELETE FROM blocks WHERE digest = ?", (leaves[i * 32:(i + 1) * 32],))
+PY
+# into_cat CMD...: CMD's stdout through a pipe into $TEST_TMP/spilled.out; CMD's exit code.
+into_cat() {
+  "$@" | cat >"$TEST_TMP/spilled.out"
+  return "${PIPESTATUS[0]}"
+}
+io_failure "temporary file in .*(File too large|too large|space)" into_cat limited 256 "$GET" "$protected_cid"
+[[ $(file_size "$TEST_TMP/spilled.out") -lt $(file_size "$TEST_TMP/big") ]] || fail "the failed get wrote everything"
+cmp -s "$TEST_TMP/spilled.out" <(head -c "$(file_size "$TEST_TMP/spilled.out")" "$TEST_TMP/big") ||
+  fail "the failed get wrote bytes that are not the original's"
+step "  without the limit the same get gives the original"
+check_get "$protected_cid" "$TEST_TMP/big"
 # Last, so that a failure here does not hide the checks above.
 step "codex-put into a fresh repository whose index cannot be written: exit 5, naming codex.db"
 new_repo tiny
