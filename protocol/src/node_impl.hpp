@@ -108,6 +108,9 @@ struct SlotState {
   SlotHealth health = SlotHealth::pending;
   std::uint8_t former_tries = 0;  // views sent to `former` since it came back
   bool restarting = false;        // every candidate tried: round 0 again at the next repair timer
+  // The claimant (health repairing) reached its repair deadline without a
+  // heartbeat and was audited: at the next deadline it is given up.
+  bool claimant_audited = false;
   // The last holder this view found lost. If it comes back (a healed
   // partition), it is shown this view, so that two holders of the slot
   // repaired on both sides of the cut meet and the worse one steps down.
@@ -201,6 +204,9 @@ struct PendingAudit {
   Bytes challenge;
   Time deadline = 0;
   bool rival = false;  // auditing a better member that claims our own slot
+  // Auditing a claimant that has not heartbeated by its repair deadline: a
+  // proof makes it the slot's holder; no proof gives it up (not damage).
+  bool claimant = false;
 };
 
 // A member's datasets: an unordered_map (its iteration order is the one the
@@ -546,7 +552,9 @@ struct Node::Impl {
   void make_claim(Time now, DatasetState& d, Output& out);
   void start_audit(Time now, const DatasetState& d, std::uint32_t slot, Output& out);
   void audit_member(Time now, const DatasetId& dataset, std::uint32_t slot, MemberHandle target, bool rival,
-                    Output& out);
+                    Output& out, bool claimant = false);
+  // A claimant that has not heartbeated in time: the next candidates are asked.
+  void give_up_claimant(Time now, DatasetState& d, std::uint32_t slot, Output& out);
   std::uint64_t view_digest(const DatasetState& d) const;
   DatasetViewMessage view_message(const DatasetState& d) const;
   std::vector<std::optional<MemberId>> holders_of(const DatasetState& d) const;

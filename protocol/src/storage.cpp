@@ -371,6 +371,8 @@ void Node::Impl::forget_peer(MemberHandle h) {
 void Node::Impl::send_heartbeats(Time now, Output& out, const DatasetId* only, bool everyone) {
   // (watcher, entry) pairs, grouped by watcher in handle order: one heartbeat each.
   std::vector<std::pair<MemberHandle, HeartbeatEntry>> batches;
+  const Time quiet = (config.heartbeat_interval + config.heartbeat_interval / 2) *
+                     Time(std::max<std::uint32_t>(1, config.suspect_after_missed));
   auto add = [&](DatasetState& d) {
     if (d.desc.plain || !d.own_slot || !d.stored || *d.own_slot >= d.slots.size()) return;
     std::uint64_t digest = view_digest(d);
@@ -380,12 +382,43 @@ void Node::Impl::send_heartbeats(Time now, Output& out, const DatasetId* only, b
     // holder cut off by a partition heartbeating only members that have
     // since dropped the dataset.
     bool unconfirmed = false;
-    for (const SlotState& s : d.slots) unconfirmed |= s.health == SlotHealth::lost;
+    // Whether no co-holder in our view still counts: each is gone, lost
+    // (confirmed or not), or has not been credited with a heartbeat for
+    // suspect_after_missed heartbeat periods (our own heartbeat watchers
+    // heartbeat us every interval; a co-holder we do not watch may only be
+    // named "held" by a view we adopted, perhaps a stale one).
+    bool alone = true;
+    for (std::uint32_t i = 0; i < d.slots.size(); ++i) {
+      const SlotState& s = d.slots[i];
+      unconfirmed |= s.health == SlotHealth::lost;
+      if (i != *d.own_slot && s.holder != MemberDirectory::kNone && !lostish(s.health) && now - s.last_heard <= quiet)
+        alone = false;
+    }
     const auto watchers =
         everyone || !d.announced || unconfirmed ? watchers_of(d) : heartbeat_watchers(d, *d.own_slot);
     d.announced = true;
+    const HeartbeatEntry entry{d.desc.id, *d.own_slot, digest};
     for (MemberHandle w : watchers)
-      if (w != me) batches.emplace_back(w, HeartbeatEntry{d.desc.id, *d.own_slot, digest});
+      if (w != me) batches.emplace_back(w, entry);
+    if (alone && d.slots.size() > 1) {
+      // A stale island: the co-holders our view names are gone or lost, and
+      // those still live may have dropped the dataset (replaced while we
+      // were cut off), so our heartbeats reach nobody who holds it, while
+      // our own slot may have been rebuilt elsewhere. Heartbeat the members
+      // placement puts nearest each slot of the dataset instead, where its
+      // current holders are found: one that holds a slot of it answers with
+      // its view when ours differs (on_heartbeat), which names our slot's
+      // other holder if there is one, and the claim order settles the two
+      // (the worse steps down once the better proves it holds the slot).
+      const std::size_t r = std::max<std::uint32_t>(1, config.repair_candidates);
+      std::vector<MemberHandle> asked;
+      for (std::uint32_t i = 0; i < d.slots.size(); ++i)
+        for (MemberHandle h : ring.closest(slot_point(d.desc.id, i), r + 1))
+          if (h != me && std::find(asked.begin(), asked.end(), h) == asked.end() &&
+              std::find(watchers.begin(), watchers.end(), h) == watchers.end())
+            asked.push_back(h);
+      for (MemberHandle h : asked) batches.emplace_back(h, entry);
+    }
   };
   if (only) {
     auto it = datasets.find(*only);
@@ -529,8 +562,19 @@ void Node::Impl::on_heartbeat(Time now, MemberHandle from, const Heartbeat& m, O
         differing.push_back(&d);
         continue;
       }
+      // A better holder replaces one that still holds the slot in our view
+      // (two claimants both finished a rebuild): tell the replaced one now,
+      // so that it audits the better one and steps down, instead of at its
+      // next heartbeat, up to a heartbeat interval later.
+      const MemberHandle replaced = s.holder;
+      const bool tell = replaced != MemberDirectory::kNone && replaced != me && !lostish(s.health) &&
+                        s.health != SlotHealth::repairing && is_live(replaced);
       s.holder = from;
       s.reporters.clear();
+      if (tell) {
+        s.health = SlotHealth::held;
+        send(replaced, view_message(d), out);
+      }
     }
     if (credit) {
       s.last_heard = now;
@@ -654,6 +698,7 @@ void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewM
     s.health = theirs_health == SlotHealth::held ? SlotHealth::pending : SlotHealth::repairing;
     s.last_heard = now;
     s.reporters.clear();
+    s.claimant_audited = false;
     if (s.health == SlotHealth::repairing) {
       s.repair_deadline = now + config.repair_timeout;
       timers.emplace(s.repair_deadline, d.desc.id, i, repair_timer);
@@ -670,7 +715,7 @@ void Node::Impl::start_audit(Time now, const DatasetState& d, std::uint32_t slot
 }
 
 void Node::Impl::audit_member(Time now, const DatasetId& dataset, std::uint32_t slot, MemberHandle target, bool rival,
-                              Output& out) {
+                              Output& out, bool claimant) {
   if (rival) {
     // One rival audit at a time per slot.
     for (const auto& [seq, a] : audits)
@@ -678,7 +723,7 @@ void Node::Impl::audit_member(Time now, const DatasetId& dataset, std::uint32_t 
   }
   std::uint64_t seq = next_seq++;
   Bytes challenge = secret_bytes(32);
-  audits[seq] = PendingAudit{dataset, slot, target, challenge, now + 4 * scaled(config.probe_timeout), rival};
+  audits[seq] = PendingAudit{dataset, slot, target, challenge, now + 4 * scaled(config.probe_timeout), rival, claimant};
   send(target, Audit{seq, dataset, slot, challenge}, out);
   stats.audits_sent++;
 }
@@ -742,6 +787,21 @@ void Node::Impl::on_audit_reply(Time now, MemberHandle from, const AuditReply& m
     stats.proofs_checked++;
     Status st = proofs.check(a.dataset, a.slot, a.challenge, m.proof);
     good = st.ok() || st.error().code == Errc::not_found;
+  }
+  if (a.claimant) {
+    // A claimant past its repair deadline (storage_tick): a proof makes it
+    // the holder (its first heartbeat was lost, and the next comes a
+    // heartbeat interval later); anything else leaves it to the timer, which
+    // gives it up. Not damage: it may still be rebuilding.
+    if (good && s.health == SlotHealth::repairing) {
+      s.health = SlotHealth::held;
+      s.claimant_audited = false;
+      s.repair_deadline = 0;
+      s.reporters.clear();
+      s.last_heard = now;
+      s.last_proof = now;
+    }
+    return;
   }
   if (good) {
     s.last_heard = now;
@@ -1069,6 +1129,7 @@ void Node::Impl::on_claim(Time now, MemberHandle from, const Claim& m, Output& o
   s.last_heard = now;
   s.reporters.clear();
   s.restarting = false;
+  s.claimant_audited = false;
   s.repair_deadline = now + config.repair_timeout;
   timers.emplace(s.repair_deadline, d.desc.id, m.slot, repair_timer);
 }
@@ -1159,13 +1220,19 @@ void Node::Impl::storage_tick(Time now, Output& out) {
     SlotState& s = d.slots[slot];
     if (s.repair_deadline != when) continue;
     if (s.health == SlotHealth::repairing && s.holder != me) {
-      // The claimant never started heartbeating: ask the next ranks.
-      if (s.holder != MemberDirectory::kNone) s.failed_claimants.push_back(s.holder);
-      s.holder = MemberDirectory::kNone;
-      s.health = SlotHealth::confirmed;
-      s.repair_round++;
-      s.restarting = false;
-      request_repair(now, d, slot, out);
+      // The claimant has not heartbeated. Its first heartbeat (the one
+      // that goes to every watcher) may have been lost, and its next one
+      // comes a heartbeat interval later: audit it first, and give it up
+      // only if it proves nothing within a few probe timeouts. Asking the
+      // next ranks at once rebuilt many slots that were already rebuilt.
+      if (!s.claimant_audited && s.holder != MemberDirectory::kNone && is_live(s.holder)) {
+        s.claimant_audited = true;
+        audit_member(now, d.desc.id, slot, s.holder, false, out, true);
+        s.repair_deadline = now + 5 * scaled(config.probe_timeout);
+        timers.emplace(s.repair_deadline, d.desc.id, slot, repair_timer);
+        continue;
+      }
+      give_up_claimant(now, d, slot, out);
     } else if (s.health == SlotHealth::confirmed) {
       if (!s.restarting) s.repair_round++;
       request_repair(now, d, slot, out);
@@ -1183,6 +1250,17 @@ void Node::Impl::storage_tick(Time now, Output& out) {
     sweep(now, out);
     next_sweep = now + std::max<Time>(1, config.heartbeat_interval / 4);
   }
+}
+
+void Node::Impl::give_up_claimant(Time now, DatasetState& d, std::uint32_t slot, Output& out) {
+  SlotState& s = d.slots[slot];
+  if (s.holder != MemberDirectory::kNone) s.failed_claimants.push_back(s.holder);
+  s.holder = MemberDirectory::kNone;
+  s.health = SlotHealth::confirmed;
+  s.claimant_audited = false;
+  s.repair_round++;
+  s.restarting = false;
+  request_repair(now, d, slot, out);
 }
 
 void Node::Impl::acknowledged(const DatasetId& id, std::uint32_t slot, MemberHandle holder) {

@@ -441,6 +441,9 @@ void Simulation::send(std::uint32_t from, protocol::Outgoing&& message) {
   if (c_.asymmetric_fraction > 0 &&
       double(mix(c_.seed ^ 0xa5a5, std::uint64_t(from) << 32 | to) >> 11) * 0x1.0p-53 < c_.asymmetric_fraction)
     lost = lost || network_rng_.chance(c_.asymmetric_loss);
+  // After loss_until the same draws are made (the run up to then is the
+  // same as without it), but nothing is lost at random any more.
+  if (c_.loss_until > 0 && now_ >= c_.loss_until) lost = false;
   for (std::uint32_t p = 0; p < c_.partitions.size() && !lost; ++p)
     if (partition_active_[p] && side_of(from, c_.partitions[p], p) != side_of(to, c_.partitions[p], p)) lost = true;
   double delay = double(c_.latency) + network_rng_.exponential(double(c_.jitter));

@@ -263,6 +263,54 @@ TEST(Storage, ClaimWhoseRebuildNeverReportsIsReleased) {
   EXPECT_EQ(*after[2], c.members[rebuilder].id);
 }
 
+// A claimant whose first heartbeat (the one that goes to every watcher) is
+// lost is not given up at its repair deadline, which came long before its
+// next heartbeat: the watchers audit it, its proof makes it the holder, and
+// nobody else is asked to rebuild the slot. Before this the watchers asked
+// the next ranks at the deadline, and the slot was rebuilt a second time
+// (docs/simulator.md, "Rebuilds of a slot still held"). A claimant that
+// proves nothing is still given up (ClaimWhoseRebuildNeverReportsIsReleased).
+TEST(Storage, LateClaimantIsAuditedInsteadOfReplaced) {
+  Config cfg = fast_config();
+  cfg.heartbeat_interval = 2 * kHour;  // the next heartbeat comes long after repair_timeout (5 min)
+  Cluster c(cfg);
+  start(c, 12);
+  auto d = dataset(12);
+  auto holders = publish(c, d);
+  ASSERT_EQ(holders.size(), 6u);
+  std::size_t victim = c.index_of(*holders[2]);
+  ASSERT_NE(victim, SIZE_MAX);
+  // From now on every heartbeat is lost (the claimant's first one among
+  // them); audits and their replies are not.
+  bool drop_heartbeats = true;
+  c.drop_if = [&](std::size_t, std::size_t, ByteView payload) {
+    return drop_heartbeats && payload.size() > 1 && payload[1] == std::uint8_t(MessageType::heartbeat);
+  };
+  c.members[victim].up = false;
+  c.run_for(cfg.repair_timeout + 5 * kMinute);
+  drop_heartbeats = false;
+  std::size_t rebuilds = count_actions(c, [&](const Action& a) {
+    auto* r = std::get_if<RebuildSlot>(&a);
+    return r && r->dataset.id == d.id;
+  });
+  EXPECT_EQ(rebuilds, 1u) << "the slot was rebuilt again after its claimant's deadline";
+  std::size_t claimant = SIZE_MAX;
+  for (std::size_t i = 0; i < c.members.size(); ++i)
+    if (slot_actions<RebuildSlot>(c.members[i], d.id, 2) > 0) claimant = i;
+  ASSERT_NE(claimant, SIZE_MAX) << "nobody rebuilt the lost slot";
+  // Every other holder took the claimant as the holder on its proof alone.
+  for (std::size_t s = 0; s < 6; ++s) {
+    if (s == 2) continue;
+    std::size_t h = c.index_of(*holders[s]);
+    auto v = c.members[h].node->dataset(d.id);
+    ASSERT_TRUE(v) << "holder of slot " << s;
+    ASSERT_TRUE(v->slots[2].holder.has_value());
+    EXPECT_EQ(*v->slots[2].holder, c.members[claimant].id) << "in the view of the holder of slot " << s;
+    EXPECT_EQ(v->slots[2].health, SlotHealth::held) << "in the view of the holder of slot " << s;
+    EXPECT_GT(v->slots[2].last_proof, 0) << "in the view of the holder of slot " << s;
+  }
+}
+
 // Heartbeats find a lost holder long before membership does: the member
 // asked to rebuild may still have the dead holder "alive" in its own view (as
 // in the demo). A view from a co-holder that has not confirmed the loss yet

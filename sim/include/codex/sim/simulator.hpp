@@ -61,6 +61,9 @@ struct SimulationConfig {
   double loss = 0;                 // probability any message is dropped
   double asymmetric_fraction = 0;  // share of directed links that are bad
   double asymmetric_loss = 0.9;    // loss on a bad directed link
+  // Random loss (loss and bad links, not partitions) stops at this time
+  // (0: never): a test lets a run settle before judging its end state.
+  Time loss_until = 0;
   std::vector<Partition> partitions;
   double slow_fraction = 0;        // share of members whose links are slow
   double slow_factor = 20;         // their latency multiplier
