@@ -5,8 +5,8 @@
 // at every seed and fails naming every seed whose end state breaks a
 // property, with what it found there.
 //
-// Runtime: about 40 short runs, some 30 s of CPU in all (the sweeps are
-// sized for that; ctest's timeout for the binary is 300 s).
+// Runtime: 46 short runs, about 30 s of CPU in all (the seed counts are
+// chosen for that; ctest's timeout for each test is 300 s).
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -51,10 +51,14 @@ SimulationConfig healed_partitions(std::uint64_t seed) {
 // EverySlotPlacedAndRepairedUnderMessageLoss's configuration: 100 members,
 // 1,000 datasets, the protocol's default timers (a heartbeat a day), 1%
 // message loss, 2% of the members failing at once a day after placement.
-// The loss stops after two days and the run goes on for one more heartbeat
-// interval and a half: two holders of one slot are settled when they meet,
-// which takes a heartbeat (a day at the defaults), and a message lost in the
-// run's last hours would otherwise be judged as a slot held twice for good.
+// The loss stops after two days and the run is judged six hours later: a
+// message lost in the run's last minutes (a Claim, a view, an audit) may
+// leave two holders of a slot that have not met yet, which is not a slot
+// held twice for good. Six hours, not a heartbeat interval: two holders a
+// watcher hears from now settle within minutes (the replaced one is told at
+// once, docs/protocol.md "Two holders of one slot"); without that rule
+// seeds 5, 8 and 9 still had 4 slots held twice six hours after the loss
+// stopped (none a day and a half after).
 SimulationConfig message_loss(std::uint64_t seed) {
   SimulationConfig c;
   c.seed = seed;
@@ -65,7 +69,7 @@ SimulationConfig message_loss(std::uint64_t seed) {
   c.correlated_fraction = 0.02;
   c.correlated_at = 1 * kD;
   c.loss_until = 2 * kD;
-  c.duration = c.loss_until + c.protocol.heartbeat_interval + c.protocol.heartbeat_interval / 2;
+  c.duration = c.loss_until + 6 * kH;
   return c;
 }
 
@@ -111,8 +115,8 @@ TEST(SimulatorSweep, HealedPartitionsAtThirtySeeds) {
 
 // Message loss at the default timers, seeds 1-16 (the test in
 // simulator_test.cpp runs 62): every dataset placed, every lost slot
-// rebuilt, no slot held twice once the loss has stopped for a heartbeat
-// interval and a half, no dataset lost where at most M members failed
+// rebuilt, no slot held twice six hours after the loss stopped, no dataset
+// lost where at most M members failed
 // (seeds 9 and 11 lose 6 and 5 members at once, and 3 and 2 datasets with
 // them).
 TEST(SimulatorSweep, MessageLossAtSixteenSeeds) {
