@@ -717,9 +717,14 @@ void Node::Impl::start_audit(Time now, const DatasetState& d, std::uint32_t slot
 void Node::Impl::audit_member(Time now, const DatasetId& dataset, std::uint32_t slot, MemberHandle target, bool rival,
                               Output& out, bool claimant) {
   if (rival) {
-    // One rival audit at a time per slot.
+    // One rival audit at a time per slot and rival. Not one per slot: views
+    // naming different rivals arrive together (co-holders that have not yet
+    // found the old holder lost name it, another names the claimant that
+    // replaced it), and an audit of a dead rival, never answered, kept the
+    // live one from being audited, so the worse holder kept its copy until
+    // its next heartbeat, a day later.
     for (const auto& [seq, a] : audits)
-      if (a.rival && a.dataset == dataset && a.slot == slot) return;
+      if (a.rival && a.dataset == dataset && a.slot == slot && a.holder == target) return;
   }
   std::uint64_t seq = next_seq++;
   Bytes challenge = secret_bytes(32);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "codex/protocol/messages.hpp"
+#include "codex/protocol/placement.hpp"
 #include "harness.hpp"
 
 namespace codex::protocol::test {
@@ -309,6 +310,61 @@ TEST(Storage, LateClaimantIsAuditedInsteadOfReplaced) {
     EXPECT_EQ(v->slots[2].health, SlotHealth::held) << "in the view of the holder of slot " << s;
     EXPECT_GT(v->slots[2].last_proof, 0) << "in the view of the holder of slot " << s;
   }
+}
+
+// Two co-holders' views name two different better holders of our slot at
+// about the same time: one that has failed but is not yet found dead (its
+// audit goes unanswered), and one that is up and holds the slot. The holder
+// must audit the live one too and step down for it. With one rival audit at
+// a time per slot (not per rival) the dead one's pending audit kept the
+// other from being audited, and the worse holder kept its copy until its
+// next heartbeat, a day later at the defaults (found in the simulator:
+// docs/simulator.md, "Rebuilds of a slot still held, and slots held twice").
+TEST(Storage, HolderAuditsEachBetterRivalItIsShown) {
+  Cluster c(fast_config());
+  start(c, 12);
+  auto d = dataset(14);
+  auto holders = publish(c, d);
+  ASSERT_EQ(holders.size(), 6u);
+  const std::uint32_t slot = 5;
+  const std::size_t holder = c.index_of(*holders[slot]);
+  ASSERT_NE(holder, SIZE_MAX);
+  // Newcomers until two are better than the holder by the claim order.
+  const Digest key = slot_point(d.id, slot);
+  auto better = [&](std::size_t i) {
+    return closer(key, member_point(c.members[i].id), c.members[i].id, member_point(c.members[holder].id),
+                  c.members[holder].id);
+  };
+  std::vector<std::size_t> rivals;
+  while (rivals.size() < 2 && c.members.size() < 100) {
+    const std::size_t i = c.add();
+    c.join(i, {0});
+    if (better(i)) rivals.push_back(i);
+  }
+  ASSERT_EQ(rivals.size(), 2u);
+  c.run_for(30 * kSecond);  // the newcomers known to everyone
+  const std::size_t dead = rivals[0], live = rivals[1];
+  // The live rival holds the slot (as a claimant that rebuilt it would);
+  // its heartbeats are lost, so that only the views below name it.
+  c.members[live].proofs->held.insert({d.id, slot});
+  c.drop_if = [&](std::size_t from, std::size_t, ByteView payload) {
+    return from == live && payload.size() > 1 && payload[1] == std::uint8_t(MessageType::heartbeat);
+  };
+  c.local(live, SlotResumed{d, slot, holders});
+  c.members[dead].up = false;
+  auto view_naming = [&](std::size_t rival) {
+    DatasetViewMessage v{d, holders, std::vector<std::uint8_t>(6, std::uint8_t(SlotHealth::held))};
+    v.holders[slot] = c.members[rival].id;
+    return encode(Message{v});
+  };
+  c.inject(c.index_of(*holders[0]), holder, view_naming(dead), 1);
+  c.inject(c.index_of(*holders[1]), holder, view_naming(live), 2);
+  c.run_for(10 * kSecond);
+  std::size_t drops = 0;
+  for (const Action& a : c.members[holder].actions)
+    if (auto* drop = std::get_if<DropSlot>(&a); drop && drop->dataset == d.id && drop->slot == slot) ++drops;
+  EXPECT_EQ(drops, 1u) << "the holder kept its slot though a better live member proved it holds it";
+  EXPECT_FALSE(c.members[holder].node->dataset(d.id).has_value());
 }
 
 // Heartbeats find a lost holder long before membership does: the member

@@ -56,9 +56,9 @@ SimulationConfig healed_partitions(std::uint64_t seed) {
 // leave two holders of a slot that have not met yet, which is not a slot
 // held twice for good. Six hours, not a heartbeat interval: two holders a
 // watcher hears from now settle within minutes (the replaced one is told at
-// once, docs/protocol.md "Two holders of one slot"); without that rule
-// seeds 5, 8 and 9 still had 4 slots held twice six hours after the loss
-// stopped (none a day and a half after).
+// once, docs/protocol.md "Two holders of one slot"); before this round's
+// rules (main c1677c6) seeds 5, 8 and 9 still had 4 slots held twice six
+// hours after the loss stopped (none a day and a half after).
 SimulationConfig message_loss(std::uint64_t seed) {
   SimulationConfig c;
   c.seed = seed;
