@@ -451,7 +451,13 @@ struct Node::Impl {
   // Slots whose candidacy we gave up to a better claimant, until when
   // further RepairRequests for them are ignored (concede()).
   std::map<std::pair<DatasetId, std::uint32_t>, Time> conceded;
-  std::unordered_map<MemberHandle, Time> last_audited_by;  // audits we answered, per auditor
+  // Audits we answered, per auditor, in its current window (on_audit).
+  struct AuditWindow {
+    Time start = 0;
+    std::uint32_t answered = 0;
+  };
+  static constexpr std::uint32_t kAuditsPerWindow = 8;
+  std::unordered_map<MemberHandle, AuditWindow> audited_by;
   std::vector<std::pair<DatasetId, std::uint32_t>> unprovable;  // own slots a heartbeat could not prove
 
   // --- helpers (node.cpp) ---

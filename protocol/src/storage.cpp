@@ -734,10 +734,19 @@ void Node::Impl::audit_member(Time now, const DatasetId& dataset, std::uint32_t 
 }
 
 void Node::Impl::on_audit(Time now, MemberHandle from, const Audit& m, Output& out) {
-  // Bounded work for any member: one audit per auditor per tenth of a probe interval.
-  auto last = last_audited_by.find(from);
-  if (last != last_audited_by.end() && now - last->second < config.probe_interval / 10) return;
-  last_audited_by[from] = now;
+  // Bounded work for any member: at most kAuditsPerWindow audits per
+  // auditor per tenth of a probe interval. Not one: a member's heartbeat
+  // covers all the datasets it shares with a watcher, the views that answer
+  // it arrive together, and a holder shown the same better rival for two
+  // slots audits it twice at once; the second audit, unanswered, was never
+  // sent again, and that slot stayed held twice for a day.
+  AuditWindow& window = audited_by[from];
+  if (window.answered == 0 || now - window.start >= config.probe_interval / 10) {
+    window.start = now;
+    window.answered = 0;
+  }
+  if (window.answered >= kAuditsPerWindow) return;
+  window.answered++;
   AuditReply reply;
   reply.holder = self.id;
   reply.auditor = directory->id(from);
