@@ -269,7 +269,7 @@ TEST(Storage, ClaimWhoseRebuildNeverReportsIsReleased) {
 // next heartbeat: the watchers audit it, its proof makes it the holder, and
 // nobody else is asked to rebuild the slot. Before this the watchers asked
 // the next ranks at the deadline, and the slot was rebuilt a second time
-// (docs/simulator.md, "Rebuilds of a slot still held"). A claimant that
+// (docs/simulator.md, "Rebuilds of a slot still held, ..."). A claimant that
 // proves nothing is still given up (ClaimWhoseRebuildNeverReportsIsReleased).
 TEST(Storage, LateClaimantIsAuditedInsteadOfReplaced) {
   Config cfg = fast_config();
