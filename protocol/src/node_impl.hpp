@@ -127,6 +127,11 @@ struct SlotState {
   Time last_proof = 0;                  // last storage proof of it checked good (0: none yet)
   Time repair_deadline = 0;             // when a repairing/confirmed slot is re-requested
   std::uint32_t repair_round = 0;
+  // How many losses of this slot this view knows of (docs/protocol.md, "Slot
+  // epochs"): raised when this view finds the slot's holder or claimant
+  // lost, and by facts it adopts from newer views. A view naming as holder
+  // the member this view found lost, at a lower epoch, predates that loss.
+  std::uint32_t epoch = 0;
   std::vector<MemberHandle> reporters;  // watchers that reported the current holder lost
   std::vector<MemberHandle> failed_claimants;
 };
@@ -557,6 +562,8 @@ struct Node::Impl {
                                               std::size_t skip, std::size_t count) const;
   void make_claim(Time now, DatasetState& d, Output& out);
   void start_audit(Time now, const DatasetState& d, std::uint32_t slot, Output& out);
+  // start_audit unless an audit of that slot's holder is already waiting for its answer.
+  void audit_once(Time now, const DatasetState& d, std::uint32_t slot, Output& out);
   void audit_member(Time now, const DatasetId& dataset, std::uint32_t slot, MemberHandle target, bool rival,
                     Output& out, bool claimant = false);
   // A claimant that has not heartbeated in time: the next candidates are asked.

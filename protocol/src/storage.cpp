@@ -34,6 +34,20 @@ std::uint64_t prefix64(const Digest& d) {
 
 bool lostish(SlotHealth h) { return h == SlotHealth::lost || h == SlotHealth::confirmed; }
 
+// The slot's holder or claimant was found lost in this view: one more loss
+// of it (docs/protocol.md, "Slot epochs"). Saturates: at the top every
+// epoch compares equal, which is the rule without epochs.
+void count_loss(SlotState& s) {
+  if (s.epoch < UINT32_MAX) ++s.epoch;
+}
+
+// A fact adopted from a view at `theirs` raises this view's epoch by at most
+// one: a member that lies about epochs moves them no faster than it can
+// make this view adopt something (docs/protocol.md, Security considerations).
+void adopt_epoch(SlotState& s, std::uint32_t theirs) {
+  if (theirs > s.epoch && s.epoch < UINT32_MAX) ++s.epoch;
+}
+
 }  // namespace
 
 Bytes heartbeat_challenge(ByteView nonce, const DatasetId& dataset, std::uint32_t slot) {
@@ -600,6 +614,7 @@ DatasetViewMessage Node::Impl::view_message(const DatasetState& d) const {
   for (std::size_t i = 0; i < d.slots.size(); ++i) {
     if (d.slots[i].holder != MemberDirectory::kNone) v.holders[i] = directory->id(d.slots[i].holder);
     v.health.push_back(std::uint8_t(d.slots[i].health));
+    v.epochs.push_back(d.slots[i].epoch);
   }
   return v;
 }
@@ -657,6 +672,11 @@ void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewM
         // holder, in a view that has not caught up yet).
         const MemberEntry* te = find_entry(theirs);
         if (!te || MemberStatus(te->status) != MemberStatus::alive) continue;
+        // A view that knows of fewer losses of the slot than the request we
+        // answer predates the loss we rebuild: its holder is the one lost
+        // (a damaged member alive and well, whose report had not reached the
+        // sender yet), not a better one.
+        if (theirs == s.former && m.epochs[i] < s.epoch) continue;
         if (d.claimed) {
           // The watchers know of our claim: as a loss takes two watchers'
           // word, so does stepping down. One co-holder's view may be older
@@ -681,6 +701,10 @@ void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewM
       continue;
     }
     if (theirs == MemberDirectory::kNone || lostish(theirs_health) || !is_live(theirs)) continue;
+    // The holder this view found lost (or that lost the slot to damage),
+    // named by a view that knows of fewer losses of the slot: the sender's
+    // fact predates the loss (its report had not reached the sender).
+    if (m.epochs[i] < s.epoch && (theirs == s.former || theirs == s.damaged)) continue;
     // A claimant we gave up on, or a claim in progress against a holder that
     // heartbeats to us, is old news.
     if (std::find(s.failed_claimants.begin(), s.failed_claimants.end(), theirs) != s.failed_claimants.end()) continue;
@@ -693,7 +717,16 @@ void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewM
     if (theirs_health == SlotHealth::repairing && theirs != from) continue;
     bool adopt = s.holder == MemberDirectory::kNone || lostish(s.health) || !is_live(s.holder) ||
                  better_claim(d.desc.id, i, theirs, s.holder);
-    if (!adopt) continue;
+    if (!adopt) {
+      // The sender knows of a loss of the slot this view does not, and names
+      // another holder: ours may be the one lost (its report never reached
+      // us, and we are not among its heartbeat watchers). Ask it for a proof
+      // rather than take the sender's word: a lost holder fails the audit
+      // and the slot is lost here too; one that holds the slot proves it.
+      if (m.epochs[i] > s.epoch && s.health != SlotHealth::repairing) audit_once(now, d, i, out);
+      continue;
+    }
+    adopt_epoch(s, m.epochs[i]);
     s.holder = theirs;
     s.health = theirs_health == SlotHealth::held ? SlotHealth::pending : SlotHealth::repairing;
     s.last_heard = now;
@@ -712,6 +745,12 @@ void Node::Impl::start_audit(Time now, const DatasetState& d, std::uint32_t slot
   const SlotState& s = d.slots[slot];
   if (s.holder == MemberDirectory::kNone || s.holder == me) return;
   audit_member(now, d.desc.id, slot, s.holder, false, out);
+}
+
+void Node::Impl::audit_once(Time now, const DatasetState& d, std::uint32_t slot, Output& out) {
+  for (const auto& [seq, a] : audits)
+    if (!a.rival && a.dataset == d.desc.id && a.slot == slot) return;
+  start_audit(now, d, slot, out);
 }
 
 void Node::Impl::audit_member(Time now, const DatasetId& dataset, std::uint32_t slot, MemberHandle target, bool rival,
@@ -833,6 +872,7 @@ void Node::Impl::mark_lost(Time now, DatasetState& d, std::uint32_t slot, LossRe
   if (s.holder == MemberDirectory::kNone || s.holder == me) return;
   if (reason == LossReason::audit_failed || reason == LossReason::holder_reported) s.damaged = s.holder;
   if (std::find(s.reporters.begin(), s.reporters.end(), me) != s.reporters.end()) return;
+  if (!lostish(s.health)) count_loss(s);
   if (s.health != SlotHealth::confirmed) s.health = SlotHealth::lost;
   s.former = s.holder;
   s.former_tries = 0;
@@ -849,6 +889,7 @@ void Node::Impl::add_reporter(Time now, DatasetState& d, std::uint32_t slot, Mem
   if (s.reporters.size() >= config.loss_confirmations &&
       (s.health == SlotHealth::held || s.health == SlotHealth::pending || s.health == SlotHealth::suspect ||
        s.health == SlotHealth::lost || s.health == SlotHealth::repairing)) {
+    if (s.health != SlotHealth::lost) count_loss(s);
     s.health = SlotHealth::confirmed;
     s.repair_deadline = 0;
     stats.losses_confirmed++;
@@ -1019,8 +1060,12 @@ void Node::Impl::request_repair(Time now, DatasetState& d, std::uint32_t slot, O
   }
   s.restarting = false;
   auto holders = holders_of(d);
+  // The holder whose loss this repairs, as far as this view knows it.
+  std::optional<MemberId> lost;
+  if (s.holder != MemberDirectory::kNone && lostish(s.health)) lost = directory->id(s.holder);
+  else if (s.former != MemberDirectory::kNone) lost = directory->id(s.former);
   for (std::uint32_t rank = 0; rank < candidates.size(); ++rank) {
-    RepairRequest request{d.desc, slot, rank, holders};
+    RepairRequest request{d.desc, slot, rank, holders, s.epoch, lost};
     if (candidates[rank] == me) continue;  // watchers hold a slot of d, so never rebuild another
     send(candidates[rank], request, out);
   }
@@ -1056,6 +1101,8 @@ void Node::Impl::on_repair_request(Time now, MemberHandle from, const RepairRequ
     d.slots[i].last_heard = now;
   }
   if (d.slots[m.slot].holder != MemberDirectory::kNone) return;  // not lost in the sender's view
+  d.slots[m.slot].epoch = m.epoch;
+  if (m.lost && *m.lost != self.id) d.slots[m.slot].former = directory->intern(*m.lost);
   // Our own rank, from our own view where we can; the sender's otherwise.
   std::uint32_t rank = m.rank;
   auto mine = repair_candidates(d, m.slot, 0, std::max<std::uint32_t>(1, config.repair_candidates));
@@ -1104,6 +1151,7 @@ void Node::Impl::on_claim(Time now, MemberHandle from, const Claim& m, Output& o
   if (m.withdraw) {
     if (s.holder != from || d.own_slot == m.slot) return;
     s.failed_claimants.push_back(from);
+    if (!lostish(s.health)) count_loss(s);
     s.holder = MemberDirectory::kNone;
     s.health = SlotHealth::confirmed;
     s.repair_round = 0;
@@ -1269,6 +1317,7 @@ void Node::Impl::storage_tick(Time now, Output& out) {
 void Node::Impl::give_up_claimant(Time now, DatasetState& d, std::uint32_t slot, Output& out) {
   SlotState& s = d.slots[slot];
   if (s.holder != MemberDirectory::kNone) s.failed_claimants.push_back(s.holder);
+  count_loss(s);
   s.holder = MemberDirectory::kNone;
   s.health = SlotHealth::confirmed;
   s.claimant_audited = false;

@@ -404,6 +404,8 @@ struct EncodeVisitor {
     w.uint(m.slot);
     w.uint(m.rank);
     write_holders(w, m.holders);
+    w.uint(m.epoch);
+    w.optional_id(m.lost);
   }
   void operator()(const Claim& m) {
     header(MessageType::claim);
@@ -417,6 +419,8 @@ struct EncodeVisitor {
     write_holders(w, m.holders);
     w.uint(m.health.size());
     for (auto h : m.health) w.u8(h);
+    w.uint(m.epochs.size());
+    for (auto e : m.epochs) w.uint(e);
   }
 };
 
@@ -537,6 +541,8 @@ Result<Message> decode_body(MessageType type, Reader& r) {
       CODEX_TRY(check_slot(m.slot, m.dataset));
       CODEX_TRY_ASSIGN(m.rank, r.u32("rank"));
       CODEX_TRY_ASSIGN(m.holders, read_holders(r, m.dataset));
+      CODEX_TRY_ASSIGN(m.epoch, r.u32("epoch"));
+      CODEX_TRY_ASSIGN(m.lost, r.optional_id("lost holder"));
       return Message(std::move(m));
     }
     case MessageType::claim: {
@@ -557,6 +563,13 @@ Result<Message> decode_body(MessageType type, Reader& r) {
       for (auto& h : m.health) {
         CODEX_TRY_ASSIGN(h, r.u8("health"));
         if (h < 1 || h > 6) return make_error(Errc::corrupt, "unknown slot health {}", h);
+      }
+      CODEX_TRY_ASSIGN(auto epochs, r.count("epochs"));
+      if (epochs != m.dataset.slots())
+        return make_error(Errc::corrupt, "epochs list has {} entries for {} slots", epochs, m.dataset.slots());
+      m.epochs.resize(epochs);
+      for (auto& e : m.epochs) {
+        CODEX_TRY_ASSIGN(e, r.u32("epoch"));
       }
       return Message(std::move(m));
     }

@@ -420,7 +420,8 @@ TEST(Storage, ClaimantIsNotStoppedByAStaleViewOfTheLostHolder) {
   // The premise: the dead holder is still alive in the claimant's membership.
   ASSERT_EQ(c.members[claimant].node->status_of(c.members[victim].id), MemberStatus::alive);
   // The stale view: every slot held by its first holder, the dead one included.
-  DatasetViewMessage stale{d, holders, std::vector<std::uint8_t>(6, std::uint8_t(SlotHealth::held))};
+  DatasetViewMessage stale{d, holders, std::vector<std::uint8_t>(6, std::uint8_t(SlotHealth::held)),
+                           std::vector<std::uint32_t>(6, 0)};
   c.inject(witness, claimant, encode(Message(stale)));
   c.run_for(2 * kSecond);
   EXPECT_EQ(cancels(claimant), cancels_before)
@@ -638,6 +639,58 @@ TEST(Storage, DamagedHolderRebuildsItsSlotWhenNobodyElseCan) {
   ASSERT_EQ(after.size(), 6u);
   ASSERT_TRUE(after[slot].has_value());
   EXPECT_EQ(c.index_of(*after[slot]), x);
+}
+
+// The damaged-slot stale-view race (docs/protocol.md, Repair, "Slot
+// epochs"): seven members, six holders and one spare. A holder reports its
+// slot damaged; the report reaches three co-holders at once but is held back
+// from the other two, whose views still name the damaged holder "held". The
+// spare, the only candidate besides the damaged member, claims the slot and
+// hears from those two: their views predate the loss it was asked to repair.
+// Without epochs it stepped down on them (two co-holders' word), the
+// watchers waited a repair timeout for it, and the damaged member, by then
+// the only candidate left, rebuilt its own slot. With epochs the views are
+// older than the loss (their epoch is below the request's) and count for
+// nothing: the spare rebuilds the slot, and the damaged member never does.
+TEST(Storage, StaleViewsFromBeforeADamageReportDoNotStopItsRebuild) {
+  Cluster c(fast_config());
+  start(c, 7);
+  auto d = dataset(41);
+  auto holders = publish(c, d);
+  ASSERT_EQ(holders.size(), 6u);
+  std::uint32_t slot = 0;
+  while (slot < 6 && c.index_of(*holders[slot]) == 0) ++slot;
+  ASSERT_LT(slot, 6u);
+  const std::size_t x = c.index_of(*holders[slot]);
+  std::vector<std::size_t> behind;  // two co-holders that hear of the damage late
+  for (std::uint32_t s = 0; s < 6 && behind.size() < 2; ++s)
+    if (s != slot) behind.push_back(c.index_of(*holders[s]));
+  std::size_t spare = SIZE_MAX;
+  for (std::size_t i = 0; i < c.members.size(); ++i)
+    if (std::find(holders.begin(), holders.end(), std::optional<MemberId>(c.members[i].id)) == holders.end()) spare = i;
+  ASSERT_NE(spare, SIZE_MAX);
+  std::vector<std::size_t> seen;
+  for (auto& m : c.members) seen.push_back(m.actions.size());
+  // Loss reports about the slot do not reach the two for the first minute.
+  const Time release = c.now + kMinute;
+  c.drop_if = [&](std::size_t, std::size_t to, ByteView payload) {
+    if (c.now >= release || std::find(behind.begin(), behind.end(), to) == behind.end()) return false;
+    auto message = decode(payload);
+    auto* r = message ? std::get_if<LossReport>(&*message) : nullptr;
+    return r && r->dataset == d.id && r->slot == slot;
+  };
+  c.members[x].proofs->held.erase({d.id, slot});
+  c.local(x, SlotDamaged{d.id, slot});
+  c.run_for(20 * kMinute);
+  EXPECT_GT(slot_actions<RebuildSlot>(c.members[spare], d.id, slot, seen[spare]), 0u) << "the spare was never asked";
+  EXPECT_EQ(slot_actions<CancelSlot>(c.members[spare], d.id, slot, seen[spare]), 0u)
+      << "the spare stopped its rebuild for views older than the loss";
+  EXPECT_EQ(slot_actions<RebuildSlot>(c.members[x], d.id, slot, seen[x]), 0u)
+      << "the damaged member rebuilt its own slot";
+  auto after = agreed_holders(c, d.id);
+  ASSERT_EQ(after.size(), 6u);
+  ASSERT_TRUE(after[slot].has_value());
+  EXPECT_EQ(c.index_of(*after[slot]), spare);
 }
 
 TEST(Storage, HolderWithoutDataFailsProofsAndIsReplaced) {

@@ -53,7 +53,11 @@ std::map<std::string, Message> expected_examples() {
   m["claim"] = Claim{filled(0x44), 5, false};
   m["loss-report"] = LossReport{filled(0x44), 2, filled(0x55), LossReason::member_failed};
   m["repair-request"] = RepairRequest{DatasetDescriptor{filled(0x44), 2, 1, 1, false}, 1, 0,
-                                      {filled(0x66), std::nullopt, filled(0x77)}};
+                                      {filled(0x66), std::nullopt, filled(0x77)}, 3, filled(0x55)};
+  m["dataset-view"] = DatasetViewMessage{DatasetDescriptor{filled(0x44), 2, 1, 1, false},
+                                         {filled(0x66), filled(0x55), filled(0x77)},
+                                         {2, 5, 2},
+                                         {0, 300, 1}};
   Update alive{UpdateKind::alive, filled(0x88), 0, {}, {Bytes{0x04, 0x7f, 0, 0, 1}}, Bytes{0xc0, 0xde}, Bytes{0x5a, 0x5a}, {}};
   m["sync-join"] = SyncRequest{{}, 0, {alive}};
   Heartbeat hb;
@@ -116,7 +120,9 @@ TEST(Wire, RoundTripsEveryType) {
       AuditReply{filled(1), filled(2), 3, filled(4), 5, Bytes(32, 6), true, Bytes{7}, Bytes{8}},
       Assign{d, 2, holders},
       Claim{filled(3), 1, true},
-      DatasetViewMessage{d, holders, {2, 4, 2, 2, 6, 1}},
+      DatasetViewMessage{d, holders, {2, 4, 2, 2, 6, 1}, {0, 1, 127, 128, 70000, UINT32_MAX}},
+      RepairRequest{d, 1, 2, holders, 9, filled(2)},
+      RepairRequest{d, 1, 2, holders, 0, std::nullopt},
   };
   for (const auto& m : all) {
     Bytes b = encode(m);
@@ -154,6 +160,18 @@ TEST(Wire, RefusesMalformed) {
   EXPECT_FALSE(decode(encode(Assign{d, 3, {filled(1), filled(2), filled(3)}})).ok());
   EXPECT_FALSE(decode(encode(Assign{d, 0, {filled(1), filled(2)}})).ok());
   EXPECT_FALSE(decode(encode(Assign{DatasetDescriptor{filled(9), 2, 1, 2, false}, 0, {filled(1), filled(2), filled(3)}})).ok());
+  // A view's epochs: exactly K+M of them, each below 2^32.
+  DatasetViewMessage view{d, {filled(1), std::nullopt, filled(3)}, {2, 5, 2}, {0, 1, 0}};
+  EXPECT_TRUE(decode(encode(view)).ok());
+  view.epochs = {0, 1};
+  EXPECT_FALSE(decode(encode(view)).ok());
+  view.epochs = {0, 1, 0};
+  Bytes big = encode(view);
+  big.pop_back();
+  for (std::uint8_t b : {0x80, 0x80, 0x80, 0x80, 0x10}) big.push_back(b);  // 2^32
+  auto too_big = decode(big);
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_NE(too_big.error().message.find("epoch"), std::string::npos) << too_big.error().message;
   // A list count larger than the bytes left.
   Bytes gossip = {1, 5, 0xff, 0x7f};
   EXPECT_FALSE(decode(gossip).ok());

@@ -179,12 +179,17 @@ struct LossReport {
   LossReason reason = LossReason::missed_heartbeats;
   friend bool operator==(const LossReport&, const LossReport&) = default;
 };
-// "You rank `rank` to rebuild lost slot `slot`"; holders as the sender sees them.
+// "You rank `rank` to rebuild lost slot `slot`"; holders as the sender sees
+// them, the slot's epoch in the sender's view and the holder it found lost
+// (docs/protocol.md, "Slot epochs": a view naming that holder "held" at a
+// lower epoch predates the loss).
 struct RepairRequest {
   DatasetDescriptor dataset;
   std::uint32_t slot = 0;
   std::uint32_t rank = 0;
   std::vector<std::optional<MemberId>> holders;
+  std::uint32_t epoch = 0;
+  std::optional<MemberId> lost;  // the slot's last holder, found lost (absent: not known)
   friend bool operator==(const RepairRequest&, const RepairRequest&) = default;
 };
 // The sender claims (or, withdraw = true, gives up) slot `slot`. Claims are
@@ -201,6 +206,7 @@ struct DatasetViewMessage {
   DatasetDescriptor dataset;
   std::vector<std::optional<MemberId>> holders;
   std::vector<std::uint8_t> health;  // SlotHealth per slot
+  std::vector<std::uint32_t> epochs; // per slot: how many losses of it the sender knows of
   friend bool operator==(const DatasetViewMessage&, const DatasetViewMessage&) = default;
 };
 
