@@ -212,6 +212,10 @@ struct PendingAudit {
   // Auditing a claimant that has not heartbeated by its repair deadline: a
   // proof makes it the slot's holder; no proof gives it up (not damage).
   bool claimant = false;
+  // A check of our holder prompted by a newer view naming this member
+  // instead (docs/protocol.md, Slot epochs, rule 3): if ours cannot prove
+  // the slot, this one takes its place, as if adopted from that view.
+  MemberHandle successor = MemberDirectory::kNone;
 };
 
 // A member's datasets: an unordered_map (its iteration order is the one the
@@ -562,8 +566,9 @@ struct Node::Impl {
                                               std::size_t skip, std::size_t count) const;
   void make_claim(Time now, DatasetState& d, Output& out);
   void start_audit(Time now, const DatasetState& d, std::uint32_t slot, Output& out);
-  // start_audit unless an audit of that slot's holder is already waiting for its answer.
-  void audit_once(Time now, const DatasetState& d, std::uint32_t slot, Output& out);
+  // Audits the slot's holder, unless an audit of it is already waiting for
+  // its answer; a failed one puts `successor` in its place (PendingAudit).
+  void audit_once(Time now, const DatasetState& d, std::uint32_t slot, MemberHandle successor, Output& out);
   void audit_member(Time now, const DatasetId& dataset, std::uint32_t slot, MemberHandle target, bool rival,
                     Output& out, bool claimant = false);
   // A claimant that has not heartbeated in time: the next candidates are asked.

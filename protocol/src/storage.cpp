@@ -723,7 +723,7 @@ void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewM
       // us, and we are not among its heartbeat watchers). Ask it for a proof
       // rather than take the sender's word: a lost holder fails the audit
       // and the slot is lost here too; one that holds the slot proves it.
-      if (m.epochs[i] > s.epoch && s.health != SlotHealth::repairing) audit_once(now, d, i, out);
+      if (m.epochs[i] > s.epoch && s.health != SlotHealth::repairing) audit_once(now, d, i, theirs, out);
       continue;
     }
     adopt_epoch(s, m.epochs[i]);
@@ -747,10 +747,13 @@ void Node::Impl::start_audit(Time now, const DatasetState& d, std::uint32_t slot
   audit_member(now, d.desc.id, slot, s.holder, false, out);
 }
 
-void Node::Impl::audit_once(Time now, const DatasetState& d, std::uint32_t slot, Output& out) {
+void Node::Impl::audit_once(Time now, const DatasetState& d, std::uint32_t slot, MemberHandle successor,
+                            Output& out) {
   for (const auto& [seq, a] : audits)
     if (!a.rival && a.dataset == d.desc.id && a.slot == slot) return;
+  const std::uint64_t seq = next_seq;
   start_audit(now, d, slot, out);
+  if (auto it = audits.find(seq); it != audits.end()) it->second.successor = successor;
 }
 
 void Node::Impl::audit_member(Time now, const DatasetId& dataset, std::uint32_t slot, MemberHandle target, bool rival,
@@ -862,6 +865,23 @@ void Node::Impl::on_audit_reply(Time now, MemberHandle from, const AuditReply& m
     return;
   }
   stats.audits_failed++;
+  if (a.successor != MemberDirectory::kNone) {
+    // A check prompted by a newer view: our holder no longer has the slot
+    // (lost, damaged, or it stepped down for the member that view names).
+    // That member takes its place here, as the view said; no loss is
+    // reported (the view's sender already knows of it), so an honest
+    // holder that handed the slot over starts no repair.
+    if (a.successor != me && is_live(a.successor) && !lostish(s.health)) {
+      count_loss(s);
+      s.former = s.holder;
+      s.former_tries = 3;  // (no views to show it: it knows)
+      s.holder = a.successor;
+      s.health = SlotHealth::pending;
+      s.last_heard = now;
+      s.reporters.clear();
+    }
+    return;
+  }
   mark_lost(now, d, a.slot, LossReason::audit_failed, out);
 }
 
