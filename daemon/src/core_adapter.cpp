@@ -9,6 +9,7 @@
 #include <map>
 
 #include "codex/daemon/control.hpp"
+#include "codex/daemon/node_files.hpp"
 #include "codex/daemon/slot_executor.hpp"
 #include "codex/json.hpp"
 #include "codex/random.hpp"
@@ -203,8 +204,29 @@ struct CoreState : std::enable_shared_from_this<CoreState> {
     node->join(now, seeds, out);
     joined = true;
     joined_at = now;
+    remember_damage(now, out);
     link.log->info("community", "{} the community's membership ({} seed(s))", seeds.empty() ? "founded" : "joined",
                    seeds.size());
+  }
+
+  // Our damage reports from before this start (DIR/damaged-slots) that are
+  // younger than the repair timeout: the core ignores requests to rebuild
+  // those slots for the rest of it, as if it had not restarted.
+  void remember_damage(Time now, Output& out) {
+    auto reports = load_damage_reports(NodePaths{link.dir});
+    if (!reports) {
+      link.log->warn("slot", "damage reports from before this start not read: {}", reports.error().message);
+      return;
+    }
+    const std::uint64_t wall = unix_ms();
+    for (const DamageReport& r : *reports) {
+      if (r.reported_unix_ms > wall) continue;  // from a clock that was ahead: ignored
+      const Time age = static_cast<Time>(wall - r.reported_unix_ms);
+      if (age >= config.protocol.repair_timeout) continue;
+      link.log->info("slot", "dataset={} slot={} reported damaged {} ms before this start: not rebuilt here for {} ms more",
+                     cid_text(r.dataset), r.slot, age, config.protocol.repair_timeout - age);
+      node->on_local(now, DamageRemembered{r.dataset, r.slot, age}, out);
+    }
   }
 
   DatasetDescriptor descriptor(const DatasetRecord& r) const {
@@ -248,6 +270,16 @@ struct CoreState : std::enable_shared_from_this<CoreState> {
       }
     } else if (auto* d = std::get_if<DropSlot>(&a)) {
       drops++;
+      if (d->damaged) {
+        // Kept across restarts: a restarted member that forgot its report
+        // would take a request to rebuild the slot on the disk that lost it.
+        DamageReport report{d->dataset, d->slot, unix_ms()};
+        auto st = remember_damage_report(NodePaths{link.dir}, report,
+                                         static_cast<std::uint64_t>(std::max<Time>(0, config.protocol.repair_timeout)));
+        if (!st)
+          link.log->warn("slot", "dataset={} slot={} damage report not kept across restarts: {}", cid_text(d->dataset),
+                         d->slot, st.error().message);
+      }
       waiting_rebuilds.erase({d->dataset, d->slot});
       executor->drop(*d);
     } else if (auto* c = std::get_if<CancelSlot>(&a)) {

@@ -132,4 +132,44 @@ Status append_revocation(const NodePaths& paths, const Revocation& revocation) {
   return write_file_atomic(paths.revocations(), all);
 }
 
+Result<std::vector<DamageReport>> load_damage_reports(const NodePaths& paths) {
+  std::vector<DamageReport> out;
+  auto bytes = read_small_file(paths.damaged_slots(), kMaxDamageReports * kDamageReportSize);
+  if (!bytes) {
+    if (bytes.error().code == Errc::not_found) return out;
+    return std::move(bytes).error();
+  }
+  if (bytes->size() % kDamageReportSize != 0)
+    return make_error(Errc::corrupt, "'{}' is {} bytes, not a whole number of {}-byte records",
+                      paths.damaged_slots().string(), bytes->size(), kDamageReportSize);
+  for (std::size_t at = 0; at < bytes->size(); at += kDamageReportSize) {
+    DamageReport r;
+    const std::uint8_t* p = bytes->data() + at;
+    std::copy(p, p + 32, r.dataset.begin());
+    for (int i = 0; i < 4; ++i) r.slot = r.slot << 8 | p[32 + i];
+    for (int i = 0; i < 8; ++i) r.reported_unix_ms = r.reported_unix_ms << 8 | p[36 + i];
+    out.push_back(r);
+  }
+  return out;
+}
+
+Status remember_damage_report(const NodePaths& paths, const DamageReport& report, std::uint64_t keep_ms) {
+  auto known = load_damage_reports(paths);
+  // A damaged file is replaced: these records only shorten a window.
+  std::vector<DamageReport> kept = known ? std::move(*known) : std::vector<DamageReport>{};
+  std::erase_if(kept, [&](const DamageReport& r) {
+    return (r.dataset == report.dataset && r.slot == report.slot) || r.reported_unix_ms + keep_ms <= report.reported_unix_ms;
+  });
+  kept.push_back(report);
+  if (kept.size() > kMaxDamageReports) kept.erase(kept.begin(), kept.end() - kMaxDamageReports);
+  Bytes all;
+  all.reserve(kept.size() * kDamageReportSize);
+  for (const DamageReport& r : kept) {
+    all.insert(all.end(), r.dataset.begin(), r.dataset.end());
+    for (int i = 3; i >= 0; --i) all.push_back(static_cast<std::uint8_t>(r.slot >> (8 * i)));
+    for (int i = 7; i >= 0; --i) all.push_back(static_cast<std::uint8_t>(r.reported_unix_ms >> (8 * i)));
+  }
+  return write_file_atomic(paths.damaged_slots(), all);
+}
+
 }  // namespace codex::daemon

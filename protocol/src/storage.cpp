@@ -284,7 +284,7 @@ void Node::Impl::on_local_event(Time now, const LocalEvent& event, Output& out) 
         send(w, LossReport{d.desc.id, e->slot, self.id, LossReason::holder_reported}, out);
     }
     if (d.claimed && active_repairs > 0) active_repairs--;
-    out.actions.push_back(DropSlot{e->dataset, e->slot});
+    out.actions.push_back(DropSlot{e->dataset, e->slot, !d.desc.plain});
     datasets.erase(it);
     // Not the one to rebuild it while others can: the watchers ask us last
     // (repair_candidates), and a request that reaches us anyway within a
@@ -321,6 +321,13 @@ void Node::Impl::on_local_event(Time now, const LocalEvent& event, Output& out) 
     d.slots[e->slot].health = SlotHealth::held;
     datasets[desc.id] = std::move(d);
     send_heartbeats(now, out, &desc.id);
+    return;
+  }
+  if (auto* e = std::get_if<DamageRemembered>(&event)) {
+    // Our own damage report from before a restart: the window in which we
+    // ignore requests for the slot goes on where it was (SlotDamaged above).
+    if (e->age >= 0 && e->age < config.repair_timeout && !datasets.count(e->dataset))
+      concede(now, e->dataset, e->slot, config.repair_timeout - e->age);
     return;
   }
   if (auto* e = std::get_if<DatasetForgotten>(&event)) {

@@ -189,6 +189,18 @@ class Cluster {
     members[i].node->join(now, contacts, out);
     absorb(i, out);
   }
+  // Member i's process restarts (stand-in crypto only): a new Node with the
+  // same identity and storage, whose heartbeat sequence and incarnation
+  // start from the clock (as the daemon's do), joining through `seeds`.
+  void restart(std::size_t i, std::vector<std::size_t> seeds) {
+    Member& m = members[i];
+    SelfIdentity self{m.id, keys.certificate(m.id, 1), {}};
+    self.first_heartbeat_seq = std::uint64_t(now) * 1000 + 1;
+    self.first_incarnation = std::uint32_t(now / 1000 + 1);
+    m.node = std::make_unique<Node>(config_, self, *m.crypto, *m.proofs, 5000 + i, nullptr, secrets);
+    m.up = true;
+    join(i, std::move(seeds));
+  }
   void local(std::size_t i, const LocalEvent& e) {
     Output out;
     members[i].node->on_local(now, e, out);

@@ -693,6 +693,71 @@ TEST(Storage, StaleViewsFromBeforeADamageReportDoNotStopItsRebuild) {
   EXPECT_EQ(c.index_of(*after[slot]), spare);
 }
 
+// A member that reported its slot damaged and then restarted (its node's
+// state gone) is reminded of the report by its daemon (DamageRemembered,
+// from the DropSlot marked damaged): it still takes the slot only once a
+// repair timeout has passed since the report, as if it had not restarted.
+// Without the reminder it takes the first request that reaches it.
+// Seven members: six holders and a spare whose rebuilds all fail, so the
+// watchers come to ask the damaged member. Returns how long after the
+// report the damaged member started rebuilding its slot (-1: never).
+Time restarted_damaged_holder_rebuilds_after(bool reminded) {
+  Cluster c(fast_config());
+  start(c, 7);
+  auto d = dataset(42);
+  auto holders = publish(c, d);
+  EXPECT_EQ(holders.size(), 6u);
+  std::uint32_t slot = 0;
+  while (slot < 6 && c.index_of(*holders[slot]) == 0) ++slot;
+  const std::size_t x = c.index_of(*holders[slot]);
+  c.auto_store = false;
+  c.members[x].proofs->held.erase({d.id, slot});
+  c.local(x, SlotDamaged{d.id, slot});
+  const Time damaged_at = c.now;
+  const auto* drop = std::get_if<DropSlot>(&c.members[x].actions.back());
+  EXPECT_TRUE(drop && drop->dataset == d.id && drop->slot == slot && drop->damaged)
+      << "the drop of a damaged slot does not say so: the daemon cannot remember it";
+  std::vector<std::size_t> seen;
+  for (auto& m : c.members) seen.push_back(m.actions.size());
+  Time rebuilt_at = -1;
+  bool restarted = false;
+  for (Time t = 0; t < 30 * kMinute && rebuilt_at < 0; t += kSecond) {
+    c.run_for(kSecond);
+    if (!restarted && c.now - damaged_at >= kMinute) {
+      restarted = true;
+      c.restart(x, {0});
+      seen[x] = c.members[x].actions.size();
+      if (reminded) c.local(x, DamageRemembered{d.id, slot, c.now - damaged_at});
+    }
+    for (std::size_t i = 0; i < c.members.size(); ++i) {
+      auto& actions = c.members[i].actions;
+      for (; seen[i] < actions.size(); ++seen[i]) {
+        auto* r = std::get_if<RebuildSlot>(&actions[seen[i]]);
+        if (!r || r->dataset.id != d.id || r->slot != slot) continue;
+        if (i != x) {
+          c.local(i, SlotFailed{d.id, slot});
+          continue;
+        }
+        rebuilt_at = c.now;
+      }
+    }
+  }
+  return rebuilt_at < 0 ? -1 : rebuilt_at - damaged_at;
+}
+
+TEST(Storage, RestartedMemberRemindedOfItsDamageReportWaitsTheRepairTimeout) {
+  const Time after = restarted_damaged_holder_rebuilds_after(true);
+  ASSERT_GE(after, 0) << "the slot was never rebuilt by the damaged member (nobody else can)";
+  EXPECT_GE(after, fast_config().repair_timeout);
+}
+
+TEST(Storage, RestartedMemberNotRemindedTakesTheSlotBeforeTheRepairTimeout) {
+  // The control: what the reminder prevents does happen without it.
+  const Time after = restarted_damaged_holder_rebuilds_after(false);
+  ASSERT_GE(after, 0);
+  EXPECT_LT(after, fast_config().repair_timeout);
+}
+
 TEST(Storage, HolderWithoutDataFailsProofsAndIsReplaced) {
   Cluster c(fast_config());
   start(c, 10);

@@ -53,7 +53,17 @@ struct SlotResumed {
 struct DatasetForgotten {
   DatasetId dataset{};
 };
-using LocalEvent = std::variant<DatasetPublished, SlotStored, SlotDamaged, SlotFailed, DatasetForgotten, SlotResumed>;
+// After a restart: this node reported slot `slot` of a dataset damaged `age`
+// ms ago (a DropSlot with damaged set). As before the restart, it ignores
+// requests to rebuild that slot for what is left of Config::repair_timeout
+// (docs/protocol.md, Repair: a damaged slot is rebuilt elsewhere).
+struct DamageRemembered {
+  DatasetId dataset{};
+  std::uint32_t slot = 0;
+  Time age = 0;
+};
+using LocalEvent = std::variant<DatasetPublished, SlotStored, SlotDamaged, SlotFailed, DatasetForgotten, SlotResumed,
+                                DamageRemembered>;
 
 // --- Actions (core -> daemon) -----------------------------------------------
 
@@ -74,10 +84,14 @@ struct RebuildSlot {
   std::vector<std::optional<MemberId>> holders;
 };
 // Stop holding this slot and reclaim its space (handed over, or a better
-// claimant won the repair).
+// claimant won the repair, or it is damaged).
 struct DropSlot {
   DatasetId dataset{};
   std::uint32_t slot = 0;
+  // Dropped because this node reported it damaged (SlotDamaged, or a proof
+  // it could not make): the daemon keeps that across restarts and tells a
+  // restarted node (DamageRemembered).
+  bool damaged = false;
 };
 // Abandon a FetchSlot/RebuildSlot in progress (a better claimant won).
 struct CancelSlot {
