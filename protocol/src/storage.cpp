@@ -728,8 +728,9 @@ void Node::Impl::on_dataset_view(Time now, MemberHandle from, const DatasetViewM
       // The sender knows of a loss of the slot this view does not, and names
       // another holder: ours may be the one lost (its report never reached
       // us, and we are not among its heartbeat watchers). Ask it for a proof
-      // rather than take the sender's word: a lost holder fails the audit
-      // and the slot is lost here too; one that holds the slot proves it.
+      // rather than take the sender's word: one that cannot prove the slot
+      // is replaced by the view's holder (on_audit_reply); one that holds
+      // the slot proves it and nothing changes.
       if (m.epochs[i] > s.epoch && s.health != SlotHealth::repairing) audit_once(now, d, i, theirs, out);
       continue;
     }
