@@ -353,7 +353,8 @@ TEST(Storage, HolderAuditsEachBetterRivalItIsShown) {
   c.local(live, SlotResumed{d, slot, holders});
   c.members[dead].up = false;
   auto view_naming = [&](std::size_t rival) {
-    DatasetViewMessage v{d, holders, std::vector<std::uint8_t>(6, std::uint8_t(SlotHealth::held))};
+    DatasetViewMessage v{d, holders, std::vector<std::uint8_t>(6, std::uint8_t(SlotHealth::held)),
+                         std::vector<std::uint32_t>(6, 0)};
     v.holders[slot] = c.members[rival].id;
     return encode(Message{v});
   };
