@@ -159,23 +159,25 @@ def ratio(table, name, ref, invert):
     rounds = sorted(set(table[name]) & set(table[ref]))
     ratios = [table[name][r] / table[ref][r] for r in rounds]
     return statistics.median([1 / x for x in ratios] if invert else ratios)
-def row(label, name, ref_label, ref, goal, higher_is_better=False):
+# faster=True: the goal is to beat the peer ("faster than"), so a ratio of
+# exactly the goal is not met.
+def row(label, name, ref_label, ref, goal, higher_is_better=False, faster=False):
     if not wall.get(name) or not wall.get(ref):
         print(f"{label:40} (not measured: {ref_label})")
         return
     w, c = ratio(wall, name, ref, higher_is_better), ratio(cpu, name, ref, higher_is_better)
-    ok = (w >= goal) if higher_is_better else (w <= goal)
+    ok = (w >= goal) if higher_is_better else (round(w, 2) < goal if faster else w <= goal)
     med = lambda t, n: statistics.median(t[n].values())
     print(f"{label:40} {med(wall, name):6.2f} {med(cpu, name):6.2f}  {ref_label:32} {med(wall, ref):6.2f} {med(cpu, ref):6.2f}"
-          f"  {w:5.2f} {c:5.2f}  {'>=' if higher_is_better else '<='} {goal:<4} {'met' if ok else 'NOT met'}")
+          f"  {w:5.2f} {c:5.2f}  {'>=' if higher_is_better else '<' if faster else '<='} {goal:<4} {'met' if ok else 'NOT met'}")
 print()
 print(f"{'command':40} {'wall':>6} {'cpu':>6}  {'reference (same rounds)':32} {'wall':>6} {'cpu':>6}  ratio: wall cpu  goal (wall)")
 row("codex-chunk F > /dev/null", "chunk_null", "openssl dgst -sha256 F", "sha_in", 0.6)
 row("codex-chunk F > out.car", "chunk_car", "ipfs-car pack F", "ipfs_car", 0.2)
 for k, m in ((4, 2), (10, 4)):
     row(f"codex-encode -k {k} -m {m} IN.car > out", f"encode_{k}_{m}", "openssl dgst -sha256 IN.car", "sha_car", 2.0)
-    row(f"codex-encode -k {k} -m {m} IN.car > out", f"encode_{k}_{m}", f"zfec {k}-of-{k+m} share files", f"zfec_{k}_{m}", 1.0)
-    row(f"codex-encode -k {k} -m {m} IN.car > out", f"encode_{k}_{m}", f"PyECLib isa_l_rs_cauchy {k}+{m}", f"pyeclib_{k}_{m}", 1.0)
+    row(f"codex-encode -k {k} -m {m} IN.car > out", f"encode_{k}_{m}", f"zfec {k}-of-{k+m} share files", f"zfec_{k}_{m}", 1.0, faster=True)
+    row(f"codex-encode -k {k} -m {m} IN.car > out", f"encode_{k}_{m}", f"PyECLib isa_l_rs_cauchy {k}+{m}", f"pyeclib_{k}_{m}", 1.0, faster=True)
     row(f"cat IN.car | codex-encode -k {k} -m {m}", f"encode_pipe_{k}_{m}", "openssl dgst -sha256 IN.car", "sha_car", 2.0)
 row("codex-get > file, 2 of 6 slots lost", "get_lost", "the same, nothing lost", "get_intact", 0.6, True)
 row("codex-get | cat, 2 of 6 slots lost", "get_lost_pipe", "the same, nothing lost", "get_intact_pipe", 0.6, True)
