@@ -16,35 +16,12 @@
 #include <string>
 
 #include "codex/sim/durability.hpp"
+#include "small_community.hpp"
 
 namespace codex::sim {
 namespace {
 
-constexpr Time kS = 1000, kMin = 60 * kS, kH = 60 * kMin, kD = 24 * kH;
-
-// A small community with the protocol's timers scaled down, so that a
-// simulated day holds many probe and heartbeat rounds.
-SimulationConfig small(std::uint64_t seed) {
-  SimulationConfig c;
-  c.seed = seed;
-  c.members = 40;
-  c.datasets = 60;
-  c.k = 4;
-  c.m = 2;
-  c.duration = 2 * kD;
-  c.protocol.probe_interval = 30 * kS;
-  c.protocol.probe_timeout = 5 * kS;
-  c.protocol.sync_interval = 5 * kMin;
-  c.protocol.heartbeat_interval = 10 * kMin;
-  c.protocol.repair_backoff = 20 * kS;
-  c.protocol.repair_timeout = 2 * kH;
-  c.join_spread = 5 * kMin;
-  c.publish_at = 10 * kMin;
-  c.publish_spread = 20 * kMin;
-  c.slot_bytes = 8 << 20;
-  c.sample_interval = 30 * kS;
-  return c;
-}
+using namespace test_configs;  // small_community.hpp: kS..kD, small, healed_partitions
 
 SimulationReport run(const SimulationConfig& c) {
   auto r = simulate(c);
@@ -134,12 +111,7 @@ TEST(Simulator, ViewsConvergeAfterMessageLossAndLeaves) {
 // ends held twice, no dataset is lost. The same configuration at seeds 1-30:
 // tests/sim/sweep_test.cpp.
 TEST(Simulator, ViewsConvergeAfterHealedPartitions) {
-  SimulationConfig c = small(11);
-  c.duration = 1 * kD;
-  c.loss = 0.05;
-  c.partitions.push_back(Partition{2 * kH, 2 * kH, 0.3});
-  c.partitions.push_back(Partition{8 * kH, 30 * kMin, 0.5});
-  const SimulationReport r = run(c);
+  const SimulationReport r = run(healed_partitions(11));
   ASSERT_EQ(r.convergence.size(), 3u);  // joins and two heals
   for (const Convergence& e : r.convergence) EXPECT_GE(e.converged_after, 0) << e.event << " at " << e.at;
   EXPECT_TRUE(r.views_agree);
