@@ -78,6 +78,29 @@ std::size_t slot_actions(const Member& m, const DatasetId& id, std::uint32_t slo
   return n;
 }
 
+// The first slot whose holder is not the publisher, member 0 (which holds
+// every slot's data); 6 when there is none.
+std::uint32_t slot_not_held_by_publisher(const Cluster& c, const std::vector<std::optional<MemberId>>& holders) {
+  std::uint32_t slot = 0;
+  while (slot < 6 && c.index_of(*holders[slot]) == 0) ++slot;
+  return slot;
+}
+
+// Calls on_rebuild(i) for every RebuildSlot of slot `slot` of dataset `id`
+// that member i made since its `seen[i]`-th action, and moves `seen` past
+// them.
+template <class F>
+void for_new_rebuilds(Cluster& c, std::vector<std::size_t>& seen, const DatasetId& id, std::uint32_t slot,
+                      F on_rebuild) {
+  for (std::size_t i = 0; i < c.members.size(); ++i) {
+    auto& actions = c.members[i].actions;
+    for (; seen[i] < actions.size(); ++seen[i]) {
+      auto* r = std::get_if<RebuildSlot>(&actions[seen[i]]);
+      if (r && r->dataset.id == id && r->slot == slot) on_rebuild(i);
+    }
+  }
+}
+
 TEST(Storage, PublishedDatasetIsPlacedAndHeld) {
   Cluster c(fast_config());
   start(c, 10);
@@ -542,9 +565,7 @@ void damaged_holder_not_rebuilder(bool reported) {
   auto d = dataset(13);
   auto holders = publish(c, d);
   ASSERT_EQ(holders.size(), 6u);
-  // A slot whose holder is not the publisher (which holds every slot's data).
-  std::uint32_t slot = 0;
-  while (slot < 6 && c.index_of(*holders[slot]) == 0) ++slot;
+  const std::uint32_t slot = slot_not_held_by_publisher(c, holders);
   ASSERT_LT(slot, 6u);
   std::size_t x = c.index_of(*holders[slot]);
   c.auto_store = false;
@@ -563,21 +584,16 @@ void damaged_holder_not_rebuilder(bool reported) {
   std::size_t failed = 0, rebuilder = SIZE_MAX;
   for (Time t = 0; t < 20 * kMinute; t += kSecond) {
     c.run_for(kSecond);
-    for (std::size_t i = 0; i < c.members.size(); ++i) {
-      auto& actions = c.members[i].actions;
-      for (; seen[i] < actions.size(); ++seen[i]) {
-        auto* r = std::get_if<RebuildSlot>(&actions[seen[i]]);
-        if (!r || r->dataset.id != d.id || r->slot != slot) continue;
-        EXPECT_NE(i, x) << "the damaged holder was asked to rebuild its own slot";
-        if (failed++ == 0) {
-          c.local(i, SlotFailed{d.id, slot});
-        } else if (rebuilder == SIZE_MAX) {
-          rebuilder = i;
-          c.members[i].proofs->held.insert({d.id, slot});
-          c.local(i, SlotStored{d.id, slot});
-        }
+    for_new_rebuilds(c, seen, d.id, slot, [&](std::size_t i) {
+      EXPECT_NE(i, x) << "the damaged holder was asked to rebuild its own slot";
+      if (failed++ == 0) {
+        c.local(i, SlotFailed{d.id, slot});
+      } else if (rebuilder == SIZE_MAX) {
+        rebuilder = i;
+        c.members[i].proofs->held.insert({d.id, slot});
+        c.local(i, SlotStored{d.id, slot});
       }
-    }
+    });
   }
   ASSERT_GE(failed, 2u) << "the slot was not asked for again after the first rebuild failed";
   auto after = agreed_holders(c, d.id);
@@ -602,8 +618,7 @@ TEST(Storage, DamagedHolderRebuildsItsSlotWhenNobodyElseCan) {
   auto d = dataset(14);
   auto holders = publish(c, d);
   ASSERT_EQ(holders.size(), 6u);
-  std::uint32_t slot = 0;
-  while (slot < 6 && c.index_of(*holders[slot]) == 0) ++slot;
+  const std::uint32_t slot = slot_not_held_by_publisher(c, holders);
   ASSERT_LT(slot, 6u);
   const std::size_t x = c.index_of(*holders[slot]);
   c.auto_store = false;
@@ -616,21 +631,16 @@ TEST(Storage, DamagedHolderRebuildsItsSlotWhenNobodyElseCan) {
   Time rebuilt_at = -1;
   for (Time t = 0; t < 30 * kMinute && rebuilt_at < 0; t += kSecond) {
     c.run_for(kSecond);
-    for (std::size_t i = 0; i < c.members.size(); ++i) {
-      auto& actions = c.members[i].actions;
-      for (; seen[i] < actions.size(); ++seen[i]) {
-        auto* r = std::get_if<RebuildSlot>(&actions[seen[i]]);
-        if (!r || r->dataset.id != d.id || r->slot != slot) continue;
-        if (i != x) {
-          ++others_failed;
-          c.local(i, SlotFailed{d.id, slot});
-          continue;
-        }
-        rebuilt_at = c.now;
-        c.members[x].proofs->held.insert({d.id, slot});
-        c.local(x, SlotStored{d.id, slot});
+    for_new_rebuilds(c, seen, d.id, slot, [&](std::size_t i) {
+      if (i != x) {
+        ++others_failed;
+        c.local(i, SlotFailed{d.id, slot});
+        return;
       }
-    }
+      rebuilt_at = c.now;
+      c.members[x].proofs->held.insert({d.id, slot});
+      c.local(x, SlotStored{d.id, slot});
+    });
   }
   EXPECT_GT(others_failed, 0u) << "the spare was never asked first";
   ASSERT_GE(rebuilt_at, 0) << "the slot was never rebuilt";
@@ -659,8 +669,7 @@ TEST(Storage, StaleViewsFromBeforeADamageReportDoNotStopItsRebuild) {
   auto d = dataset(41);
   auto holders = publish(c, d);
   ASSERT_EQ(holders.size(), 6u);
-  std::uint32_t slot = 0;
-  while (slot < 6 && c.index_of(*holders[slot]) == 0) ++slot;
+  const std::uint32_t slot = slot_not_held_by_publisher(c, holders);
   ASSERT_LT(slot, 6u);
   const std::size_t x = c.index_of(*holders[slot]);
   std::vector<std::size_t> behind;  // two co-holders that hear of the damage late
@@ -708,8 +717,7 @@ Time restarted_damaged_holder_rebuilds_after(bool reminded) {
   auto d = dataset(42);
   auto holders = publish(c, d);
   EXPECT_EQ(holders.size(), 6u);
-  std::uint32_t slot = 0;
-  while (slot < 6 && c.index_of(*holders[slot]) == 0) ++slot;
+  const std::uint32_t slot = slot_not_held_by_publisher(c, holders);
   const std::size_t x = c.index_of(*holders[slot]);
   c.auto_store = false;
   c.members[x].proofs->held.erase({d.id, slot});
@@ -730,18 +738,13 @@ Time restarted_damaged_holder_rebuilds_after(bool reminded) {
       seen[x] = c.members[x].actions.size();
       if (reminded) c.local(x, DamageRemembered{d.id, slot, c.now - damaged_at});
     }
-    for (std::size_t i = 0; i < c.members.size(); ++i) {
-      auto& actions = c.members[i].actions;
-      for (; seen[i] < actions.size(); ++seen[i]) {
-        auto* r = std::get_if<RebuildSlot>(&actions[seen[i]]);
-        if (!r || r->dataset.id != d.id || r->slot != slot) continue;
-        if (i != x) {
-          c.local(i, SlotFailed{d.id, slot});
-          continue;
-        }
-        rebuilt_at = c.now;
+    for_new_rebuilds(c, seen, d.id, slot, [&](std::size_t i) {
+      if (i != x) {
+        c.local(i, SlotFailed{d.id, slot});
+        return;
       }
-    }
+      rebuilt_at = c.now;
+    });
   }
   return rebuilt_at < 0 ? -1 : rebuilt_at - damaged_at;
 }
