@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
+#include "protected_car.hpp"
 #include "test_support.hpp"
 
 #include <fcntl.h>
@@ -58,31 +59,18 @@ struct Encoded {
 
 Encoded encode(const Bytes& data, std::uint32_t k, std::uint32_t m, const std::string& backend,
                const std::string& spill_dir) {
-  Encoded out;
-  MemorySink plain;
-  {
-    MemorySource input(data);
-    CarWriter writer(plain);
-    ChunkOptions options;
-    options.block_size = kBlockSize;
-    auto chunked = chunk_stream(input, &writer, options);
-    EXPECT_TRUE(chunked.ok()) << chunked.error().message;
-  }
-  MemorySink protected_sink;
-  MemorySource input(plain.bytes);
-  CarWriter writer(protected_sink);
   EncodeOptions options;
   options.k = k;
   options.m = m;
   options.backend = backend;
   options.spill_dir = spill_dir;
-  auto encoded = encode_stream(input, writer, options);
-  EXPECT_TRUE(encoded.ok()) << encoded.error().message;
-  if (!encoded.ok()) return out;
-  out.protected_car = std::move(protected_sink.bytes);
-  out.cid = encoded->manifest_cid;
-  out.layout = encoded->layout;
-  out.backend = encoded->manifest.erasure->backend;
+  auto made = testing::make_protected_car(data, kBlockSize, options);
+  Encoded out;
+  if (!made.encoded) return out;
+  out.protected_car = std::move(made.car);
+  out.cid = made.encoded->manifest_cid;
+  out.layout = made.encoded->layout;
+  out.backend = made.encoded->manifest.erasure->backend;
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "protected_car.hpp"
 #include "test_support.hpp"
 
 #include <fstream>
@@ -47,30 +48,15 @@ Stored store(const std::string& dir, std::uint64_t blocks, std::uint64_t seed) {
   Stored out;
   std::mt19937_64 rng(seed);
   out.original = random_bytes(rng, (blocks - 1) * kBlockSize + 1 + rng() % kBlockSize);
-  MemorySink plain;
-  {
-    MemorySource input(out.original);
-    CarWriter writer(plain);
-    ChunkOptions options;
-    options.block_size = kBlockSize;
-    auto chunked = chunk_stream(input, &writer, options);
-    EXPECT_TRUE(chunked.ok()) << chunked.error().message;
-  }
-  MemorySink protected_car;
-  {
-    MemorySource input(plain.bytes);
-    CarWriter writer(protected_car);
-    EncodeOptions options;
-    options.k = 4;
-    options.m = 2;
-    options.spill_dir = dir;
-    auto encoded = encode_stream(input, writer, options);
-    EXPECT_TRUE(encoded.ok()) << encoded.error().message;
-  }
+  EncodeOptions options;
+  options.k = 4;
+  options.m = 2;
+  options.spill_dir = dir;
+  const Bytes protected_car = testing::make_protected_car(out.original, kBlockSize, options).car;
   auto opened = Repository::open(dir + "/repo");
   EXPECT_TRUE(opened.ok()) << opened.error().message;
   out.repo = std::move(*opened);
-  MemorySource input(protected_car.bytes);
+  MemorySource input(protected_car);
   auto put = put_stream(*out.repo, input, PutOptions{});
   EXPECT_TRUE(put.ok()) << put.error().message;
   auto record = find_dataset(*out.repo, put->manifest_cid);
