@@ -107,6 +107,22 @@ class SpillFile {
   std::unique_ptr<BackgroundThread> writer_;  // last: joined (its jobs run) before the file closes
 };
 
+// Reads the blocks `digests` with one read_many (on the calling thread:
+// sources are used from one) into blocks[where[i]] and status[where[i]].
+// `read` and `read_status` are the caller's scratch, kept from call to call:
+// buffers are swapped in, not copied, and go round.
+void read_into(BlockSource& source, std::span<const Digest> digests, std::span<const std::size_t> where,
+               std::vector<Bytes>& read, std::vector<Status>& read_status, std::span<Bytes> blocks,
+               std::span<Status> status) {
+  read.resize(std::max(read.size(), digests.size()));
+  read_status.resize(digests.size());
+  source.read_many(digests, std::span<Bytes>(read.data(), digests.size()), read_status);
+  for (std::size_t i = 0; i < digests.size(); ++i) {
+    std::swap(blocks[where[i]], read[i]);
+    status[where[i]] = std::move(read_status[i]);
+  }
+}
+
 // Which of leaves[begin, end) the source holds, a run at a time (one
 // has_many per run rather than a has per block): here(index, held) for each.
 constexpr std::size_t kLookupsPerRun = 4096;
@@ -175,16 +191,8 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
   std::vector<std::size_t> slots;  // where each digest's block goes in `blocks`
   std::vector<Bytes> read;
   std::vector<Status> read_status;
-  // Reads the listed entries of `blocks` (on this thread: sources are used from one).
-  auto read_slots = [&]() {
-    read.resize(std::max(read.size(), digests.size()));
-    read_status.resize(digests.size());
-    source.read_many(digests, std::span<Bytes>(read.data(), digests.size()), read_status);
-    for (std::size_t i = 0; i < digests.size(); ++i) {
-      std::swap(blocks[slots[i]], read[i]);  // no copy; buffers go round
-      status[slots[i]] = std::move(read_status[i]);
-    }
-  };
+  // Reads the listed entries of `blocks`.
+  auto read_slots = [&]() { read_into(source, digests, slots, read, read_status, blocks, status); };
   std::vector<GroupRebuild> rebuilt(per_batch);
   std::vector<Status> group_status(per_batch);
   std::uint64_t written = 0;
@@ -341,13 +349,7 @@ class InOrderRebuild {
         digests_.push_back(leaves_[index]);
         where_.push_back(g * rows + row);
       }
-    read_.resize(std::max(read_.size(), digests_.size()));
-    read_status_.resize(digests_.size());
-    source_.read_many(digests_, std::span<Bytes>(read_.data(), digests_.size()), read_status_);
-    for (std::size_t i = 0; i < digests_.size(); ++i) {
-      std::swap(group_blocks_[where_[i]], read_[i]);  // no copy; buffers go round
-      group_status_[where_[i]] = std::move(read_status_[i]);
-    }
+    read_into(source_, digests_, where_, read_, read_status_, group_blocks_, group_status_);
     const std::uint64_t end = start + blocks.size();
     std::vector<std::optional<Result<GroupRebuild>>> decoded(count);
     default_pool().for_each(count, [&](std::size_t g) {
