@@ -61,13 +61,18 @@ spills=$work/spills
 # command's stdout discarded. BEFORE (untimed) removes what the previous round
 # left: a command writing into an existing file would otherwise be timed
 # truncating it first, which here waits 0.25-0.35 s for a 768 MiB file
-# (the peers' output directories were always removed untimed). On a machine shared with other work the wall
+# (the peers' output directories were always removed untimed). Then a sync,
+# untimed too, so that every command starts with nothing dirty in the page
+# cache: otherwise the kernel writes back what the commands before it wrote
+# while it runs, on a core that a command using one core leaves free but one
+# using both needs. On a machine shared with other work the wall
 # ratios lean towards the CPU ratios (the scheduler shares CPU between
 # sessions, not threads), so both are reported.
 run() {
   local name=$1
   shift
   [ -n "${BEFORE:-}" ] && eval "$BEFORE"
+  sync
   /usr/bin/time -f '%e %U %S' -o "$work/time" sh -c "$*" > /dev/null
   read -r wall user sys < "$work/time"
   echo "$round $name $wall $(echo "$user + $sys" | bc -l)" >> "$times"
@@ -90,6 +95,11 @@ enc() {  # K M: encode in.car to a file
 
 echo "input: $size_mib MiB of random bytes, $rounds rounds, $(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(uname -sr)"
 echo "load before: $(uptime)"
+# Time the hypervisor ran other guests on this machine's cores (the steal
+# column of /proc/stat, in clock ticks): on a virtual machine it is lost to
+# every command alike, but a burst of it during one command skews its ratio.
+stolen() { awk '/^cpu /{print $9}' /proc/stat; }
+steal_before=$(stolen)
 for round in $(seq 1 "$rounds"); do
   run sha_in "openssl dgst -sha256 '$file'"
   run chunk_null "'$bin/codex-chunk' -q '$file' > /dev/null"
@@ -146,6 +156,7 @@ for km in "4 2" "10 4"; do
     "cat '$work/in.car' | '$bin/codex-encode' -q -k $1 -m $2 > '$work/enc.car'"
 done
 echo "load after:  $(uptime)"
+echo "CPU time stolen by the hypervisor meanwhile: $(echo "scale=2; ($(stolen) - $steal_before) / $(getconf CLK_TCK)" | bc -l) s"
 
 # --- the table -----------------------------------------------------------------
 $py - "$times" <<'PY'
