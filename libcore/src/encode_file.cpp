@@ -21,9 +21,9 @@
 // it in order and says what is wrong with it.
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <functional>
-#include <cstring>
 #include <mutex>
 #include <numeric>
 
