@@ -61,18 +61,13 @@ spills=$work/spills
 # command's stdout discarded. BEFORE (untimed) removes what the previous round
 # left: a command writing into an existing file would otherwise be timed
 # truncating it first, which here waits 0.25-0.35 s for a 768 MiB file
-# (the peers' output directories were always removed untimed). Then a sync,
-# untimed too, so that every command starts with nothing dirty in the page
-# cache: otherwise the kernel writes back what the commands before it wrote
-# while it runs, on a core that a command using one core leaves free but one
-# using both needs. On a machine shared with other work the wall
+# (the peers' output directories were always removed untimed). On a machine shared with other work the wall
 # ratios lean towards the CPU ratios (the scheduler shares CPU between
 # sessions, not threads), so both are reported.
 run() {
   local name=$1
   shift
   [ -n "${BEFORE:-}" ] && eval "$BEFORE"
-  sync
   /usr/bin/time -f '%e %U %S' -o "$work/time" sh -c "$*" > /dev/null
   read -r wall user sys < "$work/time"
   echo "$round $name $wall $(echo "$user + $sys" | bc -l)" >> "$times"
