@@ -22,7 +22,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <numeric>
@@ -35,6 +34,7 @@
 #include "codex/varint.hpp"
 #include "encoding.hpp"
 #include "sha256_x16.hpp"
+#include "take_turns.hpp"
 
 namespace codex::encoder {
 namespace {
@@ -332,40 +332,21 @@ Status write_run(const SteppedLayout& layout, std::uint64_t section, ByteSink& o
   return {};
 }
 
-// Coded runs waiting to be written. Whichever coding thread finds the output
-// free writes all that wait, in turn, and releases their buffers: one writer
-// at a time, since two threads writing to one file wait on its lock, spinning
-// (5 % of the CPU time at 4+2). It has no thread of its own: a third thread on
-// two cores took turns with the two coders, which then often both waited for
-// a buffer it held (measured on 512 MiB at 4+2: 0.457 s wall with a writer
-// thread, 0.425 s without).
+// Coded runs waiting to be written, by the coding threads in turn
+// (take_turns.hpp). Before, a writer thread of its own took turns with the
+// two coders on two cores, which then often both waited for a buffer it held
+// (measured on 512 MiB at 4+2: 0.457 s wall with a writer thread, 0.425 s
+// without).
 class WriteQueue {
  public:
   using Write = std::function<void(Run&)>;
-  WriteQueue(Runs& runs, Write write) : runs_(runs), write_(std::move(write)) {}
-  void push(Run* run) {
-    std::lock_guard lock(mutex_);
-    waiting_.push_back(run);
-  }
-  // Writes the waiting runs, and any pushed meanwhile. False, at once, when
-  // another thread is writing them: that thread writes what waits before it
-  // stops, so a run pushed before drain() returns is always written.
-  bool drain() {
-    for (;;) {
-      {
-        std::unique_lock writing(writing_, std::try_to_lock);
-        if (!writing.owns_lock()) return false;
-        while (Run* run = next()) {
-          write_(*run);
+  WriteQueue(Runs& runs, Write write)
+      : runs_(runs), turns_([this, write = std::move(write)](Run*& run) {
+          write(*run);
           runs_.release(run);
-        }
-      }
-      // A run pushed after the last look, while the output was still taken,
-      // was not written by the thread that pushed it: look again.
-      std::lock_guard lock(mutex_);
-      if (waiting_.empty()) return true;
-    }
-  }
+        }) {}
+  void push(Run* run) { turns_.push(run); }
+  bool drain() { return turns_.drain(); }
   // A run to code: a free one, else one freed by writing what waits, else
   // one freed by the thread writing.
   Result<Run*> acquire() {
@@ -377,19 +358,8 @@ class WriteQueue {
   }
 
  private:
-  Run* next() {
-    std::lock_guard lock(mutex_);
-    if (waiting_.empty()) return nullptr;
-    Run* run = waiting_.front();
-    waiting_.pop_front();
-    return run;
-  }
-
   Runs& runs_;
-  Write write_;
-  std::mutex writing_;  // held by the thread writing
-  std::mutex mutex_;
-  std::deque<Run*> waiting_;
+  TakeTurns<Run*> turns_;
 };
 
 // How many runs are coded or written at a time: a few more than the threads

@@ -27,6 +27,7 @@
 #include "background_thread.hpp"
 #include "fingerprint.hpp"
 #include "group_decoder.hpp"
+#include "take_turns.hpp"
 #include "temp_file.hpp"
 
 namespace codex {
@@ -221,6 +222,21 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
       }
     }
     read_slots();
+    // Each group's blocks are written by the pool's threads in turn: one that
+    // finds the output taken goes on decoding (take_turns.hpp).
+    TakeTurns<std::size_t> writes([&](std::size_t& g) {
+      for (std::uint32_t row = 0; row < k; ++row) {
+        const std::uint64_t index = layout.index(first + g, row);
+        if (index >= layout.blocks) continue;  // padding
+        const std::uint64_t offset = index * bs;
+        const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(bs, size - std::min(size, offset)));
+        Status written = output.write_at(offset, ByteView(blocks[g * rows + row].data(), take));
+        if (!written.ok()) {
+          group_status[g] = std::move(written);
+          return;
+        }
+      }
+    });
     default_pool().for_each(count, [&](std::size_t g) {
       group_status[g] = [&]() -> Status {
         const std::uint64_t group = first + g;
@@ -237,16 +253,13 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
           for (auto& bad : rebuilt[g].bad)
             if (bad.row < k) std::swap(blocks[g * rows + bad.row], bad.block);
         }
-        for (std::uint32_t row = 0; row < k; ++row) {
-          const std::uint64_t index = layout.index(group, row);
-          if (index >= layout.blocks) continue;  // padding
-          const std::uint64_t offset = index * bs;
-          const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(bs, size - std::min(size, offset)));
-          CODEX_TRY(output.write_at(offset, ByteView(blocks[g * rows + row].data(), take)));
-        }
         return {};
       }();
+      if (!group_status[g].ok()) return;
+      writes.push(g);
+      writes.drain();
     });
+    writes.drain();  // the pool's threads are done: nobody else is writing
     for (std::size_t g = 0; g < count; ++g) {
       if (!group_status[g].ok()) {
         // Blocks are written where they belong, not in order: keep only the
