@@ -204,13 +204,13 @@ class Runs {
       : e_(e), groups_(groups), section_size_(section_size), most_(most) {}
   Result<Run*> acquire() {
     std::unique_lock lock(mutex_);
-    released_.wait(lock, [this] { return !free_.empty() || all_.size() < most_; });
+    released_.wait(lock, [this] { return one_left(); });
     return take();
   }
   // A run, or nullptr when all exist and none is free.
   Result<Run*> try_acquire() {
     std::unique_lock lock(mutex_);
-    if (free_.empty() && all_.size() >= most_) return nullptr;
+    if (!one_left()) return nullptr;
     return take();
   }
   void release(Run* run) {
@@ -222,8 +222,9 @@ class Runs {
   }
 
  private:
-  // A free run, else a new one (the callers hold mutex_ and checked there is
-  // room for it).
+  // A run is free, or there is room for another (with mutex_ held).
+  bool one_left() const { return !free_.empty() || all_.size() < most_; }
+  // A free run, else a new one (with mutex_ held, once one_left()).
   Result<Run*> take() {
     if (!free_.empty()) {
       Run* run = free_.back();
@@ -345,7 +346,7 @@ class WriteQueue {
           write(*run);
           runs_.release(run);
         }) {}
-  void push(Run* run) { turns_.push(run); }
+  void offer(Run* run) { turns_.offer(run); }
   bool drain() { return turns_.drain(); }
   // A run to code: a free one, else one freed by writing what waits, else
   // one freed by the thread writing.
@@ -426,8 +427,7 @@ Result<std::optional<EncodeResult>> encode_file(ByteSource& input, CarWriter& ou
       runs.release(*run);
       return fail(std::move(status));
     }
-    queue.push(*run);
-    queue.drain();
+    queue.offer(*run);
   });
   queue.drain();  // the coding threads are done: nobody else is writing
   CODEX_TRY(first_error);

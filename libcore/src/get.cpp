@@ -255,9 +255,7 @@ Status get_by_groups(BlockSource& source, const SteppedLayout& layout, std::span
         }
         return {};
       }();
-      if (!group_status[g].ok()) return;
-      writes.push(g);
-      writes.drain();
+      if (group_status[g].ok()) writes.offer(g);
     });
     writes.drain();  // the pool's threads are done: nobody else is writing
     for (std::size_t g = 0; g < count; ++g) {

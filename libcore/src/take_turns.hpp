@@ -20,14 +20,18 @@ class TakeTurns {
  public:
   explicit TakeTurns(std::function<void(Item&)> work) : work_(std::move(work)) {}
 
-  void push(Item item) {
-    std::lock_guard lock(mutex_);
-    waiting_.push_back(std::move(item));
+  // Queues `item`, then does what waits unless another thread is at it.
+  void offer(Item item) {
+    {
+      std::lock_guard lock(mutex_);
+      waiting_.push_back(std::move(item));
+    }
+    drain();
   }
 
-  // Does the waiting items, and any pushed meanwhile. False, at once, when
+  // Does the waiting items, and any offered meanwhile. False, at once, when
   // another thread is doing them: that thread does what waits before it
-  // stops, so an item pushed before drain() returns is always done.
+  // stops, so an item offered before drain() returns is always done.
   bool drain() {
     for (;;) {
       {
@@ -35,8 +39,8 @@ class TakeTurns {
         if (!working.owns_lock()) return false;
         while (std::optional<Item> item = next()) work_(*item);
       }
-      // An item pushed after the last look, while the work was still taken,
-      // was not done by the thread that pushed it: look again.
+      // An item offered after the last look, while the work was still taken,
+      // was not done by the thread that offered it: look again.
       std::lock_guard lock(mutex_);
       if (waiting_.empty()) return true;
     }
